@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { cliErrors } from '../errors.js';
+import { findFuncFile, RUNTIMES, SCHEMA_VERSION, type Runtime } from '../funcfile.js';
+import type { CommandContext } from './context.js';
+
+export interface InitOptions {
+  dir?: string;
+  name?: string;
+  runtime?: string;
+  force?: boolean;
+}
+
+const TS_SOURCE = `import { handle } from '@fnts/fdk';
+
+interface Input {
+  name?: string;
+}
+
+// Called once per request; the return value is sent back as JSON.
+handle(async (input: Input) => ({ message: \`Hello \${input?.name ?? 'World'}\` }));
+`;
+
+const JS_SOURCE = `import { handle } from '@fnts/fdk';
+
+// Called once per request; the return value is sent back as JSON.
+handle(async (input) => ({ message: \`Hello \${input?.name ?? 'World'}\` }));
+`;
+
+const TSCONFIG = {
+  compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true },
+};
+
+/** Turns a directory name into a valid function name. */
+export function defaultName(dir: string): string {
+  return basename(dir).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'func';
+}
+
+function funcYaml(name: string, runtime: Runtime): string {
+  return [
+    `schema_version: ${SCHEMA_VERSION}`,
+    `name: ${name}`,
+    'version: 0.0.1',
+    `runtime: ${runtime}`,
+    '# Memory in MiB and timeout in seconds for each call.',
+    'memory: 128',
+    'timeout: 30',
+    '',
+  ].join('\n');
+}
+
+/** `fnts init`: writes func.yaml and a hello-world function. */
+export async function initCommand(opts: InitOptions, ctx: CommandContext): Promise<{ dir: string; name: string }> {
+  const dir = resolve(ctx.cwd, opts.dir ?? '.');
+  const runtime = (opts.runtime ?? 'typescript') as Runtime;
+  if (!RUNTIMES.includes(runtime) || runtime === 'docker') {
+    throw cliErrors.usage(`unknown runtime "${opts.runtime}"`, 'use --runtime typescript or --runtime node');
+  }
+  const name = opts.name ?? defaultName(dir);
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name)) {
+    throw cliErrors.usage(`invalid function name "${name}"`, 'use lowercase letters, digits, ".", "_" or "-"');
+  }
+  await mkdir(dir, { recursive: true });
+  const existing = findFuncFile(dir);
+  if (existing && !opts.force) throw cliErrors.funcfileExists(existing);
+
+  const source = runtime === 'typescript' ? 'func.ts' : 'func.js';
+  const files: Record<string, string> = {
+    'func.yaml': funcYaml(name, runtime),
+    [source]: runtime === 'typescript' ? TS_SOURCE : JS_SOURCE,
+    'package.json': `${JSON.stringify({ name, version: '0.0.1', private: true, type: 'module', dependencies: { '@fnts/fdk': '^0.1.0' } }, null, 2)}\n`,
+  };
+  if (runtime === 'typescript') files['tsconfig.json'] = `${JSON.stringify(TSCONFIG, null, 2)}\n`;
+  for (const [file, text] of Object.entries(files)) {
+    const path = join(dir, file);
+    // Never clobber the user's code; only func.yaml is replaced with --force.
+    if (existsSync(path) && file !== 'func.yaml') continue;
+    await writeFile(path, text);
+  }
+  ctx.output.info(`Created function "${name}" (${runtime}) in ${dir}\nNext: fnts deploy --app myapp --create-app\n`);
+  return { dir, name };
+}

@@ -1,0 +1,34 @@
+/** A user-facing failure: one line saying what went wrong, and a hint saying what to do. */
+export class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** The CLI's error registry: stable codes `FNTS_ERR_<AREA>_<CONDITION>`. */
+export const cliErrors = {
+  funcfileMissing: (dir: string) =>
+    new CliError('FNTS_ERR_FUNCFILE_MISSING', `no func.yaml in ${dir}`, 'run `fnts init` here, or pass the function directory'),
+  funcfileInvalid: (file: string, problems: string[]) =>
+    new CliError('FNTS_ERR_FUNCFILE_INVALID', `${file} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`,
+      'fix the lines above and run the command again'),
+  funcfileExists: (file: string) =>
+    new CliError('FNTS_ERR_FUNCFILE_EXISTS', `${file} already exists`, 'use --force to overwrite it'),
+  usage: (message: string, hint?: string) => new CliError('FNTS_ERR_USAGE', message, hint, 2),
+  serverUnreachable: (url: string, cause: string) =>
+    new CliError('FNTS_ERR_SERVER_UNREACHABLE', `cannot reach the fnts server at ${url} (${cause})`,
+      'start one with `fnts start`, or point FNTS_API_URL at a running server'),
+  api: (status: number, message: string, code?: string) =>
+    new CliError(code ?? 'FNTS_ERR_API', `server answered ${status}: ${message}`),
+  dockerUnreachable: (cause: string) =>
+    new CliError('FNTS_ERR_DOCKER_UNREACHABLE', `cannot reach the Docker engine (${cause})`,
+      'start dockerd, or set DOCKER_HOST to its unix socket'),
+  build: (message: string, hint?: string) => new CliError('FNTS_ERR_BUILD', message, hint),
+  notFound: (what: string, hint?: string) => new CliError('FNTS_ERR_NOT_FOUND', `${what} not found`, hint),
+} as const;

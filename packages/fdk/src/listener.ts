@@ -1,0 +1,134 @@
+// The thin socket adapter: an HTTP/1.1 server on the phony socket, made visible to
+// the agent by a relative symlink only once it is listening (CONTRACT §1.3), and
+// the translation between Node's request/response objects and call.ts.
+import { chmod, lstat, readlink, symlink, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { errorResponse, type CallLog, type CallRequest, type CallResponse } from './call.js';
+import { FdkListenError } from './errors.js';
+import { CALL_METHOD, CALL_PATH, HEADER, MESSAGES, STATUS } from './protocol.js';
+import type { SocketPaths } from './settings.js';
+
+/** A running FDK server. */
+export interface FdkServer {
+  /** Stops serving at once (calls in flight are cut off) and removes the socket and its symlink. */
+  close(): Promise<void>;
+}
+
+export type CallRunner = (request: CallRequest) => Promise<CallResponse>;
+
+// Go's default request header limit, which the Fn server applies to its callers;
+// Node's 16 KiB default would answer 431 to headers the agent legitimately forwards.
+const MAX_HEADER_BYTES = 1024 * 1024;
+const HEADERS_TIMEOUT_MS = 60_000;
+
+/** Listens on `paths.phonyPath`, then symlinks `paths.listenerPath` to it; resolves once the symlink exists. */
+export async function listenOnSocket(paths: SocketPaths, runCall: CallRunner, log: CallLog): Promise<FdkServer> {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
+    serveRequest(req, res, runCall, log).catch((error: unknown) => {
+      log.error('fnts-fdk: unexpected error while serving a call:', error);
+      res.destroy();
+    });
+  });
+  // The agent owns the connection's lifetime: it may keep one open across calls
+  // (and the container may be paused between them), so the FDK never closes an
+  // idle connection itself and imposes no read or write timeout.
+  server.keepAliveTimeout = 0;
+  server.requestTimeout = 0;
+  server.timeout = 0;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+
+  try {
+    await removeIfPresent(paths.phonyPath);
+    await removeIfPresent(paths.listenerPath);
+    await listen(server, paths.phonyPath);
+  } catch (error) {
+    throw new FdkListenError(`cannot listen on ${paths.phonyPath}: ${String(error)}`, error);
+  }
+  try {
+    await chmod(paths.phonyPath, 0o666);
+    await symlink(paths.phonyName, paths.listenerPath);
+  } catch (error) {
+    await stop(server);
+    await removeIfPresent(paths.phonyPath).catch(() => undefined);
+    throw new FdkListenError(`cannot publish the socket as ${paths.listenerPath}: ${String(error)}`, error);
+  }
+  server.on('error', (error) => log.error('fnts-fdk: server error:', error));
+
+  let closing: Promise<void> | undefined;
+  return {
+    close: () =>
+      (closing ??= (async () => {
+        await removeOwnSymlink(paths);
+        await stop(server);
+        await removeIfPresent(paths.phonyPath);
+      })()),
+  };
+}
+
+async function serveRequest(req: IncomingMessage, res: ServerResponse, runCall: CallRunner, log: CallLog): Promise<void> {
+  if (req.method !== CALL_METHOD || req.url !== CALL_PATH) {
+    log.error(`fnts-fdk: rejected ${String(req.method)} ${String(req.url)}, only ${CALL_METHOD} ${CALL_PATH} is served`);
+    req.resume();
+    send(res, errorResponse(STATUS.badRequest, { message: MESSAGES.invalidMethod, detail: MESSAGES.badRequest }));
+    return;
+  }
+  const body = await readBody(req);
+  if (body === null) return; // the agent gave up mid-request; nobody is left to answer
+  send(res, await runCall({ rawHeaders: req.rawHeaders, body }));
+}
+
+/** The whole body as one Buffer, so it is decoded once; null if the request was aborted. */
+async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+  } catch {
+    return null;
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, response: CallResponse): void {
+  if (res.destroyed || res.writableEnded) return; // late result of a cut-off call
+  const headers: Record<string, string[]> = Object.fromEntries(response.headers);
+  headers[HEADER.contentLength] = [String(response.body.length)];
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function stop(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+// Only our own link: if something else now holds the name, it is not ours to delete.
+async function removeOwnSymlink(paths: SocketPaths): Promise<void> {
+  try {
+    const stats = await lstat(paths.listenerPath);
+    if (stats.isSymbolicLink() && (await readlink(paths.listenerPath)) === paths.phonyName) {
+      await unlink(paths.listenerPath);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

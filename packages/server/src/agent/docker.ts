@@ -1,0 +1,113 @@
+import Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+
+/** What the agent needs to start one function container. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  socketDir: string;
+  memoryMiB: number;
+  networkMode: string;
+  pidsLimit: number;
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+/** The label every container and image made by fnts carries; reaping keys on it. */
+export const MANAGED_LABEL = 'fnts.managed';
+/** Where the socket dir is mounted inside the container (Fn contract §1.2). */
+export const IOFS_MOUNT = '/tmp/iofs';
+
+/** The thin layer over dockerode: the only place that knows Docker's API shapes. */
+export class DockerDriver {
+  readonly docker: Docker;
+
+  constructor(socketPath: string) {
+    this.docker = new Docker({ socketPath });
+  }
+
+  async imageExists(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Creates the container with the isolation settings of CONTRACT §1.7, attaches its output, then starts it. */
+  async start(spec: ContainerSpec): Promise<{ id: string; output: Readable }> {
+    const bytes = spec.memoryMiB * 1024 * 1024;
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: { ...spec.labels, [MANAGED_LABEL]: 'true' },
+      User: '1000:1000',
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        Binds: [`${spec.socketDir}:${IOFS_MOUNT}`],
+        NetworkMode: spec.networkMode,
+        Init: true,
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: bytes,
+        MemorySwap: bytes,
+        PidsLimit: spec.pidsLimit,
+        Ulimits: [
+          { Name: 'nofile', Soft: 350, Hard: 350 },
+          { Name: 'memlock', Soft: 65536, Hard: 65536 },
+          { Name: 'sigpending', Soft: 5000, Hard: 5000 },
+          { Name: 'msgqueue', Soft: 819200, Hard: 819200 },
+        ],
+        LogConfig: { Type: 'none', Config: {} },
+      },
+    });
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    // stdout and stderr are merged, as in Fn (CONTRACT §1.6).
+    const output = new PassThrough();
+    this.docker.modem.demuxStream(stream, output, output);
+    stream.on('end', () => output.end());
+    await container.start();
+    return { id: container.id, output };
+  }
+
+  /** Resolves when the container stops, with its exit code and whether the kernel OOM-killed it. */
+  async wait(id: string): Promise<ExitInfo> {
+    const container = this.docker.getContainer(id);
+    const result = (await container.wait()) as { StatusCode: number };
+    let oomKilled = false;
+    try {
+      const info = await container.inspect();
+      oomKilled = info.State.OOMKilled;
+    } catch {
+      // Already removed: the exit code is all we know.
+    }
+    return { exitCode: result.StatusCode, oomKilled };
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw err; // gone already, or removal already in progress
+    }
+  }
+
+  /** Ids of containers carrying every one of the given labels. */
+  async listByLabels(labels: Record<string, string>): Promise<string[]> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    const list = await this.docker.listContainers({ all: true, filters });
+    return list.map((c) => c.Id);
+  }
+}

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errors } from '../errors.js';
+import { UniqueViolation } from '../store/datastore.js';
+import type { App } from '../store/models.js';
+import type { ApiDeps } from './deps.js';
+import { listBody, listOptions } from './pagination.js';
+import { renderApp } from './render.js';
+import { AppBody, AppIdParams, ListQuery } from './schemas.js';
+import { checkAppName, checkSyslogUrl, mergeAnnotations, mergeConfig } from './validate.js';
+
+const SHAPES = ['GENERIC_X86', 'GENERIC_ARM', 'GENERIC_X86_ARM'];
+
+/** Apps: `/v2/apps` (CONTRACT §4.1). */
+export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  const { store } = deps;
+  const load = async (id: string): Promise<App> => (await store.getAppById(id)) ?? Promise.reject(errors.appNotFound());
+
+  return async (api) => {
+    api.get('/v2/apps', { schema: { querystring: ListQuery } }, async (req) =>
+      listBody(await store.listApps(listOptions(req.query)), renderApp),
+    );
+
+    api.post('/v2/apps', { schema: { body: AppBody } }, async (req) => {
+      const body = req.body;
+      if (body.id) throw errors.validation('App ID cannot be supplied on create');
+      const name = checkAppName(body.name);
+      if (body.syslog_url) checkSyslogUrl(body.syslog_url);
+      if (body.shape !== undefined && body.shape !== '' && !SHAPES.includes(body.shape)) {
+        throw errors.validation('Invalid app shape');
+      }
+      const now = deps.now();
+      const app: App = {
+        id: deps.newId(),
+        name,
+        config: mergeConfig({}, body.config),
+        annotations: mergeAnnotations({}, body.annotations, true),
+        ...(body.syslog_url ? { syslog_url: body.syslog_url } : {}),
+        ...(body.shape ? { shape: body.shape } : {}),
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        return renderApp(await store.insertApp(app));
+      } catch (err) {
+        if (err instanceof UniqueViolation) throw errors.conflict('App already exists');
+        throw err;
+      }
+    });
+
+    api.get('/v2/apps/:app_id', { schema: { params: AppIdParams } }, async (req) => renderApp(await load(req.params.app_id)));
+
+    api.put('/v2/apps/:app_id', { schema: { params: AppIdParams, body: AppBody } }, async (req) => {
+      const body = req.body;
+      if (body.id && body.id !== req.params.app_id) throw errors.idMismatch('App ID in path does not match ID in body');
+      const app = await load(req.params.app_id);
+      if (body.name && body.name !== app.name) throw errors.conflict('Could not update - name is immutable');
+      const next: App = {
+        ...app,
+        config: mergeConfig(app.config, body.config),
+        annotations: mergeAnnotations(app.annotations, body.annotations, false),
+      };
+      if (body.syslog_url !== undefined) {
+        if (body.syslog_url === '') delete next.syslog_url;
+        else next.syslog_url = checkSyslogUrl(body.syslog_url);
+      }
+      if (JSON.stringify(next) === JSON.stringify(app)) return renderApp(app);
+      next.updated_at = deps.now();
+      return renderApp(await store.updateApp(next));
+    });
+
+    api.delete('/v2/apps/:app_id', { schema: { params: AppIdParams } }, async (req, reply) => {
+      if (!(await store.deleteApp(req.params.app_id))) throw errors.appNotFound();
+      return reply.code(204).send();
+    });
+  };
+}

@@ -1,0 +1,14 @@
+import type { Agent } from '../agent/agent.js';
+import type { ServerConfig } from '../config.js';
+import type { Datastore } from '../store/datastore.js';
+
+/** What the route plugins need, injected by buildApp. */
+export interface ApiDeps {
+  store: Datastore;
+  config: ServerConfig;
+  agent: Agent;
+  /** A new 26-character sortable id. */
+  newId(): string;
+  /** The current time as an RFC 3339 string with milliseconds. */
+  now(): string;
+}

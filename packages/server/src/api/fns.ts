@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errors } from '../errors.js';
+import { UniqueViolation } from '../store/datastore.js';
+import { FN_DEFAULTS, type Fn } from '../store/models.js';
+import type { ApiDeps } from './deps.js';
+import { listBody, listOptions } from './pagination.js';
+import { baseUrl, renderFn } from './render.js';
+import { FnBody, FnIdParams, ListQuery } from './schemas.js';
+import { checkFnName, checkRange, mergeAnnotations, mergeConfig } from './validate.js';
+
+/** Functions: `/v2/fns` (CONTRACT §4.1). */
+export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  const { store, config } = deps;
+  const load = async (id: string): Promise<Fn> => (await store.getFnById(id)) ?? Promise.reject(errors.fnNotFound());
+
+  return async (api) => {
+    api.get('/v2/fns', { schema: { querystring: ListQuery } }, async (req) => {
+      if (!req.query.app_id) throw errors.validation('Missing AppID on Fn');
+      if (!(await store.getAppById(req.query.app_id))) throw errors.appNotFound();
+      const base = baseUrl(req, config.publicUrl);
+      return listBody(await store.listFns(req.query.app_id, listOptions(req.query)), (fn) => renderFn(fn, base));
+    });
+
+    api.post('/v2/fns', { schema: { body: FnBody } }, async (req) => {
+      const body = req.body;
+      if (body.id) throw errors.validation('ID cannot be provided for Fn creation');
+      if (!body.app_id) throw errors.validation('Missing AppID on Fn');
+      const name = checkFnName(body.name);
+      if (!body.image) throw errors.validation('Missing image on Fn');
+      // Fn treats 0 as "use the default" on create.
+      const pick = (field: 'memory' | 'timeout' | 'idle_timeout') =>
+        checkRange(field, body[field] === undefined || body[field] === 0 ? FN_DEFAULTS[field] : body[field]);
+      const fields = { memory: pick('memory'), timeout: pick('timeout'), idle_timeout: pick('idle_timeout') };
+      const app = await store.getAppById(body.app_id);
+      if (!app) throw errors.appNotFound();
+      const now = deps.now();
+      const fn: Fn = {
+        id: deps.newId(),
+        name,
+        app_id: app.id,
+        image: body.image,
+        ...fields,
+        config: mergeConfig({}, body.config),
+        annotations: mergeAnnotations({}, body.annotations, true),
+        ...(app.shape ? { shape: app.shape } : {}),
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        return renderFn(await store.insertFn(fn), baseUrl(req, config.publicUrl));
+      } catch (err) {
+        if (err instanceof UniqueViolation) throw errors.conflict('Fn with specified name already exists');
+        throw err;
+      }
+    });
+
+    api.get('/v2/fns/:fn_id', { schema: { params: FnIdParams } }, async (req) =>
+      renderFn(await load(req.params.fn_id), baseUrl(req, config.publicUrl)),
+    );
+
+    api.put('/v2/fns/:fn_id', { schema: { params: FnIdParams, body: FnBody } }, async (req) => {
+      const body = req.body;
+      // Fn writes this 400 and then updates anyway; fnts stops here (CONTRACT §4.3).
+      if (body.id && body.id !== req.params.fn_id) throw errors.idMismatch('Fn ID in path does not match that in body');
+      const fn = await load(req.params.fn_id);
+      const next: Fn = {
+        ...fn,
+        config: mergeConfig(fn.config, body.config),
+        annotations: mergeAnnotations(fn.annotations, body.annotations, false),
+      };
+      if (body.image) next.image = body.image;
+      for (const field of ['memory', 'timeout', 'idle_timeout'] as const) {
+        const v = body[field];
+        if (v !== undefined && v !== 0) next[field] = checkRange(field, v);
+      }
+      if (JSON.stringify(next) === JSON.stringify(fn)) return renderFn(fn);
+      next.updated_at = deps.now();
+      return renderFn(await store.updateFn(next));
+    });
+
+    api.delete('/v2/fns/:fn_id', { schema: { params: FnIdParams } }, async (req, reply) => {
+      if (!(await store.deleteFn(req.params.fn_id))) throw errors.fnNotFound();
+      return reply.code(204).send();
+    });
+  };
+}

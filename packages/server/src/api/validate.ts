@@ -1,0 +1,86 @@
+import { errors } from '../errors.js';
+import type { Annotations, ConfigMap } from '../store/models.js';
+
+/** Resource validation with Fn's exact messages (CONTRACT §4.3). */
+
+const NAME_RE = /^[\p{L}\p{N}_-]+$/u;
+const ANNOTATION_KEY_RE = /^[!-~]+$/;
+
+export function checkAppName(name: string | undefined): string {
+  if (!name) throw errors.validation('Missing Name');
+  if (name.length > 255) throw errors.validation('App name must be 255 characters or less');
+  if (!NAME_RE.test(name)) throw errors.validation('Invalid app name');
+  return name;
+}
+
+export function checkFnName(name: string | undefined): string {
+  if (!name) throw errors.validation('Missing Fn name');
+  if (name.length > 255) throw errors.validation('Fn name must be 255 characters or less');
+  // Fn requires the name to survive URL path escaping unchanged.
+  if (encodeURIComponent(name) !== name) throw errors.validation('name must be a valid string');
+  return name;
+}
+
+export function checkRange(field: 'memory' | 'timeout' | 'idle_timeout', value: number): number {
+  const limits = { memory: 8192, timeout: 300, idle_timeout: 3600 } as const;
+  const max = limits[field];
+  if (value >= 1 && value <= max) return value;
+  if (field === 'memory') throw errors.validation(`memory value is out of range. It should be between 0 and ${max}`);
+  throw errors.validation(`${field} value is out of range, must be between 0 and ${max}`);
+}
+
+const SYSLOG_SCHEMES = ['tcp', 'udp', 'unix', 'unixgram', 'tcp+tls'];
+
+export function checkSyslogUrl(url: string): string {
+  let scheme = '';
+  try {
+    scheme = new URL(url).protocol.replace(/:$/, '');
+  } catch {
+    // an unparsable URL has no valid scheme either
+  }
+  if (!SYSLOG_SCHEMES.includes(scheme)) {
+    throw errors.validation(
+      `invalid syslog url: ${JSON.stringify(url)} invalid scheme, only [tcp, udp, unix, unixgram, tcp+tls] are supported`,
+    );
+  }
+  return url;
+}
+
+/** Applies a config patch: `""` and `null` delete a key, other values set it. */
+export function mergeConfig(base: ConfigMap, patch: Record<string, string | null> | undefined): ConfigMap {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(patch ?? {})) {
+    if (v === '' || v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** Applies an annotations patch with Fn's rules; on create an empty value is an error, on update it deletes. */
+export function mergeAnnotations(base: Annotations, patch: Annotations | undefined, creating: boolean): Annotations {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(patch ?? {})) {
+    if (!ANNOTATION_KEY_RE.test(k)) {
+      throw errors.validation('Invalid annotation key, annotation keys must be non-empty ascii strings excluding whitespace');
+    }
+    if (Buffer.byteLength(k) > 128) {
+      throw errors.validation('Invalid annotation key length, annotation keys may not be larger than 128 bytes');
+    }
+    const empty = v === '' || v === null;
+    if (empty && !creating) {
+      delete out[k];
+      continue;
+    }
+    if (empty || typeof v === 'boolean') {
+      throw errors.validation('Invalid annotation value, annotation values may only be non-empty strings, numbers, objects, or arrays');
+    }
+    if (Buffer.byteLength(JSON.stringify(v)) > 512) {
+      throw errors.validation('Invalid annotation value length, annotation values may not be larger than 512 bytes when serialized as JSON');
+    }
+    out[k] = v;
+  }
+  if (Object.keys(out).length > 100) {
+    throw errors.validation('Invalid annotation change, new key(s) exceed maximum permitted number of annotations keys (100)');
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+/** Typed platform errors: every one carries an HTTP status and a stable code; one mapping turns them into responses. */
+export class FntsError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'FntsError';
+  }
+}
+
+const make = (status: number, code: string) => (message: string, headers?: Record<string, string>) =>
+  new FntsError(status, code, message, headers);
+
+/** The error registry. Codes are stable; messages follow Fn's texts where Fn has one. */
+export const errors = {
+  invalidJson: make(400, 'FNTS_ERR_API_INVALID_JSON'),
+  validation: make(400, 'FNTS_ERR_API_VALIDATION'),
+  idMismatch: make(400, 'FNTS_ERR_API_ID_MISMATCH'),
+  appNotFound: () => new FntsError(404, 'FNTS_ERR_APP_NOT_FOUND', 'App not found'),
+  fnNotFound: () => new FntsError(404, 'FNTS_ERR_FN_NOT_FOUND', 'Fn not found'),
+  triggerNotFound: () => new FntsError(404, 'FNTS_ERR_TRIGGER_NOT_FOUND', 'Trigger not found'),
+  conflict: make(409, 'FNTS_ERR_API_CONFLICT'),
+  pathNotFound: make(404, 'FNTS_ERR_API_PATH_NOT_FOUND'),
+  methodNotAllowed: make(405, 'FNTS_ERR_API_METHOD_NOT_ALLOWED'),
+  payloadTooLarge: make(413, 'FNTS_ERR_API_PAYLOAD_TOO_LARGE'),
+  // Call outcomes: a function's failure is a result of the call, reported with these.
+  functionFailed: () => new FntsError(502, 'FNTS_ERR_CALL_FUNCTION_FAILED', 'function failed'),
+  invalidResponse: () => new FntsError(502, 'FNTS_ERR_CALL_INVALID_RESPONSE', 'invalid function response'),
+  receiveFailed: (cause?: string) =>
+    new FntsError(
+      502,
+      'FNTS_ERR_CALL_RECEIVE_FAILED',
+      cause ? `error receiving function response: ${cause}` : 'error receiving function response',
+    ),
+  timedOut: () => new FntsError(504, 'FNTS_ERR_CALL_TIMEOUT', 'Timed out'),
+  containerInitFailed: (detail?: string) =>
+    new FntsError(
+      502,
+      'FNTS_ERR_CONTAINER_INIT_FAILED',
+      'Container failed to initialize, please ensure you are using the latest fdk and check the logs' +
+        (detail ? ` (${detail})` : ''),
+    ),
+  containerInitTimeout: () =>
+    new FntsError(
+      504,
+      'FNTS_ERR_CONTAINER_INIT_TIMEOUT',
+      'Container initialization timed out, please ensure you are using the latest fdk and check the logs',
+    ),
+  imageNotFound: (image: string) =>
+    new FntsError(
+      404,
+      'FNTS_ERR_IMAGE_NOT_FOUND',
+      `Failed to pull image '${image}': no such image on this Docker engine and no registry is configured; build it with \`fnts build\` or \`fnts deploy --local\``,
+    ),
+  serverBusy: () =>
+    new FntsError(503, 'FNTS_ERR_SERVER_BUSY', 'Timed out - server too busy', { 'Retry-After': '15' }),
+  internal: () => new FntsError(500, 'FNTS_ERR_INTERNAL', 'internal server error'),
+} as const;
+
+export function isFntsError(err: unknown): err is FntsError {
+  return err instanceof FntsError;
+}

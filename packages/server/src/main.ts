@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config.js';
+import { startServer } from './server.js';
+
+/** Process entry: config → compose → listen; stops cleanly on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`fnts-server: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  await startServer(config);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`fnts-server: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,262 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UniqueViolation, type Datastore } from './datastore.js';
+import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
+
+/** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
+const MIGRATIONS = [
+  `CREATE TABLE apps (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     config TEXT NOT NULL DEFAULT '{}',
+     annotations TEXT NOT NULL DEFAULT '{}',
+     syslog_url TEXT,
+     shape TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE fns (
+     id TEXT PRIMARY KEY,
+     app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     image TEXT NOT NULL,
+     memory INTEGER NOT NULL,
+     timeout INTEGER NOT NULL,
+     idle_timeout INTEGER NOT NULL,
+     config TEXT NOT NULL DEFAULT '{}',
+     annotations TEXT NOT NULL DEFAULT '{}',
+     shape TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     UNIQUE (app_id, name)
+   );
+   CREATE TABLE triggers (
+     id TEXT PRIMARY KEY,
+     app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+     fn_id TEXT NOT NULL REFERENCES fns(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     source TEXT NOT NULL,
+     annotations TEXT NOT NULL DEFAULT '{}',
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     UNIQUE (app_id, fn_id, name),
+     UNIQUE (app_id, type, source)
+   );`,
+];
+
+interface AppRow {
+  id: string; name: string; config: string; annotations: string;
+  syslog_url: string | null; shape: string | null; created_at: string; updated_at: string;
+}
+interface FnRow {
+  id: string; app_id: string; name: string; image: string; memory: number; timeout: number;
+  idle_timeout: number; config: string; annotations: string; shape: string | null; created_at: string; updated_at: string;
+}
+interface TriggerRow {
+  id: string; app_id: string; fn_id: string; name: string; type: string; source: string;
+  annotations: string; created_at: string; updated_at: string;
+}
+
+const appFromRow = (r: AppRow): App => ({
+  id: r.id,
+  name: r.name,
+  config: JSON.parse(r.config) as App['config'],
+  annotations: JSON.parse(r.annotations) as App['annotations'],
+  ...(r.syslog_url !== null ? { syslog_url: r.syslog_url } : {}),
+  ...(r.shape !== null ? { shape: r.shape } : {}),
+  created_at: r.created_at,
+  updated_at: r.updated_at,
+});
+const fnFromRow = (r: FnRow): Fn => ({
+  id: r.id,
+  name: r.name,
+  app_id: r.app_id,
+  image: r.image,
+  memory: r.memory,
+  timeout: r.timeout,
+  idle_timeout: r.idle_timeout,
+  config: JSON.parse(r.config) as Fn['config'],
+  annotations: JSON.parse(r.annotations) as Fn['annotations'],
+  ...(r.shape !== null ? { shape: r.shape } : {}),
+  created_at: r.created_at,
+  updated_at: r.updated_at,
+});
+const triggerFromRow = (r: TriggerRow): Trigger => ({
+  ...r,
+  annotations: JSON.parse(r.annotations) as Trigger['annotations'],
+});
+
+function page<Row, T>(rows: Row[], limit: number, map: (r: Row) => T, name: (t: T) => string): Page<T> {
+  const items = rows.map(map);
+  const last = items[items.length - 1];
+  return items.length === limit && last !== undefined ? { items, nextCursor: name(last) } : { items };
+}
+
+/** Maps SQLite's unique-constraint failures to a typed error naming the entity and field. */
+function unique<T>(entity: UniqueViolation['entity'], run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      const field = /\.(source|type)\b/.test(e.message ?? '') ? 'source' : 'name';
+      throw new UniqueViolation(entity, field);
+    }
+    throw err;
+  }
+}
+
+/** The default store: one SQLite file in WAL mode. */
+export class SqliteDatastore implements Datastore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[i] as string);
+        this.db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  async insertApp(app: App): Promise<App> {
+    unique('app', () =>
+      this.db
+        .prepare(`INSERT INTO apps (id, name, config, annotations, syslog_url, shape, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(app.id, app.name, JSON.stringify(app.config), JSON.stringify(app.annotations),
+          app.syslog_url ?? null, app.shape ?? null, app.created_at, app.updated_at),
+    );
+    return app;
+  }
+
+  async updateApp(app: App): Promise<App> {
+    this.db
+      .prepare(`UPDATE apps SET config = ?, annotations = ?, syslog_url = ?, updated_at = ? WHERE id = ?`)
+      .run(JSON.stringify(app.config), JSON.stringify(app.annotations), app.syslog_url ?? null, app.updated_at, app.id);
+    return app;
+  }
+
+  async getAppById(id: string): Promise<App | undefined> {
+    const row = this.db.prepare(`SELECT * FROM apps WHERE id = ?`).get(id) as AppRow | undefined;
+    return row && appFromRow(row);
+  }
+
+  async getAppByName(name: string): Promise<App | undefined> {
+    const row = this.db.prepare(`SELECT * FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
+    return row && appFromRow(row);
+  }
+
+  async listApps(opts: ListOptions): Promise<Page<App>> {
+    const rows = this.db
+      .prepare(`SELECT * FROM apps WHERE name > ? AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
+      .all(opts.after ?? '', opts.name ?? null, opts.name ?? null, opts.limit) as AppRow[];
+    return page(rows, opts.limit, appFromRow, (a) => a.name);
+  }
+
+  async deleteApp(id: string): Promise<boolean> {
+    return this.db.prepare(`DELETE FROM apps WHERE id = ?`).run(id).changes > 0;
+  }
+
+  async insertFn(fn: Fn): Promise<Fn> {
+    unique('fn', () =>
+      this.db
+        .prepare(`INSERT INTO fns (id, app_id, name, image, memory, timeout, idle_timeout, config, annotations, shape, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(fn.id, fn.app_id, fn.name, fn.image, fn.memory, fn.timeout, fn.idle_timeout, JSON.stringify(fn.config),
+          JSON.stringify(fn.annotations), fn.shape ?? null, fn.created_at, fn.updated_at),
+    );
+    return fn;
+  }
+
+  async updateFn(fn: Fn): Promise<Fn> {
+    this.db
+      .prepare(`UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, config = ?, annotations = ?, updated_at = ?
+                WHERE id = ?`)
+      .run(fn.image, fn.memory, fn.timeout, fn.idle_timeout, JSON.stringify(fn.config), JSON.stringify(fn.annotations),
+        fn.updated_at, fn.id);
+    return fn;
+  }
+
+  async getFnById(id: string): Promise<Fn | undefined> {
+    const row = this.db.prepare(`SELECT * FROM fns WHERE id = ?`).get(id) as FnRow | undefined;
+    return row && fnFromRow(row);
+  }
+
+  async getFnByName(appId: string, name: string): Promise<Fn | undefined> {
+    const row = this.db.prepare(`SELECT * FROM fns WHERE app_id = ? AND name = ?`).get(appId, name) as FnRow | undefined;
+    return row && fnFromRow(row);
+  }
+
+  async listFns(appId: string, opts: ListOptions): Promise<Page<Fn>> {
+    const rows = this.db
+      .prepare(`SELECT * FROM fns WHERE app_id = ? AND name > ? AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
+      .all(appId, opts.after ?? '', opts.name ?? null, opts.name ?? null, opts.limit) as FnRow[];
+    return page(rows, opts.limit, fnFromRow, (f) => f.name);
+  }
+
+  async deleteFn(id: string): Promise<boolean> {
+    return this.db.prepare(`DELETE FROM fns WHERE id = ?`).run(id).changes > 0;
+  }
+
+  async insertTrigger(t: Trigger): Promise<Trigger> {
+    unique('trigger', () =>
+      this.db
+        .prepare(`INSERT INTO triggers (id, app_id, fn_id, name, type, source, annotations, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(t.id, t.app_id, t.fn_id, t.name, t.type, t.source, JSON.stringify(t.annotations), t.created_at, t.updated_at),
+    );
+    return t;
+  }
+
+  async updateTrigger(t: Trigger): Promise<Trigger> {
+    unique('trigger', () =>
+      this.db
+        .prepare(`UPDATE triggers SET fn_id = ?, name = ?, source = ?, annotations = ?, updated_at = ? WHERE id = ?`)
+        .run(t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.updated_at, t.id),
+    );
+    return t;
+  }
+
+  async getTriggerById(id: string): Promise<Trigger | undefined> {
+    const row = this.db.prepare(`SELECT * FROM triggers WHERE id = ?`).get(id) as TriggerRow | undefined;
+    return row && triggerFromRow(row);
+  }
+
+  async getTriggerBySource(appId: string, type: string, source: string): Promise<Trigger | undefined> {
+    const row = this.db
+      .prepare(`SELECT * FROM triggers WHERE app_id = ? AND type = ? AND source = ?`)
+      .get(appId, type, source) as TriggerRow | undefined;
+    return row && triggerFromRow(row);
+  }
+
+  async listTriggers(appId: string, opts: ListOptions & { fnId?: string }): Promise<Page<Trigger>> {
+    const rows = this.db
+      .prepare(`SELECT * FROM triggers WHERE app_id = ? AND (? IS NULL OR fn_id = ?) AND name > ?
+                AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
+      .all(appId, opts.fnId ?? null, opts.fnId ?? null, opts.after ?? '', opts.name ?? null, opts.name ?? null,
+        opts.limit) as TriggerRow[];
+    return page(rows, opts.limit, triggerFromRow, (t) => t.name);
+  }
+
+  async deleteTrigger(id: string): Promise<boolean> {
+    return this.db.prepare(`DELETE FROM triggers WHERE id = ?`).run(id).changes > 0;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
