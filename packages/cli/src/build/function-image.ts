@@ -44,7 +44,7 @@ export async function buildFunctionImage(docker: Docker, opts: FunctionImageOpti
     return { image, bundleBytes: 0 };
   }
   opts.onStep?.('preparing the base image');
-  const base = await ensureBaseImage(docker, { labels: opts.labels, ...(opts.onOutput ? { onOutput: opts.onOutput } : {}) });
+  const base = await ensureBaseImage(docker, { ...(opts.onOutput ? { onOutput: opts.onOutput } : {}) });
   const ctx = await mkdtemp(join(tmpdir(), 'fnts-build-'));
   try {
     opts.onStep?.('bundling the function');

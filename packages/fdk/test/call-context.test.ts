@@ -1,0 +1,182 @@
+// The ctx a function sees and the headers it sends, over a real socket:
+// request headers, env, config, HTTP trigger mapping (CONTRACT §2.3) and log framing (§1.6).
+import { describe, expect, it, vi } from 'vitest';
+import type { Context } from '../src/index.js';
+import { harnessPerTest } from './support/socket-harness.js';
+
+const start = harnessPerTest();
+
+const ENV = {
+  FN_FN_ID: 'fn-123',
+  FN_APP_ID: 'app-456',
+  FN_FN_NAME: 'hello',
+  FN_APP_NAME: 'myapp',
+  FN_MEMORY: '256',
+  FNTS_CONFIG_KEYS: 'DB_URL,MODE',
+  DB_URL: 'postgres://db',
+  MODE: 'fast',
+  NOT_CONFIG: 'secret',
+};
+
+function describeCtx(_input: unknown, ctx: Context) {
+  return {
+    callId: ctx.callId,
+    deadline: ctx.deadline?.toISOString() ?? null,
+    remainingIsInfinite: ctx.remainingMs() === Infinity,
+    fnId: ctx.fnId,
+    appId: ctx.appId,
+    fnName: ctx.fnName,
+    appName: ctx.appName,
+    memory: ctx.memory,
+    config: ctx.config,
+    mode: ctx.getConfig('MODE'),
+    notConfig: ctx.getConfig('NOT_CONFIG') ?? 'absent',
+    contentType: ctx.contentType,
+    headers: ctx.headers,
+    traceId: ctx.getHeader('x-b3-traceid'),
+    multi: ctx.getAllHeaderValues('X-MULTI'),
+    missing: [ctx.getHeader('X-Missing'), ctx.getAllHeaderValues('X-Missing')],
+  };
+}
+
+describe('context', () => {
+  it('exposes call facts from headers and function facts from env', async () => {
+    const h = await start(describeCtx, ENV);
+    const res = await h.call({
+      headers: {
+        'Fn-Call-Id': 'call-1',
+        'Fn-Deadline': '2099-01-01T12:00:00+02:00',
+        'Content-Type': 'application/json',
+        'X-B3-TraceId': 'abc',
+        'X-Multi': ['one', 'two'],
+      },
+      chunks: ['{}'], // chunked, so Transfer-Encoding is on the wire
+    });
+    const seen = JSON.parse(res.text);
+    expect(seen).toMatchObject({
+      callId: 'call-1',
+      deadline: '2099-01-01T10:00:00.000Z',
+      remainingIsInfinite: false,
+      fnId: 'fn-123',
+      appId: 'app-456',
+      fnName: 'hello',
+      appName: 'myapp',
+      memory: 256,
+      config: { DB_URL: 'postgres://db', MODE: 'fast' },
+      mode: 'fast',
+      notConfig: 'absent',
+      contentType: 'application/json',
+      traceId: 'abc',
+      multi: ['one', 'two'],
+      missing: [null, []],
+    });
+    expect(Object.keys(seen.config)).toEqual(['DB_URL', 'MODE']);
+    expect(seen.headers['X-B3-Traceid']).toEqual(['abc']);
+    expect(seen.headers['Fn-Call-Id']).toEqual(['call-1']);
+    // hop-by-hop headers never reach the function
+    expect(seen.headers['Connection']).toBeUndefined();
+    expect(seen.headers['Transfer-Encoding']).toBeUndefined();
+  });
+
+  it('has no deadline and infinite time without Fn-Deadline; names are undefined without env', async () => {
+    const h = await start(describeCtx);
+    const seen = JSON.parse((await h.call({ body: '' })).text);
+    expect(seen).toMatchObject({ deadline: null, remainingIsInfinite: true, fnId: '', memory: 0, config: {} });
+    expect(seen).not.toHaveProperty('fnName');
+  });
+
+  it('sends the function’s headers unprefixed on a plain invoke', async () => {
+    const h = await start((_input: unknown, ctx: Context) => {
+      ctx.setResponseHeader('X-Custom', 'a');
+      ctx.addResponseHeader('x-custom', 'b');
+      ctx.httpGateway.statusCode = 201;
+      return { ok: true };
+    });
+    const res = await h.call({ body: '' });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-custom']).toBe('a, b');
+    expect(res.headers['fn-http-status']).toBe('201');
+    expect(res.headers['fn-http-h-x-custom']).toBeUndefined();
+  });
+});
+
+describe('HTTP trigger calls', () => {
+  const triggerHeaders = {
+    'Fn-Call-Id': 'call-t',
+    'Fn-Intent': 'httprequest',
+    'Fn-Http-Method': 'PUT',
+    'Fn-Http-Request-Url': 'http://localhost:8080/t/myapp/hello?x=1',
+    'Fn-Http-H-X-Token': 'a',
+    'Fn-Http-H-Content-Length': '5',
+    'Content-Type': 'text/plain',
+  };
+
+  it('exposes the end user’s request through ctx.httpGateway', async () => {
+    const h = await start((_input: unknown, ctx: Context) => ({
+      method: ctx.httpGateway.method,
+      url: ctx.httpGateway.requestURL,
+      headers: ctx.httpGateway.headers,
+      token: ctx.httpGateway.getHeader('x-token'),
+      all: ctx.httpGateway.getAllHeaderValues('X-Absent'),
+    }));
+    const res = await h.call({ headers: triggerHeaders, body: 'hello' });
+    expect(JSON.parse(res.text)).toEqual({
+      method: 'PUT',
+      url: 'http://localhost:8080/t/myapp/hello?x=1',
+      headers: { 'X-Token': ['a'], 'Content-Length': ['5'] },
+      token: 'a',
+      all: [],
+    });
+  });
+
+  it('prefixes response headers with Fn-Http-H- except Content-Type, and sets Fn-Http-Status', async () => {
+    const h = await start((_input: unknown, ctx: Context) => {
+      ctx.httpGateway.statusCode = 201;
+      ctx.setResponseHeader('Location', '/x/1');
+      ctx.httpGateway.addResponseHeader('X-Extra', '1', '2');
+      ctx.setResponseHeader('Fn-Http-H-Already', 'y'); // fdk-node style, not prefixed twice
+      ctx.responseContentType = 'text/plain';
+      return 'created';
+    });
+    const res = await h.call({ headers: triggerHeaders, body: 'hello' });
+    expect(res.status).toBe(200);
+    expect(res.headers['fn-http-status']).toBe('201');
+    expect(res.headers['fn-http-h-location']).toBe('/x/1');
+    expect(res.headers['fn-http-h-x-extra']).toBe('1, 2');
+    expect(res.headers['fn-http-h-already']).toBe('y');
+    expect(res.headers['content-type']).toBe('text/plain');
+    expect(res.headers['location']).toBeUndefined();
+    expect(res.headers['fn-http-h-content-type']).toBeUndefined();
+    expect(res.text).toBe('created');
+  });
+
+  it('rejects an invalid status code inside the function, giving a 502', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const h = await start((_input: unknown, ctx: Context) => {
+      ctx.httpGateway.statusCode = 42;
+    });
+    const res = await h.call({ headers: triggerHeaders, body: '' });
+    expect(res.status).toBe(502);
+    expect(JSON.parse(res.text).detail).toMatch(/RangeError: .*100 to 599, got 42/);
+  });
+});
+
+describe('log framing', () => {
+  it('writes \\n<NAME>=<header value> to stdout and stderr at the start of each call', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const h = await start(() => 'ok', { FN_LOGFRAME_NAME: 'FN_CALL', FN_LOGFRAME_HDR: 'fn-call-id' });
+    await h.call({ headers: { 'Fn-Call-Id': 'c-42' }, body: '' });
+    await h.call({ body: '' }); // no header, no frame
+    const frames = (spy: typeof out) => spy.mock.calls.map(([chunk]) => String(chunk)).filter((s) => s.includes('FN_CALL'));
+    expect(frames(out)).toEqual(['\nFN_CALL=c-42\n']);
+    expect(frames(err)).toEqual(['\nFN_CALL=c-42\n']);
+  });
+
+  it('writes no frame unless both variables are set', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const h = await start(() => 'ok', { FN_LOGFRAME_NAME: 'FN_CALL' });
+    await h.call({ headers: { 'Fn-Call-Id': 'c-43' }, body: '' });
+    expect(out.mock.calls.some(([chunk]) => String(chunk).includes('FN_CALL'))).toBe(false);
+  });
+});

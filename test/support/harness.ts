@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(REPO_ROOT, 'packages/cli/dist/main.js');
+export const TEST_LABEL = 'fnts.test';
+
+export const docker = new Docker({ socketPath: process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock' });
+
+/** A unique id for one test file's run, put on every container and image it makes. */
+export function runId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export async function tempDir(prefix = 'fnts-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `fnts` CLI as a process. */
+export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the server printed so far (its pino log). */
+  log(): string;
+  /** SIGTERM, then wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `fnts start` as a real process on a free loopback port with its own SQLite file. */
+export async function startServerProcess(opts: { dir: string; label: string; env?: NodeJS.ProcessEnv }): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0'], {
+    cwd: opts.dir,
+    env: {
+      ...process.env,
+      FNTS_DB: join(opts.dir, 'fnts.db'),
+      FNTS_HOST: '127.0.0.1',
+      FNTS_CONTAINER_LABELS: `${TEST_LABEL}=${opts.label}`,
+      FNTS_IOFS_DIR: join(opts.dir, 'iofs'),
+      FNTS_LOG_LEVEL: 'debug',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output}`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+      const m = /fnts server listening on (http:\/\/\S+)/.exec(output);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    child,
+    log: () => output,
+    stop: () =>
+      new Promise((resolveStop) => {
+        if (child.exitCode !== null) return resolveStop(child.exitCode);
+        child.once('exit', (code) => resolveStop(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Ids of the containers a test run made. */
+export async function containersOf(label: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${label}`] } });
+}
+
+/** Removes the containers and images a test run made, and its temp dir. */
+export async function cleanup(label: string, dir?: string): Promise<void> {
+  for (const c of await containersOf(label)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  const images = await docker.listImages({ filters: { label: [`${TEST_LABEL}=${label}`] } });
+  for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
