@@ -7,7 +7,10 @@ import { DockerDriver } from './agent/docker.js';
 import { appRoutes } from './api/apps.js';
 import type { ApiDeps } from './api/deps.js';
 import { fnRoutes } from './api/fns.js';
-import { invokeRoutes } from './api/invoke.js';
+import { callRoutes } from './api/calls.js';
+import { metaRoutes, routeTable } from './api/meta.js';
+import { triggerRoutes } from './api/triggers.js';
+import swagger from '@fastify/swagger';
 import type { ServerConfig } from './config.js';
 import { errors, isFntsError } from './errors.js';
 import type { Datastore } from './store/datastore.js';
@@ -39,6 +42,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
+    // App names may be 255 characters; HEAD is served by the trigger routes, not generated.
+    routerOptions: { maxParamLength: 300 },
+    exposeHeadRoutes: false,
+    // Fn answers `Invalid JSON` for a wrongly-typed field instead of coercing it.
+    ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -48,6 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (err.validation || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return reply.code(400).send({ message: 'Invalid JSON', code: errors.invalidJson('').code, detail: err.message });
     }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const tooLarge = errors.payloadTooLarge('request body is too large for the API (1 MiB at most)');
+      return reply.code(tooLarge.status).send({ message: tooLarge.message, code: tooLarge.code });
+    }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ message: err.message, code: err.code ?? 'FNTS_ERR_API_BAD_REQUEST' });
     }
@@ -55,16 +67,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const internal = errors.internal();
     return reply.code(internal.status).send({ message: internal.message, code: internal.code });
   });
-  app.setNotFoundHandler((req, reply) => {
-    const err = errors.pathNotFound(`Path not found: ${req.method} ${req.url.split('?')[0] ?? ''}`);
-    return reply.code(err.status).send({ message: err.message, code: err.code });
+  app.setNotFoundHandler(routeTable(app));
+  // Fn reads API bodies as JSON whatever their Content-Type (curl -d sends a form type).
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'fnts API (Fn API v2)', version: FNTS_VERSION },
+      tags: [{ name: 'apps' }, { name: 'fns' }, { name: 'triggers' }, { name: 'calls' }, { name: 'meta' }],
+    },
   });
-
-  app.get('/', async () => ({ hello: 'world!', goto: 'https://github.com/fnproject/fn' }));
-  app.get('/version', async () => ({ version: FNTS_VERSION }));
+  await app.register(metaRoutes);
   await app.register(appRoutes(api));
   await app.register(fnRoutes(api));
-  await app.register(invokeRoutes(api));
+  await app.register(triggerRoutes(api));
+  await app.register(callRoutes(api));
+  app.get('/v2/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.addHook('onClose', async () => {
     await agent.close();

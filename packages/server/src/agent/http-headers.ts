@@ -44,3 +44,48 @@ const DROP_FROM_FUNCTION = new Set(['content-length', 'fn-call-id', 'date']);
 export function invokeResponseHeaders(fromFunction: HeaderMap, callId: string): HeaderMap {
   return { ...copyEndToEnd(fromFunction, DROP_FROM_FUNCTION), 'fn-call-id': callId };
 }
+
+/** Go's canonical header form, which Fn uses for the names it writes: `x-b3-traceid` → `X-B3-Traceid`. */
+export function canonicalHeaderName(name: string): string {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+const HTTP_PREFIX = 'fn-http-h-';
+
+/** The headers of the `POST /call` request for an HTTP-trigger call (CONTRACT §2.1): every client header but Content-Type is prefixed. */
+export function triggerRequestHeaders(incoming: IncomingHttpHeaders, method: string, requestUrl: string): HeaderMap {
+  const out: HeaderMap = {};
+  for (const [name, value] of Object.entries(copyEndToEnd(incoming, DROP_TRIGGER))) {
+    if (name === 'content-type') out['Content-Type'] = value;
+    else out[`Fn-Http-H-${canonicalHeaderName(name)}`] = value;
+  }
+  out['Fn-Intent'] = 'httprequest';
+  out['Fn-Http-Method'] = method;
+  out['Fn-Http-Request-Url'] = requestUrl;
+  return out;
+}
+// The Host lives on only inside Fn-Http-Request-Url; the client's own call id and deadline are not trusted.
+const DROP_TRIGGER = new Set(['host', 'fn-call-id', 'fn-deadline']);
+
+/**
+ * The response an HTTP-trigger client gets (CONTRACT §2.3): `Fn-Http-H-X` becomes `X`, Content-Type passes,
+ * `Fn-Http-Status` sets the status, and every other function header is dropped.
+ */
+export function triggerResponse(fromFunction: HeaderMap, callId: string): { status: number; headers: HeaderMap } {
+  const headers: HeaderMap = {};
+  let status = 200;
+  for (const [rawName, value] of Object.entries(fromFunction)) {
+    const name = rawName.toLowerCase();
+    if (name.startsWith(HTTP_PREFIX) && name.length > HTTP_PREFIX.length) {
+      const target = name.slice(HTTP_PREFIX.length);
+      if (!isHopByHop(target, value) && target !== 'content-length') headers[canonicalHeaderName(target)] = value;
+    } else if (name === 'content-type') {
+      headers['Content-Type'] = value;
+    } else if (name === 'fn-http-status') {
+      const n = Number(Array.isArray(value) ? value[0] : value);
+      if (Number.isInteger(n) && n >= 100 && n <= 599) status = n;
+    }
+  }
+  headers['Fn-Call-Id'] = callId;
+  return { status, headers };
+}

@@ -13,6 +13,22 @@ export function checkAppName(name: string | undefined): string {
   return name;
 }
 
+export function checkTriggerName(name: string | undefined): string {
+  if (!name) throw errors.validation('Missing name on Trigger');
+  if (name.length > 255) throw errors.validation('Trigger name must be 255 characters or less');
+  if (!NAME_RE.test(name)) throw errors.validation('Invalid name for Trigger');
+  return name;
+}
+
+/** Trigger types this server runs. */
+export const TRIGGER_TYPES = ['http'];
+
+export function checkTriggerSource(source: string | undefined): string {
+  if (!source) throw errors.validation('Missing Trigger Source');
+  if (!source.startsWith('/')) throw errors.validation("Missing Trigger Source Prefix '/'");
+  return source;
+}
+
 export function checkFnName(name: string | undefined): string {
   if (!name) throw errors.validation('Missing Fn name');
   if (name.length > 255) throw errors.validation('Fn name must be 255 characters or less');

@@ -1,0 +1,111 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import { ClientGoneError, type CallResponse } from '../agent/agent.js';
+import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, triggerResponse, type HeaderMap } from '../agent/http-headers.js';
+import { errors } from '../errors.js';
+import type { App, Fn } from '../store/models.js';
+import type { ApiDeps } from './deps.js';
+import { FnIdParams } from './schemas.js';
+
+/** Reads a whole request body, failing with 413 past the limit; detached calls need it before answering. */
+async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.raw) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw errors.payloadTooLarge(`request body is larger than the limit of ${max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Function calls: `POST /invoke/{fn_id}` and the HTTP triggers `ANY /t/{app}/{source...}`. */
+export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  const { store, agent, config } = deps;
+
+  /** Checks the declared size, then hands the body through as a stream (or null when there is none). */
+  const requestBody = (req: FastifyRequest): Readable | null => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > config.maxRequestBytes) {
+      throw errors.payloadTooLarge(`Content-Length too large for this server, ${length} > max ${config.maxRequestBytes}`);
+    }
+    return length > 0 || req.headers['transfer-encoding'] !== undefined ? req.raw : null;
+  };
+
+  /** Runs the call for a client that waits; undefined when the client went away first. */
+  const run = async (
+    app: App, fn: Fn, callId: string, headers: HeaderMap, body: Readable | null, reply: FastifyReply,
+  ): Promise<CallResponse | undefined> => {
+    const gone = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    try {
+      return await agent.call({ app, fn, callId, headers, body, signal: gone.signal });
+    } catch (err) {
+      if (err instanceof ClientGoneError) {
+        reply.log.info({ call_id: callId }, 'client went away during the call');
+        return undefined;
+      }
+      throw err;
+    }
+  };
+
+  return async (api) => {
+    // The body is the function's input, whatever its type: leave the stream unread for the agent.
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+    api.post('/invoke/:fn_id', { schema: { tags: ['calls'], params: FnIdParams } }, async (req, reply) => {
+      const fn = await store.getFnById(req.params.fn_id);
+      if (!fn) throw errors.fnNotFound();
+      const app = await store.getAppById(fn.app_id);
+      if (!app) throw errors.appNotFound();
+      const callId = deps.newId();
+      void reply.header('Fn-Call-Id', callId);
+      const headers = invokeRequestHeaders(req.headers);
+      const body = requestBody(req);
+
+      if (req.headers['fn-invoke-type'] === 'detached') {
+        // Answer 202 as soon as the input is safely in hand; the call runs on without the client.
+        const input = body ? await readBody(req, config.maxRequestBytes) : null;
+        void agent
+          .call({ app, fn, callId, headers, body: input ? Readable.from([input]) : null, signal: new AbortController().signal })
+          .then((res) => res.body.resume())
+          .catch((err: unknown) => req.log.warn({ err, call_id: callId }, 'detached call failed'));
+        return reply.code(202).send();
+      }
+
+      const res = await run(app, fn, callId, headers, body, reply);
+      if (!res) return reply;
+      return reply.code(200).headers(invokeResponseHeaders(res.headers, callId)).send(res.body);
+    });
+
+    const trigger = async (req: FastifyRequest<{ Params: { app_name: string } }>, reply: FastifyReply) => {
+      const app = await store.getAppByName(req.params.app_name);
+      if (!app) throw errors.appNotFound();
+      const path = req.url.split('?')[0] ?? '';
+      const afterApp = path.slice('/t/'.length).replace(/^[^/]*/, '');
+      let source: string;
+      try {
+        source = afterApp === '' ? '/' : decodeURIComponent(afterApp);
+      } catch {
+        throw errors.validation(`the path ${path} is not valid percent-encoding`);
+      }
+      const t = await store.getTriggerBySource(app.id, 'http', source);
+      if (!t) throw errors.triggerNotFound();
+      const fn = await store.getFnById(t.fn_id);
+      if (!fn) throw errors.fnNotFound();
+      const callId = deps.newId();
+      void reply.header('Fn-Call-Id', callId);
+      const url = `${req.protocol}://${req.headers.host ?? req.hostname}${req.url}`;
+      const res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), requestBody(req), reply);
+      if (!res) return reply;
+      const out = triggerResponse(res.headers, callId);
+      return reply.code(out.status).headers(out.headers).send(res.body);
+    };
+    api.all('/t/:app_name', trigger);
+    api.all('/t/:app_name/*', trigger);
+  };
+}
