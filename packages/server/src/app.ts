@@ -9,6 +9,10 @@ import type { ApiDeps } from './api/deps.js';
 import { fnRoutes } from './api/fns.js';
 import { callRoutes } from './api/calls.js';
 import { metaRoutes, routeTable } from './api/meta.js';
+import { observeRoutes } from './api/observe.js';
+import { reapLeftovers } from './agent/reaper.js';
+import { Metrics } from './metrics.js';
+import { join } from 'node:path';
 import { triggerRoutes } from './api/triggers.js';
 import swagger from '@fastify/swagger';
 import type { ServerConfig } from './config.js';
@@ -22,7 +26,8 @@ export interface AppDeps {
   config: ServerConfig;
   logger?: Logger;
   store?: Datastore;
-  agent?: Agent;
+  driver?: DockerDriver;
+  metrics?: Metrics;
 }
 
 /** Builds the whole server from injected services, without listening (tests call `inject`). */
@@ -30,8 +35,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const store = deps.store ?? new SqliteDatastore(config.dbPath);
-  const agent = deps.agent ?? new Agent(config, new DockerDriver(config.dockerSocketPath), logger.child({ component: 'agent' }));
+  const driver = deps.driver ?? new DockerDriver(config.dockerSocketPath);
+  const metrics = deps.metrics ?? new Metrics();
   const ulid = monotonicFactory();
+  // A persistent id marks this server's containers and socket dirs, so a restart after a crash finds its own.
+  const serverId = await store.setMetaIfAbsent('server_id', ulid().toLowerCase());
+  const identity = { labels: { 'fnts.server': serverId }, iofsDir: join(config.iofsDir, serverId) };
+  await reapLeftovers(driver, identity.labels, identity.iofsDir, logger);
+  const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   const api: ApiDeps = { store, config, agent, newId: () => ulid(), now: () => new Date().toISOString() };
 
   const app = Fastify({
@@ -40,7 +51,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     // Calls are logged by the agent with their call id; per-request lines would double the volume.
     logController: new LogController({ disableRequestLogging: true }),
-    forceCloseConnections: true,
+    // Idle keep-alive connections close at shutdown; requests in flight may finish (the agent's grace period).
+    forceCloseConnections: 'idle',
     return503OnClosing: true,
     // App names may be 255 characters; HEAD is served by the trigger routes, not generated.
     routerOptions: { maxParamLength: 300 },
@@ -81,10 +93,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fnRoutes(api));
   await app.register(triggerRoutes(api));
   await app.register(callRoutes(api));
+  await app.register(observeRoutes(api, metrics));
   app.get('/v2/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.addHook('onClose', async () => {
+  // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
+  app.addHook('preClose', async () => {
     await agent.close();
+  });
+  app.addHook('onClose', async () => {
     await store.close();
   });
   return app;

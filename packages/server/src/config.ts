@@ -1,5 +1,15 @@
-import { homedir, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { homedir, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { defaultMemoryBudgetMiB } from './agent/capacity.js';
+
+function readMeminfo(): string | undefined {
+  try {
+    return readFileSync('/proc/meminfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /** Every server setting, resolved and validated once, then passed down. Nothing else reads process.env. */
 export interface ServerConfig {
@@ -20,6 +30,18 @@ export interface ServerConfig {
   readonly containerLabels: Readonly<Record<string, string>>;
   readonly maxRequestBytes: number;
   readonly pidsLimit: number;
+  /** Default maximum containers per function (a function's `max_containers` overrides it). */
+  readonly maxContainersPerFn: number;
+  /** Calls that may wait for a container, per function; beyond that, 503. */
+  readonly maxQueuePerFn: number;
+  /** How long a call may wait for a container before it gets 503. */
+  readonly queueTimeoutMs: number;
+  /** Memory all containers together may reserve. */
+  readonly maxTotalMemoryMiB: number;
+  /** Pause idle containers after this long; negative disables pausing (the default). */
+  readonly freezeIdleMs: number;
+  /** How long running calls may take to finish at shutdown before their containers are removed. */
+  readonly shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +95,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     containerLabels: labels,
     maxRequestBytes: int('FNTS_MAX_REQUEST_BYTES', 6 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     pidsLimit: int('FNTS_MAX_PIDS', 50, 10, 100_000),
+    maxContainersPerFn: int('FNTS_MAX_CONTAINERS_PER_FN', 10, 1, 10_000),
+    maxQueuePerFn: int('FNTS_MAX_QUEUE_PER_FN', 100, 0, 1_000_000),
+    queueTimeoutMs: int('FNTS_QUEUE_TIMEOUT_MS', 10_000, 1, 3_600_000),
+    maxTotalMemoryMiB: int('FNTS_MAX_TOTAL_MEMORY_MIB', defaultMemoryBudgetMiB(readMeminfo(), totalmem()), 64, 16 * 1024 * 1024),
+    freezeIdleMs: int('FNTS_FREEZE_IDLE_MS', -1, -1, 3_600_000),
+    shutdownGraceMs: int('FNTS_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     ...overrides,
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

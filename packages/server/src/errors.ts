@@ -63,3 +63,10 @@ export const errors = {
 export function isFntsError(err: unknown): err is FntsError {
   return err instanceof FntsError;
 }
+
+/** A caller that went away gets no response; Fn logs this as status 444. */
+export class ClientGoneError extends FntsError {
+  constructor() {
+    super(444, 'FNTS_ERR_CALL_CLIENT_GONE', 'client closed the request');
+  }
+}

@@ -6,3 +6,4 @@ export { DockerDriver, MANAGED_LABEL } from './agent/docker.js';
 export { SqliteDatastore } from './store/sqlite.js';
 export { FntsError, errors } from './errors.js';
 export { FNTS_VERSION } from './version.js';
+export { Metrics } from './metrics.js';

@@ -2,13 +2,15 @@ import { createHash } from 'node:crypto';
 import { Transform, finished, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
 import type { ServerConfig } from '../config.js';
-import { errors, FntsError, isFntsError } from '../errors.js';
+import { ClientGoneError, errors, type FntsError, isFntsError } from '../errors.js';
+import type { CallOutcome, Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
+import { MemoryBudget } from './capacity.js';
 import { IOFS_MOUNT, type DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
 import { formatDeadline, type HeaderMap } from './http-headers.js';
+import { LogHub } from './log-hub.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
 import { SOCKET_NAME } from './socket-wait.js';
 
@@ -28,13 +30,6 @@ export interface CallRequest {
 export interface CallResponse {
   headers: HeaderMap;
   body: Readable;
-}
-
-/** A caller that went away gets no response; Fn logs this as status 444. */
-export class ClientGoneError extends FntsError {
-  constructor() {
-    super(444, 'FNTS_ERR_CALL_CLIENT_GONE', 'client closed the request');
-  }
 }
 
 /** The platform variables of CONTRACT §1.1, written over the user's config. */
@@ -58,34 +53,84 @@ export function containerEnv(app: App, fn: Fn): Record<string, string> {
 export function poolKey(app: App, fn: Fn): string {
   const identity = {
     app: app.id, syslog: app.syslog_url ?? '', fn: fn.id, image: fn.image, memory: fn.memory, timeout: fn.timeout,
-    idle: fn.idle_timeout, env: Object.entries(containerEnv(app, fn)).sort(),
+    idle: fn.idle_timeout, max: fn.max_containers ?? 0, concurrency: fn.concurrency ?? 1,
+    env: Object.entries(containerEnv(app, fn)).sort(),
     annotations: Object.entries({ ...app.annotations, ...fn.annotations }).sort(),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
-/** Runs calls in hot containers: one pool per function version, one call per container at a time. */
+function outcomeOf(err: FntsError): CallOutcome {
+  switch (err.code) {
+    case 'FNTS_ERR_CALL_TIMEOUT':
+      return 'timeout';
+    case 'FNTS_ERR_SERVER_BUSY':
+      return 'busy';
+    case 'FNTS_ERR_CALL_CLIENT_GONE':
+      return 'client_gone';
+    case 'FNTS_ERR_CALL_RECEIVE_FAILED':
+    case 'FNTS_ERR_CALL_INVALID_RESPONSE':
+      return 'killed';
+    case 'FNTS_ERR_CONTAINER_INIT_FAILED':
+    case 'FNTS_ERR_CONTAINER_INIT_TIMEOUT':
+    case 'FNTS_ERR_IMAGE_NOT_FOUND':
+      return 'init_failed';
+    default:
+      return 'error';
+  }
+}
+
+/** Runs calls in hot containers: one pool per function version, a shared memory budget, bounded queues. */
 export class Agent {
   private readonly pools = new Map<string, HotContainerPool>();
   /** The current pool key of each function, so a changed function retires its old pool. */
   private readonly currentKey = new Map<string, string>();
-  /** Pools of superseded function versions whose busy containers are still finishing. */
+  /** Pools of superseded function versions whose calls are still finishing. */
   private readonly retired = new Set<HotContainerPool>();
-  readonly instance = ulid().toLowerCase();
+  readonly budget: MemoryBudget;
+  readonly logs = new LogHub();
   private closing = false;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly config: ServerConfig,
     private readonly driver: DockerDriver,
     private readonly log: Logger,
-  ) {}
+    private readonly metrics: Metrics,
+    /** Where this server's containers are marked and keep their socket dirs, so a restarted server finds leftovers. */
+    private readonly identity: { labels: Record<string, string>; iofsDir: string },
+  ) {
+    this.budget = new MemoryBudget(config.maxTotalMemoryMiB);
+  }
 
   /** Runs one call; resolves once the function has answered 200, or rejects with the call's error. */
   async call(req: CallRequest): Promise<CallResponse> {
     if (this.closing) throw errors.serverBusy();
+    const started = process.hrtime.bigint();
+    this.inFlight++;
+    let counted = false;
+    const done = (outcome: CallOutcome) => {
+      if (counted) return;
+      counted = true;
+      this.metrics.calls.inc({ fn_id: req.fn.id, outcome });
+      this.metrics.callDuration.observe({ fn_id: req.fn.id }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    };
+    try {
+      const res = await this.dispatch(req);
+      finished(res.body, (err) => done(err ? 'killed' : 'success'));
+      return res;
+    } catch (err) {
+      done(isFntsError(err) ? outcomeOf(err) : 'error');
+      throw err;
+    }
+  }
+
+  private async dispatch(req: CallRequest): Promise<CallResponse> {
     const pool = this.poolFor(req.app, req.fn);
     const container = await pool.acquire(req.signal);
-    container.currentCallId = req.callId;
+    container.callIds.add(req.callId);
     // Fn starts the timeout clock once a container is acquired (CONTRACT §2.4).
     const timeoutMs = req.fn.timeout * 1000;
     const deadline = new Date(Date.now() + timeoutMs);
@@ -96,7 +141,7 @@ export class Agent {
     const settle = (reuse: boolean) => {
       clearTimeout(timer);
       req.signal.removeEventListener('abort', onClientGone);
-      if (reuse) pool.release(container);
+      if (reuse) pool.release(container, req.callId);
       else void pool.discard(container);
     };
 
@@ -116,6 +161,7 @@ export class Agent {
 
     switch (res.statusCode) {
       case 200: {
+        // A deadline or disconnect while the body streams kills the container; a clean end keeps it.
         finished(res.body, (err) => settle(!err && !ac.signal.aborted));
         return { headers: res.headers as HeaderMap, body: res.body };
       }
@@ -163,53 +209,108 @@ export class Agent {
 
   private poolFor(app: App, fn: Fn): HotContainerPool {
     const key = poolKey(app, fn);
-    let pool = this.pools.get(key);
-    if (pool) return pool;
+    const existing = this.pools.get(key);
+    if (existing) return existing;
     const previous = this.currentKey.get(fn.id);
     if (previous !== undefined) {
       const old = this.pools.get(previous);
       this.pools.delete(previous);
       if (old) {
+        old.retire();
         this.retired.add(old);
-        void old.retire();
       }
     }
+    for (const p of this.retired) if (p.drained) this.retired.delete(p);
+    const cfg = this.config;
     const settings: PoolSettings = {
       key,
       appId: app.id,
       fnId: fn.id,
       image: fn.image,
       env: containerEnv(app, fn),
-      labels: {
-        ...this.config.containerLabels,
-        'fnts.app': app.id,
-        'fnts.fn': fn.id,
-        'fnts.instance': this.instance,
-      },
+      labels: { ...cfg.containerLabels, ...this.identity.labels, 'fnts.app': app.id, 'fnts.fn': fn.id },
       memoryMiB: fn.memory,
+      concurrency: fn.concurrency ?? 1,
+      networkMode: cfg.networkMode,
+      pidsLimit: cfg.pidsLimit,
+      syslogUrl: app.syslog_url,
+      iofsDir: this.identity.iofsDir,
+      startTimeoutMs: cfg.hotStartTimeoutMs,
+      maxContainers: fn.max_containers ?? cfg.maxContainersPerFn,
+      maxQueue: cfg.maxQueuePerFn,
+      queueTimeoutMs: cfg.queueTimeoutMs,
       idleTimeoutMs: fn.idle_timeout * 1000,
-      networkMode: this.config.networkMode,
-      pidsLimit: this.config.pidsLimit,
-      iofsDir: this.config.iofsDir,
-      startTimeoutMs: this.config.hotStartTimeoutMs,
+      freezeIdleMs: cfg.freezeIdleMs,
     };
-    pool = new HotContainerPool(settings, this.driver, this.log.child({ fn_id: fn.id }));
+    const log = this.log.child({ fn_id: fn.id });
+    const pool = new HotContainerPool(settings, {
+      driver: this.driver,
+      budget: this.budget,
+      metrics: this.metrics,
+      log,
+      evict: (mib, except) => this.evict(mib, except),
+      onOutput: (line, container, callId) => {
+        log.info({ user_log: true, app_id: app.id, container, call_id: callId }, line);
+        this.logs.publish({
+          time: new Date().toISOString(), app_id: app.id, fn_id: fn.id, container, line,
+          ...(callId ? { call_id: callId } : {}),
+        });
+      },
+    });
     this.pools.set(key, pool);
     this.currentKey.set(fn.id, key);
     return pool;
   }
 
-  /** Number of live containers across pools (for tests and metrics). */
-  containerCount(): number {
-    let n = 0;
-    for (const pool of [...this.pools.values(), ...this.retired]) n += pool.size;
-    return n;
+  private allPools(): HotContainerPool[] {
+    return [...this.pools.values(), ...this.retired];
   }
 
-  /** Refuses new calls and removes every container. */
-  async close(): Promise<void> {
+  /** Frees `mib` by removing the longest-idle containers of other pools, only if that is enough (CONTRACT §3.5). */
+  private evict(mib: number, except: HotContainerPool): boolean {
+    const candidates = this.allPools()
+      .filter((p) => p !== except)
+      .flatMap((p) => p.idleContainers().map((c) => ({ p, c })))
+      .sort((a, b) => a.c.idleSince - b.c.idleSince);
+    const chosen: typeof candidates = [];
+    let freed = this.budget.totalMiB - this.budget.usedMiB;
+    for (const cand of candidates) {
+      if (freed >= mib) break;
+      chosen.push(cand);
+      freed += cand.c.memoryMiB;
+    }
+    if (freed < mib) return false;
+    this.log.info({ evicted: chosen.map((x) => x.c.name), for_mib: mib }, 'evicting idle containers for memory');
+    for (const { p, c } of chosen) void p.discard(c);
+    return true;
+  }
+
+  /** Counts containers by state for /metrics. */
+  containerStates(): Record<'busy' | 'idle' | 'paused', number> {
+    const states = { busy: 0, idle: 0, paused: 0 };
+    for (const p of this.allPools()) {
+      states.busy += p.size - p.idleContainers().length;
+      for (const c of p.idleContainers()) states[c.state === 'paused' ? 'paused' : 'idle']++;
+    }
+    return states;
+  }
+
+  /** Number of live containers across pools. */
+  containerCount(): number {
+    return this.allPools().reduce((n, p) => n + p.size, 0);
+  }
+
+  /**
+   * Graceful shutdown: new and queued calls get 503, running calls get up to `graceMs` to finish,
+   * then every container is removed.
+   */
+  async close(graceMs = this.config.shutdownGraceMs): Promise<void> {
     this.closing = true;
-    await Promise.all([...this.pools.values(), ...this.retired].map((p) => p.close()));
+    for (const p of this.allPools()) p.rejectWaiters();
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), sleep(graceMs)]);
+    }
+    await Promise.all(this.allPools().map((p) => p.close()));
     this.pools.clear();
     this.retired.clear();
   }

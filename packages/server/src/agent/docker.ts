@@ -11,6 +11,9 @@ export interface ContainerSpec {
   memoryMiB: number;
   networkMode: string;
   pidsLimit: number;
+  /** When the app has a syslog_url, Docker's syslog driver sends the output there too (CONTRACT §1.6). */
+  syslogUrl: string | undefined;
+  syslogTag: string;
 }
 
 export interface ExitInfo {
@@ -69,7 +72,17 @@ export class DockerDriver {
           { Name: 'sigpending', Soft: 5000, Hard: 5000 },
           { Name: 'msgqueue', Soft: 819200, Hard: 819200 },
         ],
-        LogConfig: { Type: 'none', Config: {} },
+        LogConfig: spec.syslogUrl
+          ? {
+              Type: 'syslog',
+              Config: {
+                'syslog-address': spec.syslogUrl,
+                'syslog-facility': 'user',
+                'syslog-format': 'rfc5424',
+                tag: spec.syslogTag,
+              },
+            }
+          : { Type: 'none', Config: {} },
       },
     });
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
@@ -93,6 +106,14 @@ export class DockerDriver {
       // Already removed: the exit code is all we know.
     }
     return { exitCode: result.StatusCode, oomKilled };
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.docker.getContainer(id).pause();
+  }
+
+  async unpause(id: string): Promise<void> {
+    await this.docker.getContainer(id).unpause();
   }
 
   async remove(id: string): Promise<void> {

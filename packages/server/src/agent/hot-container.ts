@@ -1,21 +1,19 @@
-import { Client } from 'undici';
-import type { Logger } from 'pino';
+import { Pool } from 'undici';
 import type { ExitInfo } from './docker.js';
 
-export type ContainerState = 'idle' | 'busy' | 'stopping';
+/** Lifecycle of a container that has published its socket. `stopping` is final. */
+export type ContainerState = 'ready' | 'paused' | 'stopping';
 
-const TRANSITIONS: Record<ContainerState, readonly ContainerState[]> = {
-  idle: ['busy', 'stopping'],
-  busy: ['idle', 'stopping'],
-  stopping: [],
-};
-
-/** One running function container that has published its socket: the unit a pool hands out. */
+/** One running function container: the unit a pool hands out, serving up to `concurrency` calls at once. */
 export class HotContainer {
-  private stateValue: ContainerState = 'idle';
-  /** The call being served, for tagging the function's log lines. */
-  currentCallId: string | undefined;
+  state: ContainerState = 'ready';
+  inFlight = 0;
+  /** Calls being served, for tagging the function's log lines when there is exactly one. */
+  readonly callIds = new Set<string>();
+  /** When the last call ended (ms since epoch); eviction takes the longest-idle first. */
+  idleSince = Date.now();
   idleTimer: NodeJS.Timeout | undefined;
+  freezeTimer: NodeJS.Timeout | undefined;
   /** Set once the container has stopped on its own (crash, OOM kill). */
   exitInfo: ExitInfo | undefined;
 
@@ -23,33 +21,48 @@ export class HotContainer {
     readonly id: string,
     readonly name: string,
     readonly socketDir: string,
-    readonly client: Client,
+    readonly client: Pool,
     /** Resolves when the container stops for any reason. */
     readonly exited: Promise<ExitInfo>,
-    private readonly log: Logger,
+    readonly concurrency: number,
+    readonly memoryMiB: number,
   ) {
     void exited.then((info) => {
       this.exitInfo = info;
     });
   }
 
-  get state(): ContainerState {
-    return this.stateValue;
+  get alive(): boolean {
+    return this.state !== 'stopping' && this.exitInfo === undefined;
   }
 
-  /** Guarded transition; returns false (and changes nothing) for a move the state machine forbids. */
-  transition(to: ContainerState): boolean {
-    if (!TRANSITIONS[this.stateValue].includes(to)) return false;
-    this.log.debug({ container: this.name, from: this.stateValue, to }, 'container state');
-    this.stateValue = to;
-    return true;
+  get hasFreeSlot(): boolean {
+    return this.alive && this.inFlight < this.concurrency;
+  }
+
+  get isIdle(): boolean {
+    return this.alive && this.inFlight === 0;
+  }
+
+  /** The call id to tag output with: only unambiguous while one call runs. */
+  get soleCallId(): string | undefined {
+    return this.callIds.size === 1 ? [...this.callIds][0] : undefined;
+  }
+
+  clearTimers(): void {
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.freezeTimer);
+    this.idleTimer = undefined;
+    this.freezeTimer = undefined;
   }
 }
 
 /** A keep-alive HTTP client over the container's unix socket; the deadline is enforced by the agent, not here. */
-export function socketClient(socketPath: string): Client {
-  return new Client('http://localhost', {
+export function socketClient(socketPath: string, concurrency: number): Pool {
+  return new Pool('http://localhost', {
     socketPath,
+    // One connection per concurrent call: http-stream allows no pipelining.
+    connections: concurrency,
     pipelining: 1,
     headersTimeout: 0,
     bodyTimeout: 0,

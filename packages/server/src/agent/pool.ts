@@ -1,167 +1,300 @@
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
-import { errors } from '../errors.js';
-import type { ContainerSpec, DockerDriver, ExitInfo } from './docker.js';
-import { HotContainer, socketClient } from './hot-container.js';
-import { SOCKET_NAME, armSocketWait } from './socket-wait.js';
+import { ClientGoneError, errors } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { MemoryBudget } from './capacity.js';
+import type { DockerDriver } from './docker.js';
+import type { HotContainer } from './hot-container.js';
+import { destroyContainer, launchContainer, type LaunchSettings, type OutputSink } from './launcher.js';
 
-/** Everything a pool needs to start containers for one function version. */
-export interface PoolSettings {
-  key: string;
-  appId: string;
-  fnId: string;
-  image: string;
-  env: Record<string, string>;
-  labels: Record<string, string>;
-  memoryMiB: number;
+/** How far a pool may grow and how long calls may wait for it. */
+export interface PoolLimits {
+  maxContainers: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
   idleTimeoutMs: number;
-  networkMode: string;
-  pidsLimit: number;
-  iofsDir: string;
-  startTimeoutMs: number;
+  /** Pause a container this long after it goes idle; negative: never (the default). */
+  freezeIdleMs: number;
+}
+
+export interface PoolSettings extends LaunchSettings, PoolLimits {
+  key: string;
+}
+
+/** What a pool needs from the agent: shared memory, eviction of other pools' idle containers, metrics. */
+export interface PoolEnv {
+  driver: DockerDriver;
+  budget: MemoryBudget;
+  /** Frees at least `mib` by removing idle containers of other pools, all or nothing. */
+  evict(mib: number, except: HotContainerPool): boolean;
+  metrics: Metrics;
+  log: Logger;
+  onOutput: OutputSink;
+}
+
+interface Waiter {
+  resolve(c: HotContainer): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal;
+  onAbort(): void;
 }
 
 /**
- * The hot containers of one function version (CONTRACT §3.1 key). Idle containers wait in a LIFO list so the
- * most recently used one serves the next call; each is removed after the function's idle timeout.
+ * The hot containers of one function version (keyed as in CONTRACT §3.1). Calls take a free slot on the
+ * most recently used container; otherwise they wait in a bounded FIFO queue while the pool grows up to
+ * its maximum and the memory budget allows. A queue that is full, or a wait that times out, is a 503.
  */
 export class HotContainerPool {
-  private readonly idle: HotContainer[] = [];
-  private readonly all = new Set<HotContainer>();
+  private readonly containers = new Set<HotContainer>();
+  private readonly waiters: Waiter[] = [];
+  private starting = 0;
   private retired = false;
+  private closed = false;
+  private waitingForMemory = false;
+  private readonly launchAbort = new AbortController();
 
   constructor(
     readonly settings: PoolSettings,
-    private readonly driver: DockerDriver,
-    private readonly log: Logger,
+    private readonly env: PoolEnv,
   ) {}
 
   get size(): number {
-    return this.all.size;
+    return this.containers.size;
   }
 
-  /** Hands out an idle container, or starts a new one for this caller. */
+  get queued(): number {
+    return this.waiters.length;
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.containers) n += c.inFlight;
+    return n;
+  }
+
+  /** True once a retired pool holds nothing: the agent may forget it. */
+  get drained(): boolean {
+    return this.retired && this.containers.size === 0 && this.starting === 0 && this.waiters.length === 0;
+  }
+
+  /** Containers that are alive and idle, for eviction by other pools. */
+  idleContainers(): HotContainer[] {
+    return [...this.containers].filter((c) => c.isIdle);
+  }
+
+  /** A slot on a container for one call; waits (bounded) when every slot is taken. */
   async acquire(signal: AbortSignal): Promise<HotContainer> {
-    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
-      clearTimeout(c.idleTimer);
-      if (c.exitInfo === undefined && c.transition('busy')) return c;
-      void this.discard(c);
+    if (this.closed) throw errors.serverBusy();
+    const free = this.freeContainer();
+    if (free) return this.take(free);
+    if (this.waiters.length >= this.settings.maxQueue) {
+      this.env.metrics.rejected.inc({ fn_id: this.settings.fnId });
+      throw errors.serverBusy();
     }
-    const c = await this.start(signal);
-    c.transition('busy');
-    return c;
+    const container = await new Promise<HotContainer>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        timer: setTimeout(() => {
+          this.removeWaiter(waiter);
+          this.env.metrics.rejected.inc({ fn_id: this.settings.fnId });
+          reject(errors.serverBusy());
+        }, this.settings.queueTimeoutMs),
+        onAbort: () => {
+          this.removeWaiter(waiter);
+          reject(new ClientGoneError());
+        },
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.waiters.push(waiter);
+      this.publishQueue();
+      this.scale();
+    });
+    return this.unpauseIfNeeded(container);
   }
 
-  /** Returns a container after a clean call; it serves the next call or leaves after the idle timeout. */
-  release(c: HotContainer): void {
-    c.currentCallId = undefined;
-    if (this.retired || c.exitInfo !== undefined || !c.transition('idle')) {
+  /** Gives a slot back after a clean call. */
+  release(c: HotContainer, callId: string): void {
+    c.inFlight--;
+    c.callIds.delete(callId);
+    this.settle(c);
+  }
+
+  /** After a slot frees up (or a container arrives with no one to serve): serve a waiter, or go idle. */
+  private settle(c: HotContainer): void {
+    if (!c.alive) {
+      if (c.inFlight === 0) void this.discard(c);
+      return;
+    }
+    this.serveWaiters();
+    if (c.inFlight > 0) return;
+    if (this.retired) {
       void this.discard(c);
       return;
     }
-    c.idleTimer = setTimeout(() => {
-      this.log.debug({ container: c.name }, 'idle timeout');
-      void this.discard(c);
-    }, this.settings.idleTimeoutMs);
+    c.idleSince = Date.now();
+    c.idleTimer = setTimeout(() => void this.discard(c), this.settings.idleTimeoutMs);
     c.idleTimer.unref();
-    this.idle.push(c);
+    if (this.settings.freezeIdleMs >= 0) {
+      c.freezeTimer = setTimeout(() => void this.freeze(c), this.settings.freezeIdleMs);
+      c.freezeTimer.unref();
+    }
   }
 
-  /** Removes a container for good: after a failure, an idle timeout, or at shutdown. */
+  /** Removes a container for good: after a failure, an idle timeout, eviction, or at shutdown. */
   async discard(c: HotContainer): Promise<void> {
-    if (!this.all.has(c)) return;
-    this.all.delete(c);
-    clearTimeout(c.idleTimer);
-    const i = this.idle.indexOf(c);
-    if (i >= 0) this.idle.splice(i, 1);
-    c.transition('stopping');
-    await c.client.destroy().catch(() => undefined);
-    await this.driver.remove(c.id).catch((err: unknown) => this.log.warn({ err, container: c.name }, 'container removal failed'));
-    await rm(c.socketDir, { recursive: true, force: true });
+    if (!this.containers.delete(c)) return;
+    c.clearTimers();
+    c.state = 'stopping';
+    this.env.budget.release(c.memoryMiB);
+    await destroyContainer(this.env.driver, c, this.env.log);
+    this.scale();
   }
 
-  /** Stops handing out containers; idle ones go now, busy ones when their call ends. */
-  async retire(): Promise<void> {
+  /** A newer version of the function exists: keep serving the queued calls, but keep nothing idle. */
+  retire(): void {
     this.retired = true;
-    await Promise.all([...this.idle].map((c) => this.discard(c)));
+    for (const c of this.idleContainers()) void this.discard(c);
+  }
+
+  /** Refuses waiting and new calls with 503 (shutdown). */
+  rejectWaiters(): void {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.signal.removeEventListener('abort', w.onAbort);
+      w.reject(errors.serverBusy());
+    }
+    this.publishQueue();
   }
 
   /** Removes every container, busy or not. */
   async close(): Promise<void> {
-    this.retired = true;
-    await Promise.all([...this.all].map((c) => this.discard(c)));
+    this.rejectWaiters();
+    this.launchAbort.abort();
+    await Promise.all([...this.containers].map((c) => this.discard(c)));
   }
 
-  private async start(signal: AbortSignal): Promise<HotContainer> {
+  private freeContainer(): HotContainer | undefined {
+    let best: HotContainer | undefined;
+    for (const c of this.containers) {
+      // Most recently used first, so surplus containers go idle and time out.
+      if (c.hasFreeSlot && (!best || c.idleSince > best.idleSince)) best = c;
+    }
+    return best;
+  }
+
+  private take(c: HotContainer): Promise<HotContainer> {
+    c.inFlight++;
+    c.clearTimers();
+    return this.unpauseIfNeeded(c);
+  }
+
+  private async unpauseIfNeeded(c: HotContainer): Promise<HotContainer> {
+    if (c.state === 'paused') {
+      c.state = 'ready';
+      await this.env.driver.unpause(c.id).catch((err: unknown) => this.env.log.warn({ err, container: c.name }, 'unpause failed'));
+    }
+    return c;
+  }
+
+  private async freeze(c: HotContainer): Promise<void> {
+    if (!c.isIdle || c.state !== 'ready') return;
+    c.state = 'paused';
+    await this.env.driver.pause(c.id).catch((err: unknown) => this.env.log.warn({ err, container: c.name }, 'pause failed'));
+  }
+
+  private removeWaiter(w: Waiter): void {
+    const i = this.waiters.indexOf(w);
+    if (i >= 0) this.waiters.splice(i, 1);
+    clearTimeout(w.timer);
+    w.signal.removeEventListener('abort', w.onAbort);
+    this.publishQueue();
+  }
+
+  /** Hands free slots to waiting calls, oldest first. */
+  private serveWaiters(): void {
+    for (let c = this.freeContainer(); c && this.waiters.length > 0; c = this.freeContainer()) {
+      const w = this.waiters.shift() as Waiter;
+      clearTimeout(w.timer);
+      w.signal.removeEventListener('abort', w.onAbort);
+      c.inFlight++;
+      c.clearTimers();
+      w.resolve(c);
+    }
+    this.publishQueue();
+  }
+
+  /** Starts containers while waiting calls outnumber the slots on their way, within the limits. */
+  private scale(): void {
     const s = this.settings;
-    if (!(await this.driver.imageExists(s.image))) throw errors.imageNotFound(s.image);
-    await mkdir(s.iofsDir, { recursive: true });
-    const socketDir = await mkdtemp(join(s.iofsDir, 'iofs'));
-    // The FDK runs as uid 1000 and must create its socket here (CONTRACT §1.2).
-    await chmod(socketDir, 0o777);
-    const waiter = armSocketWait(socketDir);
-    const name = `fnts-${ulid().toLowerCase()}`;
-    const spec: ContainerSpec = {
-      name, image: s.image, env: s.env, labels: s.labels, socketDir, memoryMiB: s.memoryMiB,
-      networkMode: s.networkMode, pidsLimit: s.pidsLimit,
-    };
-    const started = Date.now();
-    let id: string;
-    let container: HotContainer | undefined;
-    try {
-      const result = await this.driver.start(spec);
-      id = result.id;
-      this.forwardOutput(result.output, name, () => container?.currentCallId);
-    } catch (err) {
-      waiter.close();
-      await rm(socketDir, { recursive: true, force: true });
-      throw err;
-    }
-    const exited = this.driver.wait(id).catch((): ExitInfo => ({ exitCode: -1, oomKilled: false }));
-    container = new HotContainer(id, name, socketDir, socketClient(join(socketDir, SOCKET_NAME)), exited, this.log);
-    this.all.add(container);
-    const outcome = await Promise.race([
-      waiter.wait(s.startTimeoutMs, signal),
-      exited.then((info) => ({ kind: 'exited' as const, info })),
-    ]);
-    waiter.close();
-    if (outcome.kind === 'ready') {
-      this.log.info({ container: name, ms: Date.now() - started }, 'container ready');
-      void exited.then((info) => this.onExit(container, info));
-      return container;
-    }
-    await this.discard(container);
-    switch (outcome.kind) {
-      case 'exited':
-        throw errors.containerInitFailed(
-          outcome.info.oomKilled ? 'out of memory' : `container exited with code ${outcome.info.exitCode}`,
-        );
-      case 'invalid':
-        throw errors.containerInitFailed(outcome.reason);
-      case 'timeout':
-        throw errors.containerInitTimeout();
-      case 'aborted':
-        throw errors.containerInitFailed('the call was cancelled while the container started');
+    while (
+      !this.closed &&
+      this.waiters.length > this.starting * s.concurrency &&
+      this.containers.size + this.starting < s.maxContainers
+    ) {
+      if (!this.env.budget.tryReserve(s.memoryMiB)) {
+        if (this.env.evict(s.memoryMiB, this) && this.env.budget.tryReserve(s.memoryMiB)) {
+          this.launch();
+          continue;
+        }
+        this.waitForMemory();
+        return;
+      }
+      this.launch();
     }
   }
 
-  private onExit(c: HotContainer, info: ExitInfo): void {
-    if (c.state === 'stopping') return;
-    this.log.warn({ container: c.name, exit_code: info.exitCode, oom_killed: info.oomKilled },
-      'container exited');
-    if (c.state === 'idle') void this.discard(c);
+  private launch(): void {
+    const s = this.settings;
+    this.starting++;
+    this.env.metrics.coldStarts.inc({ fn_id: s.fnId });
+    launchContainer(s, this.env.driver, this.env.log, this.launchAbort.signal, this.env.onOutput).then(
+      (c) => {
+        this.starting--;
+        if (this.closed) {
+          this.containers.add(c);
+          void this.discard(c);
+          return;
+        }
+        this.containers.add(c);
+        void c.exited.then((info) => {
+          if (c.state === 'stopping') return;
+          this.env.log.warn({ container: c.name, exit_code: info.exitCode, oom_killed: info.oomKilled }, 'container exited');
+          if (c.inFlight === 0) void this.discard(c);
+        });
+        // With no caller left to serve (it went away), the container stays idle until its timeout.
+        this.settle(c);
+      },
+      (err: Error) => {
+        this.starting--;
+        this.env.budget.release(s.memoryMiB);
+        // Only the call the container was started for gets the error; the others keep waiting (CONTRACT §1.4).
+        const w = this.waiters.shift();
+        if (w) {
+          clearTimeout(w.timer);
+          w.signal.removeEventListener('abort', w.onAbort);
+          w.reject(err);
+        } else {
+          this.env.log.warn({ err }, 'container start failed');
+        }
+        this.publishQueue();
+        this.scale();
+      },
+    );
   }
 
-  private forwardOutput(output: NodeJS.ReadableStream, name: string, callId: () => string | undefined): void {
-    const lines = createInterface({ input: output, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      this.log.debug(
-        { user_log: true, app_id: this.settings.appId, container: name, call_id: callId() },
-        line,
-      );
+  private waitForMemory(): void {
+    if (this.waitingForMemory) return;
+    this.waitingForMemory = true;
+    this.env.budget.onRelease(() => {
+      this.waitingForMemory = false;
+      this.scale();
     });
+  }
+
+  private publishQueue(): void {
+    this.env.metrics.queueLength.set({ fn_id: this.settings.fnId }, this.waiters.length);
   }
 }

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { ClientGoneError, type CallResponse } from '../agent/agent.js';
+import type { CallResponse } from '../agent/agent.js';
 import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, triggerResponse, type HeaderMap } from '../agent/http-headers.js';
-import { errors } from '../errors.js';
+import { ClientGoneError, errors } from '../errors.js';
 import type { App, Fn } from '../store/models.js';
 import type { ApiDeps } from './deps.js';
 import { FnIdParams } from './schemas.js';
@@ -38,9 +38,10 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app: App, fn: Fn, callId: string, headers: HeaderMap, body: Readable | null, reply: FastifyReply,
   ): Promise<CallResponse | undefined> => {
     const gone = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) gone.abort();
-    });
+    const onClose = () => gone.abort();
+    // Until the function answers, a closed connection cancels the call; once the body streams, fastify
+    // destroys it on a disconnect and the agent sees that instead.
+    reply.raw.once('close', onClose);
     try {
       return await agent.call({ app, fn, callId, headers, body, signal: gone.signal });
     } catch (err) {
@@ -49,6 +50,8 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         return undefined;
       }
       throw err;
+    } finally {
+      reply.raw.off('close', onClose);
     }
   };
 

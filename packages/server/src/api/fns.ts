@@ -30,7 +30,13 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       // Fn treats 0 as "use the default" on create.
       const pick = (field: 'memory' | 'timeout' | 'idle_timeout') =>
         checkRange(field, body[field] === undefined || body[field] === 0 ? FN_DEFAULTS[field] : body[field]);
-      const fields = { memory: pick('memory'), timeout: pick('timeout'), idle_timeout: pick('idle_timeout') };
+      const fields = {
+        memory: pick('memory'),
+        timeout: pick('timeout'),
+        idle_timeout: pick('idle_timeout'),
+        ...(body.max_containers ? { max_containers: checkRange('max_containers', body.max_containers) } : {}),
+        ...(body.concurrency ? { concurrency: checkRange('concurrency', body.concurrency) } : {}),
+      };
       const app = await store.getAppById(body.app_id);
       if (!app) throw errors.appNotFound();
       const now = deps.now();
@@ -69,7 +75,7 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         annotations: mergeAnnotations(fn.annotations, body.annotations, false),
       };
       if (body.image) next.image = body.image;
-      for (const field of ['memory', 'timeout', 'idle_timeout'] as const) {
+      for (const field of ['memory', 'timeout', 'idle_timeout', 'max_containers', 'concurrency'] as const) {
         const v = body[field];
         if (v !== undefined && v !== 0) next[field] = checkRange(field, v);
       }

@@ -23,6 +23,11 @@ export interface Datastore {
   listTriggers(appId: string, opts: ListOptions & { fnId?: string }): Promise<Page<Trigger>>;
   deleteTrigger(id: string): Promise<boolean>;
 
+  /** Server-wide facts that must survive restarts (e.g. the server id that labels its containers). */
+  getMeta(key: string): Promise<string | undefined>;
+  /** Stores `value` unless the key exists; returns what is stored. */
+  setMetaIfAbsent(key: string, value: string): Promise<string>;
+
   close(): Promise<void>;
 }
 

@@ -21,6 +21,10 @@ export interface Fn {
   memory: number;
   timeout: number;
   idle_timeout: number;
+  /** fnts extension: the most containers this function may run at once (server default when unset). */
+  max_containers?: number;
+  /** fnts extension: calls in flight per container (1 when unset, as in Fn). */
+  concurrency?: number;
   config: ConfigMap;
   annotations: Annotations;
   shape?: string;

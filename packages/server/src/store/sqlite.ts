@@ -44,6 +44,9 @@ const MIGRATIONS = [
      UNIQUE (app_id, fn_id, name),
      UNIQUE (app_id, type, source)
    );`,
+  `ALTER TABLE fns ADD COLUMN max_containers INTEGER;
+   ALTER TABLE fns ADD COLUMN concurrency INTEGER;
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ];
 
 interface AppRow {
@@ -53,6 +56,7 @@ interface AppRow {
 interface FnRow {
   id: string; app_id: string; name: string; image: string; memory: number; timeout: number;
   idle_timeout: number; config: string; annotations: string; shape: string | null; created_at: string; updated_at: string;
+  max_containers: number | null; concurrency: number | null;
 }
 interface TriggerRow {
   id: string; app_id: string; fn_id: string; name: string; type: string; source: string;
@@ -77,6 +81,8 @@ const fnFromRow = (r: FnRow): Fn => ({
   memory: r.memory,
   timeout: r.timeout,
   idle_timeout: r.idle_timeout,
+  ...(r.max_containers !== null ? { max_containers: r.max_containers } : {}),
+  ...(r.concurrency !== null ? { concurrency: r.concurrency } : {}),
   config: JSON.parse(r.config) as Fn['config'],
   annotations: JSON.parse(r.annotations) as Fn['annotations'],
   ...(r.shape !== null ? { shape: r.shape } : {}),
@@ -174,20 +180,22 @@ export class SqliteDatastore implements Datastore {
   async insertFn(fn: Fn): Promise<Fn> {
     unique('fn', () =>
       this.db
-        .prepare(`INSERT INTO fns (id, app_id, name, image, memory, timeout, idle_timeout, config, annotations, shape, created_at, updated_at)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(fn.id, fn.app_id, fn.name, fn.image, fn.memory, fn.timeout, fn.idle_timeout, JSON.stringify(fn.config),
-          JSON.stringify(fn.annotations), fn.shape ?? null, fn.created_at, fn.updated_at),
+        .prepare(`INSERT INTO fns (id, app_id, name, image, memory, timeout, idle_timeout, max_containers, concurrency,
+                    config, annotations, shape, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(fn.id, fn.app_id, fn.name, fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null,
+          fn.concurrency ?? null, JSON.stringify(fn.config), JSON.stringify(fn.annotations), fn.shape ?? null,
+          fn.created_at, fn.updated_at),
     );
     return fn;
   }
 
   async updateFn(fn: Fn): Promise<Fn> {
     this.db
-      .prepare(`UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, config = ?, annotations = ?, updated_at = ?
-                WHERE id = ?`)
-      .run(fn.image, fn.memory, fn.timeout, fn.idle_timeout, JSON.stringify(fn.config), JSON.stringify(fn.annotations),
-        fn.updated_at, fn.id);
+      .prepare(`UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, max_containers = ?, concurrency = ?,
+                config = ?, annotations = ?, updated_at = ? WHERE id = ?`)
+      .run(fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null, fn.concurrency ?? null,
+        JSON.stringify(fn.config), JSON.stringify(fn.annotations), fn.updated_at, fn.id);
     return fn;
   }
 
@@ -254,6 +262,16 @@ export class SqliteDatastore implements Datastore {
 
   async deleteTrigger(id: string): Promise<boolean> {
     return this.db.prepare(`DELETE FROM triggers WHERE id = ?`).run(id).changes > 0;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async setMetaIfAbsent(key: string, value: string): Promise<string> {
+    this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`).run(key, value);
+    return (await this.getMeta(key)) as string;
   }
 
   async close(): Promise<void> {

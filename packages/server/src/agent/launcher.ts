@@ -1,0 +1,100 @@
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import { errors } from '../errors.js';
+import type { ContainerSpec, DockerDriver, ExitInfo } from './docker.js';
+import { HotContainer, socketClient } from './hot-container.js';
+import { SOCKET_NAME, armSocketWait } from './socket-wait.js';
+
+/** Everything needed to start containers for one function version. */
+export interface LaunchSettings {
+  appId: string;
+  fnId: string;
+  image: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  memoryMiB: number;
+  concurrency: number;
+  networkMode: string;
+  pidsLimit: number;
+  syslogUrl: string | undefined;
+  /** This server's socket-dir root; every container gets a fresh dir below it. */
+  iofsDir: string;
+  startTimeoutMs: number;
+}
+
+/** Receives each line a container prints, with the call it belongs to when that is unambiguous. */
+export type OutputSink = (line: string, container: string, callId: string | undefined) => void;
+
+/** Force-removes a container and its socket dir; used for every way a container ends. */
+export async function destroyContainer(driver: DockerDriver, c: HotContainer, log: Logger): Promise<void> {
+  await c.client.destroy().catch(() => undefined);
+  await driver.remove(c.id).catch((err: unknown) => log.warn({ err, container: c.name }, 'container removal failed'));
+  await rm(c.socketDir, { recursive: true, force: true });
+}
+
+/**
+ * Starts one container and waits until its FDK has published the socket (CONTRACT §1.3–1.4): 502 when it
+ * exits first or publishes something invalid, 504 when the start timeout passes.
+ */
+export async function launchContainer(
+  s: LaunchSettings,
+  driver: DockerDriver,
+  log: Logger,
+  signal: AbortSignal,
+  onOutput: OutputSink,
+): Promise<HotContainer> {
+  if (!(await driver.imageExists(s.image))) throw errors.imageNotFound(s.image);
+  await mkdir(s.iofsDir, { recursive: true });
+  const socketDir = await mkdtemp(join(s.iofsDir, 'iofs'));
+  // The FDK runs as uid 1000 and must create its socket here (CONTRACT §1.2).
+  await chmod(socketDir, 0o777);
+  const waiter = armSocketWait(socketDir);
+  const name = `fnts-${ulid().toLowerCase()}`;
+  const spec: ContainerSpec = {
+    name, image: s.image, env: s.env, labels: s.labels, socketDir, memoryMiB: s.memoryMiB,
+    networkMode: s.networkMode, pidsLimit: s.pidsLimit, syslogUrl: s.syslogUrl,
+    syslogTag: `app_id=${s.appId},fn_id=${s.fnId}`,
+  };
+  const started = Date.now();
+  let container: HotContainer | undefined;
+  let id: string;
+  try {
+    const result = await driver.start(spec);
+    id = result.id;
+    const lines = createInterface({ input: result.output, crlfDelay: Infinity });
+    lines.on('line', (line) => onOutput(line, name, container?.soleCallId));
+  } catch (err) {
+    waiter.close();
+    await rm(socketDir, { recursive: true, force: true });
+    throw err;
+  }
+  const exited = driver.wait(id).catch((): ExitInfo => ({ exitCode: -1, oomKilled: false }));
+  container = new HotContainer(id, name, socketDir, socketClient(join(socketDir, SOCKET_NAME), s.concurrency), exited,
+    s.concurrency, s.memoryMiB);
+  const outcome = await Promise.race([
+    waiter.wait(s.startTimeoutMs, signal),
+    exited.then((info) => ({ kind: 'exited' as const, info })),
+  ]);
+  waiter.close();
+  if (outcome.kind === 'ready') {
+    log.info({ container: name, ms: Date.now() - started }, 'container ready');
+    return container;
+  }
+  container.state = 'stopping';
+  await destroyContainer(driver, container, log);
+  switch (outcome.kind) {
+    case 'exited':
+      throw errors.containerInitFailed(
+        outcome.info.oomKilled ? 'out of memory' : `container exited with code ${outcome.info.exitCode}`,
+      );
+    case 'invalid':
+      throw errors.containerInitFailed(outcome.reason);
+    case 'timeout':
+      throw errors.containerInitTimeout();
+    case 'aborted':
+      throw errors.containerInitFailed('the server is shutting down');
+  }
+}

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ServerResponse } from 'node:http';
+import Type from 'typebox';
+import type { LogLine } from '../agent/log-hub.js';
+import { errors } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ApiDeps } from './deps.js';
+import { FnIdParams } from './schemas.js';
+
+const LogsQuery = Type.Object({
+  follow: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')])),
+  tail: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+});
+
+/** `/metrics` (Prometheus) and `GET /v2/fns/{fn_id}/logs` (the function's output as NDJSON, optionally followed). */
+export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsyncTypebox {
+  const { store, agent } = deps;
+  return async (api) => {
+    const followers = new Set<ServerResponse>();
+    // A followed log never ends by itself: end them so shutdown does not wait for them.
+    api.addHook('preClose', async () => {
+      for (const res of followers) res.end();
+    });
+
+    api.get('/metrics', { schema: { tags: ['meta'] } }, async (_req, reply) => {
+      const states = agent.containerStates();
+      for (const [state, n] of Object.entries(states)) metrics.containers.set({ state }, n);
+      metrics.memoryReserved.set(agent.budget.usedMiB);
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+
+    api.get('/v2/fns/:fn_id/logs', { schema: { tags: ['fns'], params: FnIdParams, querystring: LogsQuery } }, async (req, reply) => {
+      const fn = await store.getFnById(req.params.fn_id);
+      if (!fn) throw errors.fnNotFound();
+      const tail = Math.min(Number(req.query.tail ?? 100), 1000);
+      const follow = req.query.follow === 'true' || req.query.follow === '1';
+      const lines = agent.logs.tail(fn.id, tail).map((l) => `${JSON.stringify(l)}\n`);
+      if (!follow) return reply.type('application/x-ndjson').send(lines.join(''));
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+      for (const l of lines) res.write(l);
+      const stop = agent.logs.follow(fn.id, (l: LogLine) => res.write(`${JSON.stringify(l)}\n`));
+      // Keeps proxies and clients from timing out an idle follow.
+      const ping = setInterval(() => res.write('\n'), 15_000);
+      followers.add(res);
+      res.on('close', () => {
+        clearInterval(ping);
+        stop();
+        followers.delete(res);
+      });
+      return reply;
+    });
+  };
+}

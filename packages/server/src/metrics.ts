@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Call outcomes as counted in `fnts_calls_total`. */
+export type CallOutcome = 'success' | 'error' | 'timeout' | 'killed' | 'busy' | 'client_gone' | 'init_failed';
+
+/** The server's Prometheus metrics, served at `/metrics`. One registry per server so tests can run several. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly calls = new Counter({
+    name: 'fnts_calls_total', help: 'Function calls by function and outcome', labelNames: ['fn_id', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly callDuration = new Histogram({
+    name: 'fnts_call_duration_seconds', help: 'Call duration from request to the end of the response, by function',
+    labelNames: ['fn_id'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly coldStarts = new Counter({
+    name: 'fnts_cold_starts_total', help: 'Containers started, by function', labelNames: ['fn_id'] as const,
+    registers: [this.registry],
+  });
+  readonly containers = new Gauge({
+    name: 'fnts_containers', help: 'Live function containers by state (busy, idle, paused, starting)',
+    labelNames: ['state'] as const, registers: [this.registry],
+  });
+  readonly queueLength = new Gauge({
+    name: 'fnts_queue_length', help: 'Calls waiting for a container, by function', labelNames: ['fn_id'] as const,
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'fnts_rejected_calls_total', help: 'Calls answered 503 because the server was too busy, by function',
+    labelNames: ['fn_id'] as const, registers: [this.registry],
+  });
+  readonly memoryReserved = new Gauge({
+    name: 'fnts_memory_reserved_mib', help: 'Memory reserved by live containers, in MiB', registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'fnts_process_' });
+  }
+}
