@@ -1,18 +1,90 @@
 import { request, type Dispatcher } from 'undici';
 import { cliErrors } from './errors.js';
 
-export interface App { id: string; name: string; config?: Record<string, string>; annotations?: Record<string, unknown> }
-export interface Fn {
-  id: string; name: string; app_id: string; image: string; memory?: number; timeout?: number; idle_timeout?: number;
-  config: Record<string, string>; annotations?: Record<string, unknown>;
+/** Annotations: any non-empty JSON value per key (CONTRACT §4.5). */
+export type Annotations = Record<string, unknown>;
+export type ConfigMap = Record<string, string>;
+
+export interface App {
+  id: string;
+  name: string;
+  config?: ConfigMap;
+  annotations?: Annotations;
+  syslog_url?: string;
+  shape?: string;
+  created_at?: string;
+  updated_at?: string;
 }
-interface List<T> { items: T[]; next_cursor?: string }
+
+export interface Fn {
+  id: string;
+  name: string;
+  app_id: string;
+  image: string;
+  memory?: number;
+  timeout?: number;
+  idle_timeout?: number;
+  config: ConfigMap;
+  annotations?: Annotations;
+  shape?: string;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface Trigger {
+  id: string;
+  name: string;
+  app_id: string;
+  fn_id: string;
+  type: string;
+  source: string;
+  annotations?: Annotations;
+  created_at?: string;
+  updated_at?: string;
+}
+
+/** What a create sends: everything but the server-assigned fields. */
+export type NewApp = Pick<App, 'name'> & Partial<Pick<App, 'config' | 'annotations' | 'syslog_url' | 'shape'>>;
+export type NewFn = Omit<Fn, 'id' | 'shape' | 'created_at' | 'updated_at' | 'config'> & { config?: ConfigMap };
+export type NewTrigger = Omit<Trigger, 'id' | 'created_at' | 'updated_at'>;
+
+/** What an update sends: merged by the server (CONTRACT §4.4); `""` values in config/annotations delete keys. */
+export type AppPatch = Partial<Pick<App, 'config' | 'annotations' | 'syslog_url'>>;
+export type FnPatch = Partial<Pick<Fn, 'image' | 'memory' | 'timeout' | 'idle_timeout' | 'config' | 'annotations'>>;
+export type TriggerPatch = Partial<Pick<Trigger, 'name' | 'fn_id' | 'source' | 'annotations'>>;
+
+export interface TriggerQuery {
+  appId: string;
+  fnId?: string;
+  name?: string;
+}
+
+interface List<T> {
+  items: T[];
+  next_cursor?: string;
+}
 
 export interface InvokeResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
+
+/** Server-added annotations (CONTRACT §4.5). */
+export const INVOKE_ENDPOINT_ANNOTATION = 'fnproject.io/fn/invokeEndpoint';
+export const HTTP_ENDPOINT_ANNOTATION = 'fnproject.io/trigger/httpEndpoint';
+
+/** The largest page the server hands out; fewer round trips when listing everything. */
+const PAGE_SIZE = 100;
+
+function query(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+const seg = encodeURIComponent;
 
 /** A typed client for the fnts (Fn v2) API. */
 export class ApiClient {
@@ -40,31 +112,108 @@ export class ApiClient {
       } catch {
         // not an API error body; fall back to the raw text
       }
-      throw cliErrors.api(res.statusCode, parsed.message ?? (text || 'no message'), parsed.code);
+      const message = parsed.message ?? (text || 'no message');
+      // An older server, or something that is not an Fn server at all, answers an unknown route this way.
+      const hint = message.startsWith('Path not found') || message.startsWith('Method not allowed')
+        ? `the server at ${this.baseUrl} does not have this API; check FNTS_API_URL and the server's version`
+        : undefined;
+      throw cliErrors.api(res.statusCode, message, parsed.code, hint);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async findApp(name: string): Promise<App | undefined> {
-    const list = await this.json<List<App>>('GET', `/v2/apps?name=${encodeURIComponent(name)}`);
-    return list.items[0];
+  /** Follows `next_cursor` until the last page, so callers get every item. */
+  private async listAll<T>(path: string, params: Record<string, string | undefined>): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.json<List<T>>('GET', `${path}${query({ ...params, per_page: String(PAGE_SIZE), cursor })}`);
+      items.push(...page.items);
+      // A full page may still be the last one (CONTRACT §4.6); an empty page or no cursor ends the walk.
+      if (!page.next_cursor || page.items.length === 0 || page.next_cursor === cursor) return items;
+      cursor = page.next_cursor;
+    }
   }
 
-  createApp(app: { name: string; config?: Record<string, string> }): Promise<App> {
+  // Apps
+
+  listApps(name?: string): Promise<App[]> {
+    return this.listAll<App>('/v2/apps', { name });
+  }
+
+  /** The app with exactly this name, if any. */
+  async findApp(name: string): Promise<App | undefined> {
+    return (await this.listApps(name)).find((a) => a.name === name);
+  }
+
+  getApp(id: string): Promise<App> {
+    return this.json('GET', `/v2/apps/${seg(id)}`);
+  }
+
+  createApp(app: NewApp): Promise<App> {
     return this.json('POST', '/v2/apps', app);
   }
 
-  async findFn(appId: string, name: string): Promise<Fn | undefined> {
-    const list = await this.json<List<Fn>>('GET', `/v2/fns?app_id=${encodeURIComponent(appId)}&name=${encodeURIComponent(name)}`);
-    return list.items[0];
+  updateApp(id: string, patch: AppPatch): Promise<App> {
+    return this.json('PUT', `/v2/apps/${seg(id)}`, patch);
   }
 
-  createFn(fn: Omit<Fn, 'id'>): Promise<Fn> {
+  async deleteApp(id: string): Promise<void> {
+    await this.json('DELETE', `/v2/apps/${seg(id)}`);
+  }
+
+  // Functions
+
+  listFns(appId: string, name?: string): Promise<Fn[]> {
+    return this.listAll<Fn>('/v2/fns', { app_id: appId, name });
+  }
+
+  /** The app's fn with exactly this name, if any. */
+  async findFn(appId: string, name: string): Promise<Fn | undefined> {
+    return (await this.listFns(appId, name)).find((f) => f.name === name);
+  }
+
+  getFn(id: string): Promise<Fn> {
+    return this.json('GET', `/v2/fns/${seg(id)}`);
+  }
+
+  createFn(fn: NewFn): Promise<Fn> {
     return this.json('POST', '/v2/fns', fn);
   }
 
-  updateFn(id: string, patch: Partial<Fn>): Promise<Fn> {
-    return this.json('PUT', `/v2/fns/${encodeURIComponent(id)}`, patch);
+  updateFn(id: string, patch: FnPatch): Promise<Fn> {
+    return this.json('PUT', `/v2/fns/${seg(id)}`, patch);
+  }
+
+  async deleteFn(id: string): Promise<void> {
+    await this.json('DELETE', `/v2/fns/${seg(id)}`);
+  }
+
+  // Triggers
+
+  listTriggers(q: TriggerQuery): Promise<Trigger[]> {
+    return this.listAll<Trigger>('/v2/triggers', { app_id: q.appId, fn_id: q.fnId, name: q.name });
+  }
+
+  /** The fn's trigger with exactly this name, if any. */
+  async findTrigger(appId: string, fnId: string, name: string): Promise<Trigger | undefined> {
+    return (await this.listTriggers({ appId, fnId, name })).find((t) => t.name === name && t.fn_id === fnId);
+  }
+
+  getTrigger(id: string): Promise<Trigger> {
+    return this.json('GET', `/v2/triggers/${seg(id)}`);
+  }
+
+  createTrigger(trigger: NewTrigger): Promise<Trigger> {
+    return this.json('POST', '/v2/triggers', trigger);
+  }
+
+  updateTrigger(id: string, patch: TriggerPatch): Promise<Trigger> {
+    return this.json('PUT', `/v2/triggers/${seg(id)}`, patch);
+  }
+
+  async deleteTrigger(id: string): Promise<void> {
+    await this.json('DELETE', `/v2/triggers/${seg(id)}`);
   }
 
   /** Calls the function at its invoke endpoint; any status comes back as a result, not an error. */

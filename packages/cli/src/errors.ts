@@ -11,6 +11,25 @@ export class CliError extends Error {
   }
 }
 
+/** The server answered with an error status; `status` lets a command add a hint for the cases it expects. */
+export class ApiError extends CliError {
+  constructor(
+    readonly status: number,
+    /** The server's own message, e.g. `App already exists`. */
+    readonly apiMessage: string,
+    code?: string,
+    hint?: string,
+  ) {
+    super(code ?? 'FNTS_ERR_API', `server answered ${status}: ${apiMessage}`, hint);
+    this.name = 'ApiError';
+  }
+
+  /** The same error with a hint saying what to do about it. */
+  withHint(hint: string): ApiError {
+    return new ApiError(this.status, this.apiMessage, this.code, hint);
+  }
+}
+
 /** The CLI's error registry: stable codes `FNTS_ERR_<AREA>_<CONDITION>`. */
 export const cliErrors = {
   funcfileMissing: (dir: string) =>
@@ -24,8 +43,7 @@ export const cliErrors = {
   serverUnreachable: (url: string, cause: string) =>
     new CliError('FNTS_ERR_SERVER_UNREACHABLE', `cannot reach the fnts server at ${url} (${cause})`,
       'start one with `fnts start`, or point FNTS_API_URL at a running server'),
-  api: (status: number, message: string, code?: string) =>
-    new CliError(code ?? 'FNTS_ERR_API', `server answered ${status}: ${message}`),
+  api: (status: number, message: string, code?: string, hint?: string) => new ApiError(status, message, code, hint),
   dockerUnreachable: (cause: string) =>
     new CliError('FNTS_ERR_DOCKER_UNREACHABLE', `cannot reach the Docker engine (${cause})`,
       'start dockerd, or set DOCKER_HOST to its unix socket'),

@@ -9,6 +9,7 @@ import { invokeCommand, MAX_INVOKE_BODY } from './commands/invoke.js';
 import { startCommand } from './commands/start.js';
 import { CliError } from './errors.js';
 import { processOutput } from './output.js';
+import { registerResourceCommands } from './resource-commands.js';
 import { loadSettings } from './settings.js';
 
 /** Reads stdin when it is piped; an interactive terminal means no body. */
@@ -42,8 +43,9 @@ function program(): Command {
     .option('--runtime <runtime>', 'typescript or node', 'typescript')
     .option('--name <name>', 'function name (default: the directory name)')
     .option('--force', 'overwrite an existing func.yaml')
-    .addHelpText('after', '\nExamples:\n  fnts init hello\n  fnts init --runtime node --name greeter')
-    .action(async (dir: string | undefined, o: { runtime?: string; name?: string; force?: boolean }) => {
+    .option('--trigger <type>', 'add a trigger named after the function at /<name> (http)')
+    .addHelpText('after', '\nExamples:\n  fnts init hello\n  fnts init --runtime node --name greeter\n  fnts init hello --trigger http')
+    .action(async (dir: string | undefined, o: { runtime?: string; name?: string; force?: boolean; trigger?: string }) => {
       await initCommand({ ...o, ...(dir ? { dir } : {}) }, ctx());
     });
 
@@ -58,7 +60,7 @@ function program(): Command {
 
   prog
     .command('deploy [dir]')
-    .description('build, bump the version, and create or update the function on the server')
+    .description('build, bump the version, and create or update the function and its func.yaml triggers on the server')
     .requiredOption('--app <app>', 'the app to deploy to')
     .option('--create-app', 'create the app if it does not exist')
     .option('--no-bump', 'keep the version in func.yaml')
@@ -95,6 +97,7 @@ function program(): Command {
       await startCommand(o);
     });
 
+  registerResourceCommands(prog, ctx);
   return prog;
 }
 

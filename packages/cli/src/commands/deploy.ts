@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
-import { ApiClient, type Fn } from '../client.js';
+import { ApiClient, type Fn, type Trigger } from '../client.js';
 import { cliErrors } from '../errors.js';
 import { bumpPatch, loadFuncFile, updateFuncFile } from '../funcfile.js';
 import { buildAt } from './build.js';
 import type { CommandContext } from './context.js';
+import { deployTriggers } from './triggers.js';
 
 export interface DeployOptions {
   dir?: string;
@@ -17,6 +18,8 @@ export interface DeployResult {
   fn: Fn;
   image: string;
   version: string;
+  /** The func.yaml triggers as they are on the server now. */
+  triggers: Trigger[];
 }
 
 function formatBytes(n: number): string {
@@ -25,7 +28,7 @@ function formatBytes(n: number): string {
 
 /**
  * `fnts deploy`: builds the image with the next version, writes that version to func.yaml only once the build
- * succeeded, then creates or updates the app and the function.
+ * succeeded, then creates or updates the app, the function and its func.yaml triggers.
  */
 export async function deployCommand(opts: DeployOptions, ctx: CommandContext): Promise<DeployResult> {
   if (!opts.app) throw cliErrors.usage('App name must be provided', 'try `--app APP_NAME`');
@@ -57,6 +60,7 @@ export async function deployCommand(opts: DeployOptions, ctx: CommandContext): P
     : await client.createFn({ name: func.name, app_id: app.id, ...fields });
   const size = built.bundleBytes > 0 ? ` (function layer ${formatBytes(built.bundleBytes)})` : '';
   ctx.output.info(`Deployed ${func.name} ${version} to app ${app.name}: image ${built.image}${size}\n`);
+  const triggers = await deployTriggers(client, app, fn, func.triggers ?? [], ctx);
   ctx.output.info(`Invoke with: fnts invoke ${app.name} ${func.name}\n`);
-  return { fn, image: built.image, version };
+  return { fn, image: built.image, version, triggers };
 }

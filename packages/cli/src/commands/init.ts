@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { cliErrors } from '../errors.js';
-import { findFuncFile, RUNTIMES, SCHEMA_VERSION, type Runtime } from '../funcfile.js';
+import { findFuncFile, RUNTIMES, SCHEMA_VERSION, TRIGGER_TYPES, type Runtime, type TriggerType } from '../funcfile.js';
 import type { CommandContext } from './context.js';
 
 export interface InitOptions {
@@ -10,6 +10,8 @@ export interface InitOptions {
   name?: string;
   runtime?: string;
   force?: boolean;
+  /** `http` adds a trigger named after the function at `/<name>` (Fn's `fn init --trigger http`). */
+  trigger?: string;
 }
 
 const TS_SOURCE = `import { handle } from '@fnts/fdk';
@@ -37,7 +39,15 @@ export function defaultName(dir: string): string {
   return basename(dir).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'func';
 }
 
-function funcYaml(name: string, runtime: Runtime): string {
+/** A trigger name from a function name: trigger names allow letters, digits, "_" and "-" but not ".". */
+function triggerName(fnName: string): string {
+  return fnName.replace(/[^\p{L}\p{N}_-]+/gu, '-');
+}
+
+function funcYaml(name: string, runtime: Runtime, trigger: TriggerType | undefined): string {
+  const triggers = trigger
+    ? ['triggers:', `  - name: ${triggerName(name)}`, `    type: ${trigger}`, `    source: /${name}`]
+    : [];
   return [
     `schema_version: ${SCHEMA_VERSION}`,
     `name: ${name}`,
@@ -46,6 +56,7 @@ function funcYaml(name: string, runtime: Runtime): string {
     '# Memory in MiB and timeout in seconds for each call.',
     'memory: 128',
     'timeout: 30',
+    ...triggers,
     '',
   ].join('\n');
 }
@@ -61,13 +72,17 @@ export async function initCommand(opts: InitOptions, ctx: CommandContext): Promi
   if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name)) {
     throw cliErrors.usage(`invalid function name "${name}"`, 'use lowercase letters, digits, ".", "_" or "-"');
   }
+  const trigger = opts.trigger === undefined ? undefined : (opts.trigger as TriggerType);
+  if (trigger !== undefined && !Object.hasOwn(TRIGGER_TYPES, trigger)) {
+    throw cliErrors.usage(`unknown trigger type "${opts.trigger}"`, `use --trigger ${Object.keys(TRIGGER_TYPES).join(' or --trigger ')}`);
+  }
   await mkdir(dir, { recursive: true });
   const existing = findFuncFile(dir);
   if (existing && !opts.force) throw cliErrors.funcfileExists(existing);
 
   const source = runtime === 'typescript' ? 'func.ts' : 'func.js';
   const files: Record<string, string> = {
-    'func.yaml': funcYaml(name, runtime),
+    'func.yaml': funcYaml(name, runtime, trigger),
     [source]: runtime === 'typescript' ? TS_SOURCE : JS_SOURCE,
     'package.json': `${JSON.stringify({ name, version: '0.0.1', private: true, type: 'module', dependencies: { '@fnts/fdk': '^0.1.0' } }, null, 2)}\n`,
   };
@@ -78,6 +93,7 @@ export async function initCommand(opts: InitOptions, ctx: CommandContext): Promi
     if (existsSync(path) && file !== 'func.yaml') continue;
     await writeFile(path, text);
   }
-  ctx.output.info(`Created function "${name}" (${runtime}) in ${dir}\nNext: fnts deploy --app myapp --create-app\n`);
+  const endpoint = trigger ? `; its ${trigger} trigger will answer at ${ctx.settings.apiUrl}/t/myapp/${name}` : '';
+  ctx.output.info(`Created function "${name}" (${runtime}) in ${dir}\nNext: fnts deploy --app myapp --create-app${endpoint}\n`);
   return { dir, name };
 }

@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp, loadConfig } from '@fnts/server';
+import { afterEach, beforeEach } from 'vitest';
+import type { CommandContext } from '../../src/commands/context.js';
+
+/** A command context whose output is kept in strings, so tests read what a user would see. */
+export interface Captured {
+  ctx: CommandContext;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Forgets the output so far (between the steps of one test). */
+  clear(): void;
+}
+
+export function captureContext(apiUrl: string, cwd = process.cwd()): Captured {
+  let out = '';
+  let info = '';
+  return {
+    ctx: {
+      cwd,
+      output: { out: (t) => void (out += t), info: (t) => void (info += t) },
+      settings: { apiUrl, dockerSocketPath: '/var/run/docker.sock', imageLabels: {} },
+    },
+    stdout: () => out,
+    stderr: () => info,
+    clear: () => {
+      out = '';
+      info = '';
+    },
+  };
+}
+
+export interface TestServer {
+  url: string;
+  /** A fresh captured context pointed at this server. */
+  cli(cwd?: string): Captured;
+}
+
+/**
+ * A real fnts server in this process, on a free loopback port with an in-memory store, fresh for each test.
+ * The returned object is filled in before every test.
+ */
+export function serverPerTest(): TestServer {
+  const server: TestServer = { url: '', cli: () => captureContext(server.url) };
+  let close: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const app = await buildApp({ config: loadConfig({ FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'silent' }) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    server.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    server.cli = (cwd?: string) => captureContext(server.url, cwd);
+    close = () => app.close();
+  });
+  afterEach(async () => {
+    await close?.();
+    close = undefined;
+  });
+  return server;
+}
+
+/** A temporary directory, removed after the test. */
+export function tempDirPerTest(): { path: string } {
+  const dir = { path: '' };
+  beforeEach(async () => {
+    dir.path = await mkdtemp(join(tmpdir(), 'fnts-cli-test-'));
+  });
+  afterEach(async () => {
+    await rm(dir.path, { recursive: true, force: true });
+  });
+  return dir;
+}
