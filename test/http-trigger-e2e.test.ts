@@ -33,12 +33,9 @@ describe('HTTP triggers and detached calls against a real server and real contai
     const deploy = await runCli(['deploy', '--app', 'shop', '--create-app'], { cwd: join(dir, 'http-trigger'), env });
     expect(deploy.code, deploy.stderr).toBe(0);
     appId = (await api<{ items: Named[] }>('GET', '/v2/apps?name=shop')).items[0]?.id ?? '';
-    const items = await fnId('items');
-    // Idempotent with a deploy that creates the func.yaml triggers itself.
-    const existing = await api<{ items: Named[] }>('GET', `/v2/triggers?app_id=${appId}&name=items`);
-    if (existing.items.length === 0) {
-      await api('POST', '/v2/triggers', { name: 'items', app_id: appId, fn_id: items, type: 'http', source: '/items' });
-    }
+    // deploy created the trigger declared in func.yaml.
+    const triggers = await api<{ items: (Named & { source: string; fn_id: string })[] }>('GET', `/v2/triggers?app_id=${appId}`);
+    expect(triggers.items).toMatchObject([{ name: 'items', source: '/items', fn_id: await fnId('items') }]);
   });
 
   afterAll(async () => {
@@ -72,6 +69,16 @@ describe('HTTP triggers and detached calls against a real server and real contai
     expect(put.headers.allow).toBe('GET, POST');
     expect(put.headers['content-type']).toBe('text/plain');
     expect(await put.body.text()).toBe('method PUT not allowed\n');
+  });
+
+  it('serves a fresh `fnts init --trigger http` function at /t/<app>/<fn> after deploy', async () => {
+    const init = await runCli(['init', 'greeter', '--trigger', 'http'], { cwd: dir, env });
+    expect(init.code, init.stderr).toBe(0);
+    const deploy = await runCli(['deploy', '--app', 'shop'], { cwd: join(dir, 'greeter'), env });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const res = await request(`${server.url}/t/shop/greeter`, { method: 'PUT', body: '{"name":"trigger"}' });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({ message: 'Hello trigger' });
   });
 
   it('matches sources exactly: a trailing slash is another source', async () => {
@@ -112,5 +119,10 @@ describe('HTTP triggers and detached calls against a real server and real contai
         .find((e) => e.user_log && e.msg === `detached-ran ${callId} {"n":1}`);
     for (let i = 0; i < 100 && !ran(); i++) await sleep(100);
     expect(ran()).toMatchObject({ call_id: callId });
+
+    // `fnts logs` shows the same line with its call id.
+    const logs = await runCli(['logs', 'shop', 'logger'], { cwd: dir, env });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(new RegExp(`^\\S+ ${callId} detached-ran ${callId} \\{"n":1\\}$`, 'm'));
   });
 });

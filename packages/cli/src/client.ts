@@ -105,21 +105,31 @@ export class ApiClient {
   private async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
     const res = await this.send(method, path, body);
     const text = await res.body.text();
-    if (res.statusCode >= 400) {
-      let parsed: { message?: string; code?: string } = {};
-      try {
-        parsed = JSON.parse(text) as typeof parsed;
-      } catch {
-        // not an API error body; fall back to the raw text
-      }
-      const message = parsed.message ?? (text || 'no message');
-      // An older server, or something that is not an Fn server at all, answers an unknown route this way.
-      const hint = message.startsWith('Path not found') || message.startsWith('Method not allowed')
-        ? `the server at ${this.baseUrl} does not have this API; check FNTS_API_URL and the server's version`
-        : undefined;
-      throw cliErrors.api(res.statusCode, message, parsed.code, hint);
-    }
+    if (res.statusCode >= 400) this.fail(res.statusCode, text);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Turns an error response into a CliError with the server's message and code. */
+  private fail(status: number, text: string): never {
+    let parsed: { message?: string; code?: string } = {};
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      // not an API error body; fall back to the raw text
+    }
+    const message = parsed.message ?? (text || 'no message');
+    // An older server, or something that is not an Fn server at all, answers an unknown route this way.
+    const hint = message.startsWith('Path not found') || message.startsWith('Method not allowed')
+      ? `the server at ${this.baseUrl} does not have this API; check FNTS_API_URL and the server's version`
+      : undefined;
+    throw cliErrors.api(status, message, parsed.code, hint);
+  }
+
+  /** A function's recent output as NDJSON lines; with `follow` the stream stays open for new lines. */
+  async logs(fnId: string, opts: { tail: number; follow: boolean }): Promise<NodeJS.ReadableStream> {
+    const res = await this.send('GET', `/v2/fns/${seg(fnId)}/logs?tail=${opts.tail}&follow=${opts.follow}`);
+    if (res.statusCode >= 400) this.fail(res.statusCode, await res.body.text());
+    return res.body;
   }
 
   /** Follows `next_cursor` until the last page, so callers get every item. */

@@ -6,9 +6,11 @@ import type { CommandContext } from './commands/context.js';
 import { deployCommand } from './commands/deploy.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand, MAX_INVOKE_BODY } from './commands/invoke.js';
+import { logsCommand } from './commands/logs.js';
 import { startCommand } from './commands/start.js';
 import { CliError } from './errors.js';
 import { processOutput } from './output.js';
+import { parseIntFlag } from './pairs.js';
 import { registerResourceCommands } from './resource-commands.js';
 import { loadSettings } from './settings.js';
 
@@ -84,6 +86,17 @@ function program(): Command {
     .action(async (app: string, fn: string, o: { contentType: string; endpoint?: string; displayCallId?: boolean; output?: string }) => {
       const body = await readStdin();
       process.exitCode = await invokeCommand({ app, fn, ...o, body }, ctx());
+    });
+
+  prog
+    .command('logs <app> <fn>')
+    .description("print a function's recent output (stdout and stderr), with call ids")
+    .option('-f, --follow', 'keep printing new lines until interrupted')
+    .option('--tail <n>', 'how many recent lines to start with (at most 1000)', parseIntFlag('--tail'), 100)
+    .option('--output <format>', 'json: one JSON object per line')
+    .addHelpText('after', '\nExamples:\n  fnts logs myapp hello\n  fnts logs myapp hello --follow')
+    .action(async (app: string, fn: string, o: { follow?: boolean; tail: number; output?: string }) => {
+      await logsCommand({ app, fn, ...o }, ctx());
     });
 
   prog
