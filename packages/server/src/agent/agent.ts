@@ -11,6 +11,7 @@ import { IOFS_MOUNT, type DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
 import { formatDeadline, type HeaderMap } from './http-headers.js';
 import { LogHub } from './log-hub.js';
+import { LOG_FRAME_ENV } from './launcher.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
 import { SOCKET_NAME } from './socket-wait.js';
 
@@ -32,6 +33,10 @@ export interface CallResponse {
   body: Readable;
 }
 
+async function* chunked(body: Readable): AsyncGenerator<Buffer> {
+  for await (const chunk of body) yield chunk as Buffer;
+}
+
 /** The platform variables of CONTRACT §1.1, written over the user's config. */
 export function containerEnv(app: App, fn: Fn): Record<string, string> {
   const config = { ...app.config, ...fn.config };
@@ -46,6 +51,7 @@ export function containerEnv(app: App, fn: Fn): Record<string, string> {
     FN_APP_NAME: app.name,
     FN_LISTENER: `unix:${IOFS_MOUNT}/${SOCKET_NAME}`,
     FN_FORMAT: 'http-stream',
+    ...LOG_FRAME_ENV,
   };
 }
 
@@ -151,7 +157,9 @@ export class Agent {
         path: '/call',
         method: 'POST',
         headers: { ...req.headers, 'fn-call-id': req.callId, 'fn-deadline': formatDeadline(deadline) },
-        body: req.body ? this.limited(req.body) : null,
+        // An async iterable keeps the body chunked even when it has fully arrived (CONTRACT §2.1).
+        // undici's types omit async iterables, which it sends with chunked framing.
+        body: req.body ? (chunked(this.limited(req.body)) as unknown as Readable) : null,
         signal: ac.signal,
       });
     } catch (err) {

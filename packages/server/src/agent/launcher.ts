@@ -28,6 +28,29 @@ export interface LaunchSettings {
 /** Receives each line a container prints, with the call it belongs to when that is unambiguous. */
 export type OutputSink = (line: string, container: string, callId: string | undefined) => void;
 
+/**
+ * Log framing (CONTRACT §1.6): with these variables the FDK prints `\nfnts_call_id=<Fn-Call-Id>` to stdout and
+ * stderr as each call starts, so output that Docker delivers after the call ended is still tagged correctly.
+ */
+export const LOG_FRAME_ENV = { FN_LOGFRAME_NAME: 'fnts_call_id', FN_LOGFRAME_HDR: 'Fn-Call-Id' } as const;
+const FRAME_PREFIX = `${LOG_FRAME_ENV.FN_LOGFRAME_NAME}=`;
+
+/** Splits output into lines, consumes frame lines (and the blank line before each), tags the rest with the call. */
+function tagOutput(output: NodeJS.ReadableStream, emit: (line: string, callId: string | undefined) => void): void {
+  let callId: string | undefined;
+  let blankPending = false;
+  createInterface({ input: output, crlfDelay: Infinity }).on('line', (line) => {
+    if (line.startsWith(FRAME_PREFIX)) {
+      callId = line.slice(FRAME_PREFIX.length) || undefined;
+      blankPending = false;
+      return;
+    }
+    if (blankPending) emit('', callId);
+    blankPending = line === '';
+    if (!blankPending) emit(line, callId);
+  });
+}
+
 /** Force-removes a container and its socket dir; used for every way a container ends. */
 export async function destroyContainer(driver: DockerDriver, c: HotContainer, log: Logger): Promise<void> {
   await c.client.destroy().catch(() => undefined);
@@ -64,8 +87,7 @@ export async function launchContainer(
   try {
     const result = await driver.start(spec);
     id = result.id;
-    const lines = createInterface({ input: result.output, crlfDelay: Infinity });
-    lines.on('line', (line) => onOutput(line, name, container?.soleCallId));
+    tagOutput(result.output, (line, framedCallId) => onOutput(line, name, framedCallId ?? container?.soleCallId));
   } catch (err) {
     waiter.close();
     await rm(socketDir, { recursive: true, force: true });

@@ -52,6 +52,8 @@ export class HotContainerPool {
   private closed = false;
   private waitingForMemory = false;
   private readonly launchAbort = new AbortController();
+  /** Removals under way, so close() returns only once Docker has removed everything. */
+  private readonly removals = new Set<Promise<void>>();
 
   constructor(
     readonly settings: PoolSettings,
@@ -92,15 +94,21 @@ export class HotContainerPool {
       throw errors.serverBusy();
     }
     const container = await new Promise<HotContainer>((resolve, reject) => {
+      const expire = () => {
+        // A container on its way may be this call's: wait for it (starts are bounded by the start timeout).
+        if (this.starting > 0) {
+          waiter.timer = setTimeout(expire, this.settings.startTimeoutMs);
+          return;
+        }
+        this.removeWaiter(waiter);
+        this.env.metrics.rejected.inc({ fn_id: this.settings.fnId });
+        reject(errors.serverBusy());
+      };
       const waiter: Waiter = {
         resolve,
         reject,
         signal,
-        timer: setTimeout(() => {
-          this.removeWaiter(waiter);
-          this.env.metrics.rejected.inc({ fn_id: this.settings.fnId });
-          reject(errors.serverBusy());
-        }, this.settings.queueTimeoutMs),
+        timer: setTimeout(expire, this.settings.queueTimeoutMs),
         onAbort: () => {
           this.removeWaiter(waiter);
           reject(new ClientGoneError());
@@ -148,7 +156,10 @@ export class HotContainerPool {
     c.clearTimers();
     c.state = 'stopping';
     this.env.budget.release(c.memoryMiB);
-    await destroyContainer(this.env.driver, c, this.env.log);
+    const removal = destroyContainer(this.env.driver, c, this.env.log);
+    this.removals.add(removal);
+    await removal;
+    this.removals.delete(removal);
     this.scale();
   }
 
@@ -174,6 +185,7 @@ export class HotContainerPool {
     this.rejectWaiters();
     this.launchAbort.abort();
     await Promise.all([...this.containers].map((c) => this.discard(c)));
+    await Promise.all(this.removals);
   }
 
   private freeContainer(): HotContainer | undefined {

@@ -1,0 +1,170 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContainerFixture } from './support/fixtures.js';
+
+/** The agent as a production runtime: scaling, limits, failures, eviction, metrics, shutdown — on real Docker. */
+
+const WORKER = `
+import { randomUUID } from 'node:crypto';
+import { handle } from '@fnts/fdk';
+const instance = randomUUID();
+const hold: Buffer[] = [];
+handle(async (input: { sleep?: number; allocMiB?: number }) => {
+  for (let i = 0; i < (input?.allocMiB ?? 0); i++) hold.push(Buffer.alloc(1024 * 1024, 1));
+  if (input?.sleep) await new Promise((r) => setTimeout(r, input.sleep));
+  return { instance };
+});
+`;
+
+const fx = new ContainerFixture();
+let image: string;
+
+beforeAll(async () => {
+  await fx.setup();
+  image = await fx.image('worker', WORKER);
+});
+afterAll(() => fx.teardown());
+
+const instanceOf = (body: string) => (JSON.parse(body) as { instance: string }).instance;
+
+describe('scaling and limits', () => {
+  let server: FastifyInstance;
+  beforeAll(async () => {
+    server = await fx.server({ FNTS_MAX_QUEUE_PER_FN: '10' });
+  });
+
+  it('scales out under concurrent calls up to max_containers, queueing the rest', async () => {
+    const { fnId } = await fx.deploy(server, { image, max_containers: 3 });
+    const results = await Promise.all(Array.from({ length: 6 }, () => fx.invoke(server, fnId, { sleep: 700 })));
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(new Set(results.map((r) => instanceOf(r.body))).size).toBe(3);
+    expect(await fx.containers(fnId)).toHaveLength(3);
+  });
+
+  it('serves several calls at once on one container when the function sets concurrency', async () => {
+    const { fnId } = await fx.deploy(server, { image, max_containers: 1, concurrency: 4 });
+    const results = await Promise.all(Array.from({ length: 4 }, () => fx.invoke(server, fnId, { sleep: 500 })));
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+    expect(new Set(results.map((r) => instanceOf(r.body))).size).toBe(1);
+    expect(await fx.containers(fnId)).toHaveLength(1);
+  });
+});
+
+describe('bounded waiting', () => {
+  it('answers 503 with Retry-After beyond the queue capacity, and serves the queued call', async () => {
+    const server = await fx.server({ FNTS_MAX_QUEUE_PER_FN: '1' });
+    const { fnId } = await fx.deploy(server, { image, max_containers: 1 });
+    expect((await fx.invoke(server, fnId)).statusCode).toBe(200); // warm
+    const running = fx.invoke(server, fnId, { sleep: 1000 });
+    await new Promise((r) => setTimeout(r, 100));
+    const queued = fx.invoke(server, fnId, { sleep: 10 });
+    await new Promise((r) => setTimeout(r, 100));
+    const rejected = await fx.invoke(server, fnId);
+    expect(rejected.statusCode).toBe(503);
+    expect(rejected.headers['retry-after']).toBe('15');
+    expect(rejected.json()).toEqual({ message: 'Timed out - server too busy', code: 'FNTS_ERR_SERVER_BUSY' });
+    expect((await running).statusCode).toBe(200);
+    expect((await queued).statusCode).toBe(200);
+  });
+
+  it('answers 503 when a queued call waits longer than the queue timeout', async () => {
+    const server = await fx.server({ FNTS_QUEUE_TIMEOUT_MS: '300' });
+    const { fnId } = await fx.deploy(server, { image, max_containers: 1 });
+    expect((await fx.invoke(server, fnId)).statusCode).toBe(200); // warm
+    const running = fx.invoke(server, fnId, { sleep: 1500 });
+    await new Promise((r) => setTimeout(r, 100));
+    const waited = await fx.invoke(server, fnId);
+    expect(waited.statusCode).toBe(503);
+    expect(waited.json()).toMatchObject({ code: 'FNTS_ERR_SERVER_BUSY' });
+    expect((await running).statusCode).toBe(200);
+  });
+});
+
+describe('memory', () => {
+  it('reports an OOM kill as out of memory, and the next call runs on a fresh container', async () => {
+    const server = await fx.server();
+    const { fnId } = await fx.deploy(server, { image, memory: 64 });
+    const warm = await fx.invoke(server, fnId);
+    const oom = await fx.invoke(server, fnId, { allocMiB: 256 });
+    expect(oom.statusCode).toBe(502);
+    expect(oom.json()).toMatchObject({ code: 'FNTS_ERR_CALL_RECEIVE_FAILED' });
+    expect(oom.json<{ message: string }>().message).toContain('out of memory');
+    const next = await fx.invoke(server, fnId);
+    expect(next.statusCode).toBe(200);
+    expect(instanceOf(next.body)).not.toBe(instanceOf(warm.body));
+  });
+
+  it('evicts idle containers of other functions when the memory budget is short', async () => {
+    const server = await fx.server({ FNTS_MAX_TOTAL_MEMORY_MIB: '128' });
+    const a = await fx.deploy(server, { image, memory: 128 });
+    const b = await fx.deploy(server, { image, memory: 128 });
+    expect((await fx.invoke(server, a.fnId)).statusCode).toBe(200);
+    expect(await fx.containers(a.fnId)).toHaveLength(1);
+    expect((await fx.invoke(server, b.fnId)).statusCode).toBe(200);
+    expect(await fx.containers(a.fnId)).toHaveLength(0);
+    expect(await fx.containers(b.fnId)).toHaveLength(1);
+  });
+});
+
+describe('observability and shutdown', () => {
+  it("sends a function's output to the app's syslog_url and to the logs API, tagged with the call", async () => {
+    const { createSocket } = await import('node:dgram');
+    const received: string[] = [];
+    const sock = createSocket('udp4').on('message', (m) => received.push(m.toString()));
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    try {
+      const server = await fx.server();
+      const logger = await fx.image('logger', "import { handle } from '@fnts/fdk';\nhandle(async (_i: unknown, ctx) => { console.log(`hello from ${ctx.callId}`); return 1; });\n");
+      const { fnId } = await fx.deploy(server, { image: logger }, { syslog_url: `udp://127.0.0.1:${sock.address().port}` });
+      const res = await fx.invoke(server, fnId);
+      expect(res.statusCode).toBe(200);
+      const callId = String(res.headers['fn-call-id']);
+      for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(received.join('')).toContain(`hello from ${callId}`);
+      expect(received.join('')).toContain(`fn_id=${fnId}`);
+      const logs = await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/logs?tail=10` });
+      expect(logs.statusCode).toBe(200);
+      const lines = logs.body.trim().split('\n').map((l) => JSON.parse(l) as { call_id?: string; line: string });
+      expect(lines).toContainEqual(expect.objectContaining({ call_id: callId, line: `hello from ${callId}` }));
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('exposes calls, durations, cold starts, containers and rejections on /metrics', async () => {
+    const server = await fx.server();
+    const { fnId } = await fx.deploy(server, { image });
+    expect((await fx.invoke(server, fnId)).statusCode).toBe(200);
+    const res = await server.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toContain(`fnts_calls_total{fn_id="${fnId}",outcome="success"} 1`);
+    expect(res.body).toContain(`fnts_cold_starts_total{fn_id="${fnId}"} 1`);
+    expect(res.body).toContain(`fnts_call_duration_seconds_count{fn_id="${fnId}"} 1`);
+    expect(res.body).toMatch(/fnts_containers\{state="idle"\} 1/);
+    expect(res.body).toContain('# TYPE fnts_rejected_calls_total counter');
+  });
+
+  it('lets a running call finish on shutdown, refuses new ones, then removes every container', async () => {
+    const { request } = await import('undici');
+    const server = await fx.server();
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    const { fnId } = await fx.deploy(server, { image });
+    const call = (input: unknown) =>
+      request(`${url}/invoke/${fnId}`, { method: 'POST', body: JSON.stringify(input) }).then(async (r) => ({
+        status: r.statusCode,
+        body: await r.body.text(),
+      }));
+    expect((await call({})).status).toBe(200);
+    const running = call({ sleep: 1000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const closing = server.close();
+    await new Promise((r) => setTimeout(r, 100));
+    // A new call is not served: the listener is closed (or, on a kept-alive connection, 503).
+    const late = await call({}).catch((err: Error) => ({ status: 0, body: err.message }));
+    expect(late.status === 0 || late.status === 503, JSON.stringify(late)).toBe(true);
+    expect((await running).status).toBe(200);
+    await closing;
+    expect(await fx.containers(fnId)).toHaveLength(0);
+  });
+});
