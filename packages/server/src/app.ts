@@ -12,12 +12,15 @@ import { metaRoutes, routeTable } from './api/meta.js';
 import { observeRoutes } from './api/observe.js';
 import { reapLeftovers } from './agent/reaper.js';
 import { Metrics } from './metrics.js';
+import { streamControlRoutes } from './api/stream-control.js';
+import { streamRoutes } from './api/streams.js';
+import { EmbeddedLog } from './streams/log.js';
+import { StreamTriggerManager } from './streams/manager.js';
 import { join } from 'node:path';
 import { triggerRoutes } from './api/triggers.js';
 import swagger from '@fastify/swagger';
 import type { ServerConfig } from './config.js';
 import { errors, isFntsError } from './errors.js';
-import type { Datastore } from './store/datastore.js';
 import { SqliteDatastore } from './store/sqlite.js';
 import { FNTS_VERSION } from './version.js';
 
@@ -25,7 +28,7 @@ import { FNTS_VERSION } from './version.js';
 export interface AppDeps {
   config: ServerConfig;
   logger?: Logger;
-  store?: Datastore;
+  store?: SqliteDatastore;
   driver?: DockerDriver;
   metrics?: Metrics;
 }
@@ -43,7 +46,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const identity = { labels: { 'fnts.server': serverId }, iofsDir: join(config.iofsDir, serverId) };
   await reapLeftovers(driver, identity.labels, identity.iofsDir, logger);
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
-  const api: ApiDeps = { store, config, agent, newId: () => ulid(), now: () => new Date().toISOString() };
+  const streamLog = new EmbeddedLog(store.db);
+  const streams = new StreamTriggerManager({ store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config });
+  const api: ApiDeps = { store, config, agent, streamLog, streams, newId: () => ulid(), now: () => new Date().toISOString() };
 
   const app = Fastify({
     // A pino Logger is a FastifyBaseLogger; widening keeps FastifyInstance's default logger type.
@@ -85,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'fnts API (Fn API v2)', version: FNTS_VERSION },
-      tags: [{ name: 'apps' }, { name: 'fns' }, { name: 'triggers' }, { name: 'calls' }, { name: 'meta' }],
+      tags: [{ name: 'apps' }, { name: 'fns' }, { name: 'triggers' }, { name: 'streams' }, { name: 'calls' }, { name: 'meta' }],
     },
   });
   await app.register(metaRoutes);
@@ -93,11 +98,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fnRoutes(api));
   await app.register(triggerRoutes(api));
   await app.register(callRoutes(api));
+  await app.register(streamRoutes(api));
+  await app.register(streamControlRoutes(api));
   await app.register(observeRoutes(api, metrics));
   app.get('/v2/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // Stream triggers start once the server is ready; retention trims the embedded log in the background.
+  const trimmer = setInterval(() => {
+    try {
+      const removed = streamLog.trim();
+      if (removed > 0) logger.info({ removed }, 'stream retention trimmed messages');
+    } catch (err) {
+      logger.error({ err }, 'stream retention trim failed');
+    }
+  }, config.retentionCheckMs);
+  trimmer.unref();
+  app.addHook('onReady', async () => {
+    await streams.sync();
+  });
   // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
   app.addHook('preClose', async () => {
+    clearInterval(trimmer);
+    await streams.stop();
     await agent.close();
   });
   app.addHook('onClose', async () => {

@@ -42,6 +42,8 @@ export interface ServerConfig {
   readonly freezeIdleMs: number;
   /** How long running calls may take to finish at shutdown before their containers are removed. */
   readonly shutdownGraceMs: number;
+  /** How often retention trims the embedded streams. */
+  readonly retentionCheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +103,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     maxTotalMemoryMiB: int('FNTS_MAX_TOTAL_MEMORY_MIB', defaultMemoryBudgetMiB(readMeminfo(), totalmem()), 64, 16 * 1024 * 1024),
     freezeIdleMs: int('FNTS_FREEZE_IDLE_MS', -1, -1, 3_600_000),
     shutdownGraceMs: int('FNTS_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+    retentionCheckMs: int('FNTS_RETENTION_CHECK_MS', 60_000, 100, 86_400_000),
     ...overrides,
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -22,6 +22,9 @@ export const errors = {
   appNotFound: () => new FntsError(404, 'FNTS_ERR_APP_NOT_FOUND', 'App not found'),
   fnNotFound: () => new FntsError(404, 'FNTS_ERR_FN_NOT_FOUND', 'Fn not found'),
   triggerNotFound: () => new FntsError(404, 'FNTS_ERR_TRIGGER_NOT_FOUND', 'Trigger not found'),
+  streamNotFound: () => new FntsError(404, 'FNTS_ERR_STREAM_NOT_FOUND', 'Stream not found'),
+  streamTriggerNotRunning: (source: string) =>
+    new FntsError(409, 'FNTS_ERR_STREAM_TRIGGER_NOT_RUNNING', `the trigger is not running: its source "${source}" is missing`),
   conflict: make(409, 'FNTS_ERR_API_CONFLICT'),
   pathNotFound: make(404, 'FNTS_ERR_API_PATH_NOT_FOUND'),
   methodNotAllowed: make(405, 'FNTS_ERR_API_METHOD_NOT_ALLOWED'),

@@ -35,6 +35,23 @@ export class Metrics {
     name: 'fnts_memory_reserved_mib', help: 'Memory reserved by live containers, in MiB', registers: [this.registry],
   });
 
+  readonly streamLagRecords = new Gauge({
+    name: 'fnts_stream_lag_records', help: 'Records not yet processed, by stream trigger and partition',
+    labelNames: ['app_id', 'fn_id', 'trigger_id', 'partition'] as const, registers: [this.registry],
+  });
+  readonly streamLagSeconds = new Gauge({
+    name: 'fnts_stream_lag_seconds', help: 'Age of the oldest unprocessed record, by stream trigger and partition',
+    labelNames: ['app_id', 'fn_id', 'trigger_id', 'partition'] as const, registers: [this.registry],
+  });
+  readonly streamBatches = new Counter({
+    name: 'fnts_stream_batches_total', help: 'Stream trigger batches by outcome (ok, partial, failed, throttled, dead_lettered, fenced)',
+    labelNames: ['app_id', 'fn_id', 'trigger_id', 'outcome'] as const, registers: [this.registry],
+  });
+  readonly streamRecords = new Counter({
+    name: 'fnts_stream_records_total', help: 'Stream records by outcome (ok, dead_lettered)',
+    labelNames: ['app_id', 'fn_id', 'trigger_id', 'outcome'] as const, registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'fnts_process_' });
   }

@@ -70,6 +70,7 @@ export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
     api.delete('/v2/apps/:app_id', { schema: { tags: ['apps'], params: AppIdParams } }, async (req, reply) => {
       if (!(await store.deleteApp(req.params.app_id))) throw errors.appNotFound();
+      await deps.streams.sync(); // its stream triggers went with it
       return reply.code(204).send();
     });
   };

@@ -1,12 +1,16 @@
 import type { Agent } from '../agent/agent.js';
 import type { ServerConfig } from '../config.js';
 import type { Datastore } from '../store/datastore.js';
+import type { EmbeddedLog } from '../streams/log.js';
+import type { StreamTriggerManager } from '../streams/manager.js';
 
 /** What the route plugins need, injected by buildApp. */
 export interface ApiDeps {
   store: Datastore;
   config: ServerConfig;
   agent: Agent;
+  streamLog: EmbeddedLog;
+  streams: StreamTriggerManager;
   /** A new 26-character sortable id. */
   newId(): string;
   /** The current time as an RFC 3339 string with milliseconds. */

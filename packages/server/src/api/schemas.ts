@@ -60,6 +60,8 @@ export const TriggerBody = Type.Object({
   type: Type.Optional(Type.String()),
   source: Type.Optional(Type.String()),
   annotations: Type.Optional(AnnotationMap),
+  /** Stream trigger options (fnts extension): batching, start position, retries, dead letters. */
+  options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   created_at: Type.Optional(Type.String()),
   updated_at: Type.Optional(Type.String()),
 });
@@ -106,6 +108,7 @@ export const TriggerResponse = Type.Object({
   type: Type.String(),
   source: Type.String(),
   annotations: Type.Optional(AnnotationMap),
+  options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   created_at: DateTime,
   updated_at: DateTime,
 });

@@ -6,7 +6,8 @@ import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderTrigger } from './render.js';
 import { ListQuery, TriggerBody, TriggerIdParams, TriggerList, TriggerResponse } from './schemas.js';
-import { checkTriggerName, checkTriggerSource, mergeAnnotations, TRIGGER_TYPES } from './validate.js';
+import type { StreamTriggerOptions } from '../streams/options.js';
+import { checkStreamSource, checkTriggerName, checkTriggerSource, mergeAnnotations, TRIGGER_TYPES } from './validate.js';
 
 /** Maps the store's unique violations to Fn's two trigger conflicts. */
 function conflict(err: unknown): never {
@@ -18,6 +19,7 @@ function conflict(err: unknown): never {
 
 /** Rejects a source already used by another trigger of the same type in the app (Fn skips this on PUT; fnts does not). */
 async function checkSourceFree(store: Datastore, t: Trigger): Promise<void> {
+  if (t.type !== 'http') return; // a stream may feed several functions; the store keeps one trigger per function
   const other = await store.getTriggerBySource(t.app_id, t.type, t.source);
   if (other && other.id !== t.id) throw errors.conflict('Trigger with the same type and source exists on this app');
 }
@@ -49,12 +51,15 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const name = checkTriggerName(body.name);
       if (!body.fn_id) throw errors.validation('Missing Fn ID on Trigger');
       if (!body.type || !TRIGGER_TYPES.includes(body.type)) throw errors.validation('Trigger Type Not Supported');
-      const source = checkTriggerSource(body.source);
+      const isStream = body.type === 'stream';
+      const source = isStream ? checkStreamSource(body.source) : checkTriggerSource(body.source);
+      if (!isStream && body.options !== undefined) throw errors.validation('options are only for stream triggers');
       const app = await store.getAppById(body.app_id);
       if (!app) throw errors.appNotFound();
       const fn = await store.getFnById(body.fn_id);
       if (!fn) throw errors.fnNotFound();
       if (fn.app_id !== app.id) throw errors.validation('Invalid Fn ID - not owned by specified app');
+      const options = isStream ? deps.streams.prepare(app, fn, name, source, body.options) : undefined;
       const now = deps.now();
       const trigger: Trigger = {
         id: deps.newId(),
@@ -64,11 +69,16 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         type: body.type,
         source,
         annotations: mergeAnnotations({}, body.annotations, true),
+        ...(options ? { options: options as unknown as Record<string, unknown> } : {}),
         created_at: now,
         updated_at: now,
       };
       await checkSourceFree(store, trigger);
       const saved = await store.insertTrigger(trigger).catch(conflict);
+      if (options) {
+        await deps.streams.initialize(saved, options);
+        await deps.streams.sync();
+      }
       return renderTrigger(saved, baseUrl(req, config.publicUrl), app.name);
     });
 
@@ -84,23 +94,37 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const t = await load(req.params.trigger_id);
       const next: Trigger = { ...t, annotations: mergeAnnotations(t.annotations, body.annotations, false) };
       if (body.name) next.name = checkTriggerName(body.name);
-      if (body.source) next.source = checkTriggerSource(body.source);
+      if (body.source) next.source = t.type === 'stream' ? checkStreamSource(body.source) : checkTriggerSource(body.source);
+      if (body.options !== undefined && t.type !== 'stream') throw errors.validation('options are only for stream triggers');
       if (body.fn_id && body.fn_id !== t.fn_id) {
         const fn = await store.getFnById(body.fn_id);
         if (!fn) throw errors.fnNotFound();
         if (fn.app_id !== t.app_id) throw errors.validation('Invalid Fn ID - not owned by specified app');
         next.fn_id = fn.id;
       }
+      if (t.type === 'stream' && (body.options !== undefined || body.source || body.name)) {
+        const fn = await store.getFnById(next.fn_id);
+        const app = await store.getAppById(t.app_id);
+        if (!fn || !app) throw errors.fnNotFound();
+        const current = t.options as unknown as StreamTriggerOptions;
+        next.options = deps.streams.prepare(app, fn, next.name, next.source, body.options, current) as unknown as Record<string, unknown>;
+      }
       const base = baseUrl(req, config.publicUrl);
       if (JSON.stringify(next) === JSON.stringify(t)) return renderTrigger(t, base, await appName(t.app_id));
       await checkSourceFree(store, next);
       next.updated_at = deps.now();
       const saved = await store.updateTrigger(next).catch(conflict);
+      if (saved.type === 'stream') await deps.streams.sync();
       return renderTrigger(saved, base, await appName(t.app_id));
     });
 
     api.delete('/v2/triggers/:trigger_id', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req, reply) => {
-      if (!(await store.deleteTrigger(req.params.trigger_id))) throw errors.triggerNotFound();
+      const t = await load(req.params.trigger_id);
+      await store.deleteTrigger(t.id);
+      if (t.type === 'stream') {
+        await deps.streams.sync();
+        deps.streams.forget(t.id);
+      }
       return reply.code(204).send();
     });
   };

@@ -21,11 +21,17 @@ export function checkTriggerName(name: string | undefined): string {
 }
 
 /** Trigger types this server runs. */
-export const TRIGGER_TYPES = ['http'];
+export const TRIGGER_TYPES = ['http', 'stream'];
 
 export function checkTriggerSource(source: string | undefined): string {
   if (!source) throw errors.validation('Missing Trigger Source');
   if (!source.startsWith('/')) throw errors.validation("Missing Trigger Source Prefix '/'");
+  return source;
+}
+
+/** A stream trigger's source: an embedded stream's name (or a kafka:// URL). */
+export function checkStreamSource(source: string | undefined): string {
+  if (!source) throw errors.validation('Missing Trigger Source');
   return source;
 }
 

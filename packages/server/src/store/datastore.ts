@@ -22,6 +22,8 @@ export interface Datastore {
   getTriggerBySource(appId: string, type: string, source: string): Promise<Trigger | undefined>;
   listTriggers(appId: string, opts: ListOptions & { fnId?: string }): Promise<Page<Trigger>>;
   deleteTrigger(id: string): Promise<boolean>;
+  /** Every trigger of one type across apps (the stream engine loads its triggers at start). */
+  listTriggersByType(type: string): Promise<Trigger[]>;
 
   /** Server-wide facts that must survive restarts (e.g. the server id that labels its containers). */
   getMeta(key: string): Promise<string | undefined>;

@@ -40,6 +40,8 @@ export interface Trigger {
   type: string;
   source: string;
   annotations: Annotations;
+  /** Options of a stream trigger (fnts extension), validated by the stream engine. */
+  options?: Record<string, unknown>;
   created_at: string;
   updated_at: string;
 }

@@ -47,6 +47,61 @@ const MIGRATIONS = [
   `ALTER TABLE fns ADD COLUMN max_containers INTEGER;
    ALTER TABLE fns ADD COLUMN concurrency INTEGER;
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `CREATE TABLE triggers_v3 (
+     id TEXT PRIMARY KEY,
+     app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+     fn_id TEXT NOT NULL REFERENCES fns(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL,
+     source TEXT NOT NULL,
+     annotations TEXT NOT NULL DEFAULT '{}',
+     options TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     UNIQUE (app_id, fn_id, name)
+   );
+   INSERT INTO triggers_v3 (id, app_id, fn_id, name, type, source, annotations, created_at, updated_at)
+     SELECT id, app_id, fn_id, name, type, source, annotations, created_at, updated_at FROM triggers;
+   DROP TABLE triggers;
+   ALTER TABLE triggers_v3 RENAME TO triggers;
+   -- An HTTP path belongs to one function; a stream may feed many (one trigger per function).
+   CREATE UNIQUE INDEX triggers_http_source ON triggers (app_id, type, source) WHERE type = 'http';
+   CREATE UNIQUE INDEX triggers_stream_source ON triggers (fn_id, source) WHERE type = 'stream';
+   CREATE TABLE streams (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     partitions INTEGER NOT NULL,
+     retention_ms INTEGER NOT NULL,
+     rr INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE stream_partitions (
+     stream_id TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+     partition INTEGER NOT NULL,
+     start_offset INTEGER NOT NULL DEFAULT 0,
+     next_offset INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (stream_id, partition)
+   );
+   CREATE TABLE stream_messages (
+     stream_id TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     offset INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     key BLOB,
+     value BLOB NOT NULL,
+     headers TEXT,
+     PRIMARY KEY (stream_id, partition, offset)
+   ) WITHOUT ROWID;
+   CREATE INDEX stream_messages_ts ON stream_messages (stream_id, partition, ts);
+   CREATE TABLE consumer_offsets (
+     group_id TEXT NOT NULL,
+     stream_id TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     offset INTEGER NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (group_id, stream_id, partition)
+   );`,
 ];
 
 interface AppRow {
@@ -60,7 +115,7 @@ interface FnRow {
 }
 interface TriggerRow {
   id: string; app_id: string; fn_id: string; name: string; type: string; source: string;
-  annotations: string; created_at: string; updated_at: string;
+  annotations: string; options: string | null; created_at: string; updated_at: string;
 }
 
 const appFromRow = (r: AppRow): App => ({
@@ -89,9 +144,10 @@ const fnFromRow = (r: FnRow): Fn => ({
   created_at: r.created_at,
   updated_at: r.updated_at,
 });
-const triggerFromRow = (r: TriggerRow): Trigger => ({
+const triggerFromRow = ({ options, ...r }: TriggerRow): Trigger => ({
   ...r,
   annotations: JSON.parse(r.annotations) as Trigger['annotations'],
+  ...(options !== null ? { options: JSON.parse(options) as Record<string, unknown> } : {}),
 });
 
 function page<Row, T>(rows: Row[], limit: number, map: (r: Row) => T, name: (t: T) => string): Page<T> {
@@ -116,7 +172,8 @@ function unique<T>(entity: UniqueViolation['entity'], run: () => T): T {
 
 /** The default store: one SQLite file in WAL mode. */
 export class SqliteDatastore implements Datastore {
-  private readonly db: Database.Database;
+  /** The connection, shared with the embedded stream log so offsets and records can commit together. */
+  readonly db: Database.Database;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -223,9 +280,10 @@ export class SqliteDatastore implements Datastore {
   async insertTrigger(t: Trigger): Promise<Trigger> {
     unique('trigger', () =>
       this.db
-        .prepare(`INSERT INTO triggers (id, app_id, fn_id, name, type, source, annotations, created_at, updated_at)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(t.id, t.app_id, t.fn_id, t.name, t.type, t.source, JSON.stringify(t.annotations), t.created_at, t.updated_at),
+        .prepare(`INSERT INTO triggers (id, app_id, fn_id, name, type, source, annotations, options, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(t.id, t.app_id, t.fn_id, t.name, t.type, t.source, JSON.stringify(t.annotations),
+          t.options ? JSON.stringify(t.options) : null, t.created_at, t.updated_at),
     );
     return t;
   }
@@ -233,8 +291,9 @@ export class SqliteDatastore implements Datastore {
   async updateTrigger(t: Trigger): Promise<Trigger> {
     unique('trigger', () =>
       this.db
-        .prepare(`UPDATE triggers SET fn_id = ?, name = ?, source = ?, annotations = ?, updated_at = ? WHERE id = ?`)
-        .run(t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.updated_at, t.id),
+        .prepare(`UPDATE triggers SET fn_id = ?, name = ?, source = ?, annotations = ?, options = ?, updated_at = ? WHERE id = ?`)
+        .run(t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.options ? JSON.stringify(t.options) : null,
+          t.updated_at, t.id),
     );
     return t;
   }
@@ -249,6 +308,10 @@ export class SqliteDatastore implements Datastore {
       .prepare(`SELECT * FROM triggers WHERE app_id = ? AND type = ? AND source = ?`)
       .get(appId, type, source) as TriggerRow | undefined;
     return row && triggerFromRow(row);
+  }
+
+  async listTriggersByType(type: string): Promise<Trigger[]> {
+    return (this.db.prepare(`SELECT * FROM triggers WHERE type = ? ORDER BY id`).all(type) as TriggerRow[]).map(triggerFromRow);
   }
 
   async listTriggers(appId: string, opts: ListOptions & { fnId?: string }): Promise<Page<Trigger>> {

@@ -1,0 +1,80 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { errors } from '../errors.js';
+import type { StreamTriggerOptions } from '../streams/options.js';
+import type { StartPosition } from '../streams/source.js';
+import type { Trigger } from '../store/models.js';
+import type { ApiDeps } from './deps.js';
+import { TriggerIdParams } from './schemas.js';
+
+const SeekBody = Type.Object({
+  position: Type.Union([
+    Type.Literal('earliest'),
+    Type.Literal('latest'),
+    Type.Object({ timestamp: Type.Integer() }),
+    Type.Object({ offsets: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Integer({ minimum: 0 })) }),
+  ]),
+  partition: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+/** Control of stream triggers (STREAMS.md §11, §14): status, pause, resume, seek, redrive. */
+export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  const { store, streams } = deps;
+  const load = async (id: string) => {
+    const t = await store.getTriggerById(id);
+    if (!t) throw errors.triggerNotFound();
+    if (t.type !== 'stream') throw errors.validation('this is not a stream trigger');
+    const runner = streams.runner(t.id);
+    if (!runner) throw errors.streamTriggerNotRunning(t.source);
+    return { t, runner };
+  };
+  const status = async (t: Trigger) => {
+    const runner = streams.runner(t.id);
+    const opts = runner?.options ?? (t.options as unknown as StreamTriggerOptions);
+    return {
+      trigger_id: t.id,
+      name: t.name,
+      fn_id: t.fn_id,
+      source: { type: runner?.source.type ?? 'embedded', stream: t.source },
+      paused: opts.paused,
+      dead_letter_stream: opts.dead_letter_stream,
+      partitions: runner ? await runner.status() : [],
+    };
+  };
+  const setPaused = async (t: Trigger, paused: boolean) => {
+    const options = { ...(t.options ?? {}), paused };
+    const saved = await store.updateTrigger({ ...t, options, updated_at: deps.now() });
+    streams.runner(t.id)?.setPaused(paused);
+    await streams.sync();
+    return saved;
+  };
+
+  return async (api) => {
+    api.get('/v2/triggers/:trigger_id/status', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+      const { t } = await load(req.params.trigger_id);
+      return status(t);
+    });
+
+    api.post('/v2/triggers/:trigger_id/pause', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+      const { t } = await load(req.params.trigger_id);
+      return status(await setPaused(t, true));
+    });
+
+    api.post('/v2/triggers/:trigger_id/resume', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+      const { t } = await load(req.params.trigger_id);
+      return status(await setPaused(t, false));
+    });
+
+    api.post('/v2/triggers/:trigger_id/seek', { schema: { tags: ['triggers'], params: TriggerIdParams, body: SeekBody } }, async (req) => {
+      const { t, runner } = await load(req.params.trigger_id);
+      if (!runner.options.paused) throw errors.conflict('pause the trigger before seeking (fnts trigger pause), then resume it');
+      await runner.seek(req.body.position as StartPosition, req.body.partition);
+      return status(t);
+    });
+
+    api.post('/v2/triggers/:trigger_id/redrive', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+      const { runner } = await load(req.params.trigger_id);
+      return runner.redrive();
+    });
+  };
+}

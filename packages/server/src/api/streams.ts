@@ -1,0 +1,175 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { errors } from '../errors.js';
+import type { NewMessage, StoredMessage, StreamInfo } from '../streams/log.js';
+import type { ApiDeps } from './deps.js';
+import { listBody, listOptions } from './pagination.js';
+import { ListQuery } from './schemas.js';
+
+const NAME_RE = /^[\p{L}\p{N}_.-]{1,255}$/u;
+const MAX_VALUE_BYTES = 1024 * 1024;
+const DEFAULT_RETENTION_MS = 7 * 86_400_000;
+
+const StreamParams = Type.Object({ stream: Type.String() });
+const StreamBody = Type.Object({
+  name: Type.Optional(Type.String()),
+  partitions: Type.Optional(Type.Integer()),
+  retention_ms: Type.Optional(Type.Integer()),
+});
+const StreamResponse = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  partitions: Type.Integer(),
+  retention_ms: Type.Integer(),
+  offsets: Type.Optional(Type.Array(Type.Object({ partition: Type.Integer(), start: Type.Integer(), end: Type.Integer() }))),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+const Encoding = Type.Union([Type.Literal('utf8'), Type.Literal('base64'), Type.Literal('json')]);
+const PutBody = Type.Object({
+  encoding: Type.Optional(Encoding),
+  messages: Type.Array(
+    Type.Object({
+      key: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      value: Type.Unknown(),
+      headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+      timestamp: Type.Optional(Type.Integer()),
+    }),
+    { maxItems: 10_000 },
+  ),
+});
+const ReadQuery = Type.Object({
+  partition: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+  offset: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+  timestamp: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+  encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
+});
+const GroupParams = Type.Object({ stream: Type.String(), group: Type.String() });
+const GroupBody = Type.Object({ offsets: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Integer({ minimum: 0 })) });
+
+function decode(value: unknown, encoding: 'utf8' | 'base64' | 'json', what: string): Buffer {
+  if (encoding === 'json') return Buffer.from(JSON.stringify(value));
+  if (typeof value !== 'string') throw errors.validation(`${what} must be a string with encoding ${encoding}`);
+  return Buffer.from(value, encoding);
+}
+
+function render(m: StoredMessage, encoding: 'utf8' | 'base64') {
+  return {
+    partition: m.partition,
+    offset: m.offset,
+    timestamp: m.timestamp,
+    key: m.key ? m.key.toString(encoding) : null,
+    value: m.value.toString(encoding),
+    headers: m.headers,
+  };
+}
+
+/** Embedded streams: `/v2/streams` (fnts extension): the log, its messages and consumer-group offsets. */
+export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  const log = deps.streamLog;
+  const load = (idOrName: string): StreamInfo => {
+    const s = log.getStream(idOrName);
+    if (!s) throw errors.streamNotFound();
+    return s;
+  };
+
+  return async (api) => {
+    api.get('/v2/streams', { schema: { tags: ['streams'], querystring: ListQuery } }, async (req) => {
+      const opts = listOptions(req.query);
+      const items = log.listStreams(opts);
+      return listBody({ items, ...(items.length === opts.limit ? { nextCursor: items[items.length - 1]?.name } : {}) }, (s) => s);
+    });
+
+    api.post('/v2/streams', { schema: { tags: ['streams'], body: StreamBody, response: { 200: StreamResponse } } }, async (req) => {
+      const { name, partitions = 1, retention_ms = DEFAULT_RETENTION_MS } = req.body;
+      if (!name) throw errors.validation('Missing stream name');
+      if (!NAME_RE.test(name)) throw errors.validation('Invalid stream name: use at most 255 letters, digits, "_", "-" or "."');
+      if (partitions < 1 || partitions > 256) throw errors.validation('partitions must be between 1 and 256');
+      if (retention_ms < 1000 || retention_ms > 3650 * 86_400_000) throw errors.validation('retention_ms must be between 1000 and 315360000000');
+      if (log.getStream(name)) throw errors.conflict('Stream already exists');
+      const now = deps.now();
+      return log.createStream({ id: deps.newId(), name, partitions, retention_ms, created_at: now, updated_at: now });
+    });
+
+    api.get('/v2/streams/:stream', { schema: { tags: ['streams'], params: StreamParams, response: { 200: StreamResponse } } }, async (req) => {
+      const s = load(req.params.stream);
+      return { ...s, offsets: log.bounds(s.id) };
+    });
+
+    api.put('/v2/streams/:stream', { schema: { tags: ['streams'], params: StreamParams, body: StreamBody, response: { 200: StreamResponse } } }, async (req) => {
+      const s = load(req.params.stream);
+      if (req.body.name && req.body.name !== s.name) throw errors.conflict('Could not update - name is immutable');
+      if (req.body.partitions !== undefined && req.body.partitions !== s.partitions) {
+        throw errors.validation('the number of partitions cannot change: keys would move to other partitions');
+      }
+      const retention = req.body.retention_ms;
+      if (retention === undefined || retention === s.retention_ms) return s;
+      if (retention < 1000 || retention > 3650 * 86_400_000) throw errors.validation('retention_ms must be between 1000 and 315360000000');
+      const now = deps.now();
+      log.updateRetention(s.id, retention, now);
+      return { ...s, retention_ms: retention, updated_at: now };
+    });
+
+    api.delete('/v2/streams/:stream', { schema: { tags: ['streams'], params: StreamParams } }, async (req, reply) => {
+      const s = load(req.params.stream);
+      const users = (await deps.store.listTriggersByType('stream')).filter((t) => t.source === s.name || t.source === s.id);
+      if (users.length > 0) {
+        throw errors.conflict(`stream "${s.name}" feeds trigger ${users.map((t) => t.name).join(', ')}; delete those triggers first`);
+      }
+      log.deleteStream(s.id);
+      return reply.code(204).send();
+    });
+
+    api.post('/v2/streams/:stream/messages', {
+      schema: { tags: ['streams'], params: StreamParams, body: PutBody },
+      bodyLimit: 64 * 1024 * 1024,
+    }, async (req) => {
+      const s = load(req.params.stream);
+      const encoding = req.body.encoding ?? 'utf8';
+      const messages: NewMessage[] = req.body.messages.map((m, i) => {
+        const value = decode(m.value, encoding, `messages[${i}].value`);
+        if (value.length > MAX_VALUE_BYTES) throw errors.payloadTooLarge(`messages[${i}].value is ${value.length} bytes; the limit is 1 MiB`);
+        return {
+          key: m.key === undefined || m.key === null ? null : decode(m.key, encoding === 'json' ? 'utf8' : encoding, `messages[${i}].key`),
+          value,
+          ...(m.headers ? { headers: m.headers } : {}),
+          ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
+        };
+      });
+      return { offsets: log.append(s, messages) };
+    });
+
+    api.get('/v2/streams/:stream/messages', { schema: { tags: ['streams'], params: StreamParams, querystring: ReadQuery } }, async (req) => {
+      const s = load(req.params.stream);
+      const partition = Number(req.query.partition ?? 0);
+      if (partition >= s.partitions) throw errors.validation(`partition must be below ${s.partitions}`);
+      const bounds = log.bounds(s.id).find((b) => b.partition === partition) ?? { start: 0, end: 0 };
+      const from = req.query.timestamp !== undefined
+        ? log.offsetForTime(s.id, partition, Number(req.query.timestamp))
+        : Math.max(Number(req.query.offset ?? bounds.start), bounds.start);
+      const limit = Math.min(Math.max(Number(req.query.limit ?? 100), 1), 1000);
+      const messages = log.read(s.id, partition, from, limit);
+      const last = messages[messages.length - 1];
+      return {
+        messages: messages.map((m) => render(m, req.query.encoding ?? 'utf8')),
+        next_offset: last ? last.offset + 1 : from,
+        end_offset: bounds.end,
+      };
+    });
+
+    api.get('/v2/streams/:stream/groups/:group', { schema: { tags: ['streams'], params: GroupParams } }, async (req) => {
+      const s = load(req.params.stream);
+      return { offsets: Object.fromEntries(log.getGroupOffsets(req.params.group, s.id)) };
+    });
+
+    api.put('/v2/streams/:stream/groups/:group', { schema: { tags: ['streams'], params: GroupParams, body: GroupBody } }, async (req) => {
+      const s = load(req.params.stream);
+      for (const [p, offset] of Object.entries(req.body.offsets)) {
+        if (Number(p) >= s.partitions) throw errors.validation(`partition ${p} does not exist (the stream has ${s.partitions})`);
+        log.setGroupOffset(req.params.group, s.id, Number(p), offset);
+      }
+      return { offsets: Object.fromEntries(log.getGroupOffsets(req.params.group, s.id)) };
+    });
+  };
+}

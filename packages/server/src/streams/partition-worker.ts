@@ -1,0 +1,299 @@
+import type { Logger } from 'pino';
+import { batchId, parseBatchResponse, type BatchEventInput, type BatchRange } from './event.js';
+import { backoffMs, type StreamTriggerOptions } from './options.js';
+import { interruptibleSleep, type Semaphore } from './semaphore.js';
+import type { SourceRecord, StreamSource } from './source.js';
+
+/** What a partition is doing, as `status` shows it (STREAMS.md §14). */
+export type PartitionState =
+  | { kind: 'IDLE' }
+  | { kind: 'RUNNING' }
+  | { kind: 'RETRYING'; attempt: number; nextAt: string; lastError: string; throttled: boolean }
+  | { kind: 'PAUSED' }
+  | { kind: 'BLOCKED'; reason: string };
+
+/** The outcome of one batch call, classified as STREAMS.md §5 asks. */
+export type InvokeOutcome =
+  | { kind: 'ok'; body: string }
+  /** The platform could not run it (pool full, container cannot start): retry without spending attempts. */
+  | { kind: 'throttled'; error: string }
+  /** The function failed or timed out. */
+  | { kind: 'failed'; error: string; status: number };
+
+export interface DeadLetter {
+  record: SourceRecord;
+  attempts: number;
+  error: string;
+  status: number;
+}
+
+/** What a partition worker needs from its trigger runner. */
+export interface WorkerDeps {
+  triggerId: string;
+  triggerName: string;
+  source: StreamSource;
+  options(): StreamTriggerOptions;
+  semaphore: Semaphore;
+  invoke(batch: BatchEventInput, signal: AbortSignal): Promise<InvokeOutcome>;
+  /** Writes dead letters; throws when it cannot (the partition then blocks). */
+  deadLetter(letters: DeadLetter[]): Promise<void>;
+  onBatch(outcome: 'ok' | 'partial' | 'failed' | 'throttled' | 'dead_lettered' | 'fenced', records: number): void;
+  log: Logger;
+}
+
+const IDLE_POLL_MS = 5000;
+const THROTTLE_MAX_MS = 30_000;
+
+/**
+ * Consumes one partition: one batch in flight, in offset order, commit after success (fenced by an epoch
+ * that pause, seek and stop advance), bisect and dead-letter to isolate a poison record.
+ */
+export class PartitionWorker {
+  state: PartitionState = { kind: 'IDLE' };
+  /** Next offset to read, as committed. */
+  committed = 0;
+  inFlight: (BatchRange & { id: string; attempt: number }) | undefined;
+  lastError: string | undefined;
+  lastSuccessAt: string | undefined;
+  deadLettered = 0;
+  private epoch = 0;
+  /** Failed attempts of the record at the head (the committed offset). */
+  private headAttempts = 0;
+  private throttles = 0;
+  /** After a failure with bisect on, the next batch is cut to this window. */
+  private window: { first: number; last: number } | undefined;
+  private nudger = new AbortController();
+  private blocked: DeadLetter[] | undefined;
+
+  constructor(
+    readonly partition: number,
+    private readonly deps: WorkerDeps,
+    private readonly stop: AbortSignal,
+  ) {}
+
+  /** Wakes the loop to re-read its situation (pause, resume, seek). */
+  nudge(): void {
+    this.nudger.abort();
+    this.nudger = new AbortController();
+  }
+
+  /** Invalidates any batch in flight: its commit will be discarded. */
+  fence(): void {
+    this.epoch++;
+    this.nudge();
+  }
+
+  /** Moves the read position (the trigger is paused); resets the retry state. */
+  async seek(offset: number): Promise<void> {
+    this.fence();
+    this.committed = offset;
+    this.headAttempts = 0;
+    this.window = undefined;
+    this.blocked = undefined;
+    await this.deps.source.commit(this.partition, offset);
+  }
+
+  /** A resume also retries a blocked dead-letter write. */
+  unblock(): void {
+    if (this.state.kind === 'BLOCKED') this.state = { kind: 'IDLE' };
+    this.nudge();
+  }
+
+  async run(): Promise<void> {
+    while (!this.stop.aborted) {
+      try {
+        await this.step();
+      } catch (err) {
+        // A source error (not a function error): report it and try again shortly.
+        this.lastError = `source error: ${(err as Error).message}`;
+        this.deps.log.error({ err, partition: this.partition }, 'stream source error');
+        await interruptibleSleep(1000, [this.stop, this.nudger.signal]);
+      }
+    }
+  }
+
+  private async step(): Promise<void> {
+    const opts = this.deps.options();
+    if (opts.paused) {
+      this.state = { kind: 'PAUSED' };
+      await interruptibleSleep(IDLE_POLL_MS, [this.stop, this.nudger.signal]);
+      return;
+    }
+    if (this.blocked) {
+      if (this.state.kind !== 'BLOCKED') await this.writeDeadLetters(this.blocked, this.epoch);
+      else await interruptibleSleep(IDLE_POLL_MS, [this.stop, this.nudger.signal]);
+      return;
+    }
+    if (this.state.kind === 'PAUSED') this.state = { kind: 'IDLE' };
+    const epoch = this.epoch;
+    let records = await this.deps.source.fetch(this.partition, this.committed, opts.batch_size, opts.max_batch_bytes);
+    if (records.length === 0) {
+      if (this.state.kind === 'RUNNING') this.state = { kind: 'IDLE' };
+      await this.deps.source.waitForData(this.partition, this.committed, IDLE_POLL_MS, anySignal(this.stop, this.nudger.signal));
+      return;
+    }
+    if (opts.max_wait_ms > 0 && records.length < opts.batch_size && !this.window) {
+      records = await this.fillBatch(records, opts);
+    }
+    // Retention may have removed records below the committed offset: move on from what exists.
+    const first = records[0] as SourceRecord;
+    if (first.offset > this.committed) this.committed = first.offset;
+    if (this.window && this.window.first === first.offset) records = records.filter((r) => r.offset <= (this.window as { last: number }).last);
+    else this.window = undefined;
+
+    if (opts.max_record_age_ms > 0) {
+      // Records at the head that are too old go to the dead-letter stream without a call (STREAMS.md §5).
+      const now = Date.now();
+      const expired: SourceRecord[] = [];
+      for (const r of records) {
+        if (now - r.timestamp <= opts.max_record_age_ms) break;
+        expired.push(r);
+      }
+      if (expired.length > 0) {
+        const error = `older than max_record_age_ms (${opts.max_record_age_ms})`;
+        await this.writeDeadLetters(expired.map((record) => ({ record, attempts: 0, error, status: 0 })), epoch);
+        return;
+      }
+    }
+
+    if (!(await this.deps.semaphore.acquire(this.stop))) return;
+    try {
+      await this.deliver(records, epoch, opts);
+    } finally {
+      this.deps.semaphore.release();
+    }
+  }
+
+  /** Waits up to max_wait_ms for the batch to fill. */
+  private async fillBatch(records: SourceRecord[], opts: StreamTriggerOptions): Promise<SourceRecord[]> {
+    const until = Date.now() + opts.max_wait_ms;
+    let current = records;
+    while (current.length < opts.batch_size && Date.now() < until && !this.stop.aborted) {
+      const next = (current[current.length - 1] as SourceRecord).offset + 1;
+      await this.deps.source.waitForData(this.partition, next, until - Date.now(), this.stop);
+      current = await this.deps.source.fetch(this.partition, this.committed, opts.batch_size, opts.max_batch_bytes);
+    }
+    return current;
+  }
+
+  private async deliver(records: SourceRecord[], epoch: number, opts: StreamTriggerOptions): Promise<void> {
+    const range: BatchRange = {
+      partition: this.partition,
+      first: (records[0] as SourceRecord).offset,
+      last: (records[records.length - 1] as SourceRecord).offset,
+    };
+    const id = batchId(this.deps.triggerId, range);
+    const attempt = this.headAttempts + 1;
+    this.inFlight = { ...range, id, attempt };
+    this.state = { kind: 'RUNNING' };
+    const outcome = await this.deps.invoke(
+      {
+        sourceType: this.deps.source.type, stream: this.deps.source.name, range, id, attempt,
+        trigger: { id: this.deps.triggerId, name: this.deps.triggerName }, encoding: opts.value_encoding, records,
+      },
+      this.stop,
+    );
+    this.inFlight = undefined;
+    if (epoch !== this.epoch) {
+      this.deps.onBatch('fenced', records.length);
+      this.deps.log.info({ partition: this.partition, batch: id }, 'batch finished after a pause or seek: its commit is discarded');
+      return;
+    }
+    if (outcome.kind === 'throttled') return this.throttled(outcome.error);
+    this.throttles = 0;
+    if (outcome.kind === 'ok') {
+      const response = parseBatchResponse(outcome.body, range);
+      if (response.kind === 'success') {
+        await this.commit(range.last + 1, epoch);
+        this.deps.onBatch('ok', records.length);
+        return;
+      }
+      if (response.kind === 'partial') {
+        this.deps.onBatch('partial', response.lowest - range.first);
+        if (response.lowest > range.first) {
+          await this.commit(response.lowest, epoch);
+          this.headAttempts = 1; // the new head has failed once already
+        } else {
+          this.headAttempts++;
+        }
+        this.window = { first: response.lowest, last: response.lowest };
+        return this.afterFailure(records.filter((r) => r.offset >= response.lowest), response.error, 200, opts, false);
+      }
+      return this.failed(records, `malformed partial response: ${response.reason}`, 200, opts);
+    }
+    return this.failed(records, outcome.error, outcome.status, opts);
+  }
+
+  /** A whole-batch failure: bisect the range, or spend an attempt on it. */
+  private async failed(records: SourceRecord[], error: string, status: number, opts: StreamTriggerOptions): Promise<void> {
+    this.deps.onBatch('failed', records.length);
+    const first = records[0] as SourceRecord;
+    if (opts.bisect_on_error && records.length > 1) {
+      const half = records[Math.ceil(records.length / 2) - 1] as SourceRecord;
+      this.window = { first: first.offset, last: half.offset };
+      this.lastError = error;
+      this.deps.log.info({ partition: this.partition, first: first.offset, last: half.offset, error }, 'batch failed: bisecting');
+      return;
+    }
+    this.headAttempts++;
+    return this.afterFailure(records, error, status, opts, true);
+  }
+
+  private async afterFailure(records: SourceRecord[], error: string, status: number, opts: StreamTriggerOptions, wholeRange: boolean): Promise<void> {
+    this.lastError = error;
+    if (this.headAttempts >= opts.max_attempts) {
+      // Attempts exhausted: dead-letter the head record (or, without bisecting, the whole range) and go on.
+      const poison = wholeRange && !opts.bisect_on_error ? records : records.slice(0, 1);
+      await this.writeDeadLetters(poison.map((record) => ({ record, attempts: this.headAttempts, error, status })), this.epoch);
+      return;
+    }
+    const wait = backoffMs(opts, this.headAttempts);
+    this.state = { kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: false };
+    this.deps.log.info({ partition: this.partition, attempt: this.headAttempts, wait_ms: wait, error }, 'batch failed: retrying');
+    await interruptibleSleep(wait, [this.stop, this.nudger.signal]);
+  }
+
+  private async throttled(error: string): Promise<void> {
+    this.deps.onBatch('throttled', 0);
+    this.throttles++;
+    const wait = Math.min(THROTTLE_MAX_MS, 100 * 2 ** Math.min(this.throttles, 10));
+    this.lastError = error;
+    this.state = { kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: true };
+    await interruptibleSleep(wait, [this.stop, this.nudger.signal]);
+  }
+
+  private async writeDeadLetters(letters: DeadLetter[], epoch: number): Promise<void> {
+    if (letters.length === 0) return;
+    try {
+      await this.deps.deadLetter(letters);
+    } catch (err) {
+      // Never drop: the partition stops here, visibly, until the dead-letter stream works again (resume retries).
+      this.blocked = letters;
+      const reason = `dead-letter write failed: ${(err as Error).message}`;
+      this.state = { kind: 'BLOCKED', reason };
+      this.lastError = reason;
+      this.deps.log.error({ partition: this.partition, reason }, 'partition blocked');
+      return;
+    }
+    this.blocked = undefined;
+    this.deadLettered += letters.length;
+    this.deps.onBatch('dead_lettered', letters.length);
+    this.deps.log.warn({ partition: this.partition, offsets: letters.map((l) => l.record.offset) }, 'records dead-lettered');
+    const last = (letters[letters.length - 1] as DeadLetter).record.offset;
+    await this.commit(last + 1, epoch);
+  }
+
+  private async commit(offset: number, epoch: number): Promise<void> {
+    if (epoch !== this.epoch) return; // fenced: a pause or seek happened meanwhile
+    await this.deps.source.commit(this.partition, offset);
+    this.committed = offset;
+    if (this.window && offset > this.window.last) this.window = undefined;
+    this.headAttempts = 0;
+    this.lastSuccessAt = new Date().toISOString();
+    if (this.state.kind !== 'PAUSED') this.state = { kind: 'IDLE' };
+  }
+}
+
+function anySignal(...signals: AbortSignal[]): AbortSignal {
+  return AbortSignal.any(signals);
+}
