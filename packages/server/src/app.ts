@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { monotonicFactory } from 'ulid';
+import { newId } from './ids.js';
 import { Agent } from './agent/agent.js';
 import { DockerDriver } from './agent/docker.js';
 import { appRoutes } from './api/apps.js';
@@ -40,15 +40,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const store = deps.store ?? new SqliteDatastore(config.dbPath);
   const driver = deps.driver ?? new DockerDriver(config.dockerSocketPath);
   const metrics = deps.metrics ?? new Metrics();
-  const ulid = monotonicFactory();
   // A persistent id marks this server's containers and socket dirs, so a restart after a crash finds its own.
-  const serverId = await store.setMetaIfAbsent('server_id', ulid().toLowerCase());
+  const serverId = await store.setMetaIfAbsent('server_id', newId().toLowerCase());
   const identity = { labels: { 'fnts.server': serverId }, iofsDir: join(config.iofsDir, serverId) };
   await reapLeftovers(driver, identity.labels, identity.iofsDir, logger);
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   const streamLog = new EmbeddedLog(store.db);
   const streams = new StreamTriggerManager({ store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config });
-  const api: ApiDeps = { store, config, agent, streamLog, streams, newId: () => ulid(), now: () => new Date().toISOString() };
+  const api: ApiDeps = { store, config, agent, streamLog, streams, newId, now: () => new Date().toISOString() };
 
   const app = Fastify({
     // A pino Logger is a FastifyBaseLogger; widening keeps FastifyInstance's default logger type.
@@ -64,6 +63,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
     // Fn answers `Invalid JSON` for a wrongly-typed field instead of coercing it.
     ajv: { customOptions: { coerceTypes: false } },
+    // A URL the router cannot decode gets the same error shape as everything else.
+    frameworkErrors: (err, _req, reply) => {
+      const bad = errors.validation(`the URL is not valid: ${err.message}`);
+      // The framework hands a reply typed for no route in particular; it is an ordinary reply.
+      return (reply as FastifyReply).code(bad.status).send({ message: bad.message, code: 'FNTS_ERR_API_BAD_URL' });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -86,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler(routeTable(app));
   // Fn reads API bodies as JSON whatever their Content-Type (curl -d sends a form type).
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   await app.register(swagger, {
     openapi: {

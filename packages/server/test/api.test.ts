@@ -16,6 +16,7 @@ import {
   useApiServer,
   type AppJson,
   type ErrorJson,
+  type Json,
   type ListJson,
 } from './support/api.js';
 
@@ -50,6 +51,71 @@ describe('service routes', () => {
 
   it('answers a method other than POST on /invoke/{fn_id} with 405 (CONTRACT §4.7)', async () => {
     expectError(await req('GET', `/invoke/${UNKNOWN_ID}`), 405, `Method not allowed: GET /invoke/${UNKNOWN_ID}`);
+  });
+  it('answers the removed call and log routes with 410 and an empty body, GET only', async () => {
+    for (const url of [`/v2/fns/${UNKNOWN_ID}/calls`, `/v2/fns/${UNKNOWN_ID}/calls/${UNKNOWN_ID}`, `/v2/fns/${UNKNOWN_ID}/calls/${UNKNOWN_ID}/log`]) {
+      const res = await req('GET', url);
+      expect({ url, status: res.statusCode, body: res.body }).toEqual({ url, status: 410, body: '' });
+    }
+    expectError(await req('POST', `/v2/fns/${UNKNOWN_ID}/calls`, {}), 405, `Method not allowed: POST /v2/fns/${UNKNOWN_ID}/calls`);
+  });
+
+  it('serves an OpenAPI 3 document listing apps, fns and triggers with their request body schemas', async () => {
+    const res = await req('GET', '/v2/openapi.json');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    interface Operation { requestBody?: { content: Record<string, { schema: { type: string; properties: Json } }> } }
+    const doc = res.json<{ openapi: string; info: { version: string }; paths: Record<string, Record<string, Operation>> }>();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.info.version).toBe(FNTS_VERSION);
+    const bodyFields = (path: string, method: string) => {
+      const schema = doc.paths[path]?.[method]?.requestBody?.content['application/json']?.schema;
+      expect(schema?.type, `${method} ${path}`).toBe('object');
+      return Object.keys(schema?.properties ?? {});
+    };
+    const resources = [
+      ['/v2/apps', '/v2/apps/{app_id}', ['name', 'config', 'annotations', 'syslog_url', 'shape']],
+      ['/v2/fns', '/v2/fns/{fn_id}', ['name', 'app_id', 'image', 'memory', 'timeout', 'idle_timeout', 'config', 'annotations']],
+      ['/v2/triggers', '/v2/triggers/{trigger_id}', ['name', 'app_id', 'fn_id', 'type', 'source', 'annotations']],
+    ] as const;
+    for (const [collection, item, fields] of resources) {
+      expect(Object.keys(doc.paths[collection] ?? {}).sort(), collection).toEqual(['get', 'post']);
+      expect(Object.keys(doc.paths[item] ?? {}).sort(), item).toEqual(['delete', 'get', 'put']);
+      expect(bodyFields(collection, 'post')).toEqual(expect.arrayContaining([...fields]));
+      expect(bodyFields(item, 'put')).toEqual(expect.arrayContaining([...fields]));
+    }
+  });
+});
+
+describe('API request bodies', () => {
+  it('answers 413 with a code to a JSON body over 1 MiB, creating nothing', async () => {
+    const body = JSON.stringify({ name: 'big', config: { BLOB: 'x'.repeat(1024 * 1024) } });
+    const res = await req('POST', '/v2/apps', body, { 'content-type': 'application/json' });
+    expectError(res, 413, /too large/, 'FNTS_ERR_API_PAYLOAD_TOO_LARGE');
+    expect((await req('GET', '/v2/apps')).json()).toEqual({ items: [] });
+    // Just under the limit is fine.
+    const fits = JSON.stringify({ name: 'fits', config: { BLOB: 'x'.repeat(1024 * 1024 - 100) } });
+    expect((await req('POST', '/v2/apps', fits, { 'content-type': 'application/json' })).statusCode).toBe(200);
+  });
+
+  it('reads a body sent with a form Content-Type as JSON, as Fn does (curl -d)', async () => {
+    const res = await req('POST', '/v2/apps', JSON.stringify({ name: 'form' }), { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json<AppJson>().name).toBe('form');
+  });
+
+  it('reads a body sent with Content-Type text/plain as JSON, as Fn does', async () => {
+    for (const type of ['text/plain', 'text/plain; charset=utf-8']) {
+      const name = `plain${type.length}`;
+      const res = await req('POST', '/v2/apps', JSON.stringify({ name }), { 'content-type': type });
+      expect({ type, status: res.statusCode, body: res.body }).toEqual({ type, status: 200, body: expect.stringContaining(`"name":"${name}"`) });
+    }
+  });
+
+  it('reads a body without a Content-Type as JSON', async () => {
+    const res = await req('POST', '/v2/apps', Buffer.from(JSON.stringify({ name: 'untyped' })));
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json<AppJson>().name).toBe('untyped');
   });
 });
 

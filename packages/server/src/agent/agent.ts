@@ -215,8 +215,20 @@ export class Agent {
     return body.pipe(counter);
   }
 
-  private poolFor(app: App, fn: Fn): HotContainerPool {
+  /** Pool keys by function, valid while neither the fn nor its app changes (both bump updated_at). */
+  private readonly keyCache = new Map<string, { stamp: string; key: string }>();
+
+  private cachedPoolKey(app: App, fn: Fn): string {
+    const stamp = `${fn.updated_at}|${app.updated_at}|${app.id}`;
+    const cached = this.keyCache.get(fn.id);
+    if (cached?.stamp === stamp) return cached.key;
     const key = poolKey(app, fn);
+    this.keyCache.set(fn.id, { stamp, key });
+    return key;
+  }
+
+  private poolFor(app: App, fn: Fn): HotContainerPool {
+    const key = this.cachedPoolKey(app, fn);
     const existing = this.pools.get(key);
     if (existing) return existing;
     const previous = this.currentKey.get(fn.id);

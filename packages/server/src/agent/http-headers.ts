@@ -38,7 +38,8 @@ export function invokeRequestHeaders(incoming: IncomingHttpHeaders): HeaderMap {
   return copyEndToEnd(incoming, DROP_TO_FUNCTION);
 }
 
-const DROP_FROM_FUNCTION = new Set(['content-length', 'fn-call-id', 'date']);
+// The function's Content-Length is kept: the body is passed through unchanged, and a known length spares chunking.
+const DROP_FROM_FUNCTION = new Set(['fn-call-id', 'date']);
 
 /** The function's response headers as sent back to an `/invoke` caller (CONTRACT §2.3). */
 export function invokeResponseHeaders(fromFunction: HeaderMap, callId: string): HeaderMap {
@@ -81,6 +82,8 @@ export function triggerResponse(fromFunction: HeaderMap, callId: string): { stat
       if (!isHopByHop(target, value) && target !== 'content-length') headers[canonicalHeaderName(target)] = value;
     } else if (name === 'content-type') {
       headers['Content-Type'] = value;
+    } else if (name === 'content-length') {
+      headers['Content-Length'] = value;
     } else if (name === 'fn-http-status') {
       const n = Number(Array.isArray(value) ? value[0] : value);
       if (Number.isInteger(n) && n >= 100 && n <= 599) status = n;

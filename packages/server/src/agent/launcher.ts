@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
+import { newId } from '../ids.js';
 import { errors } from '../errors.js';
 import type { ContainerSpec, DockerDriver, ExitInfo } from './docker.js';
 import { HotContainer, socketClient } from './hot-container.js';
@@ -75,7 +75,7 @@ export async function launchContainer(
   // The FDK runs as uid 1000 and must create its socket here (CONTRACT §1.2).
   await chmod(socketDir, 0o777);
   const waiter = armSocketWait(socketDir);
-  const name = `fnts-${ulid().toLowerCase()}`;
+  const name = `fnts-${newId().toLowerCase()}`;
   const spec: ContainerSpec = {
     name, image: s.image, env: s.env, labels: s.labels, socketDir, memoryMiB: s.memoryMiB,
     networkMode: s.networkMode, pidsLimit: s.pidsLimit, syslogUrl: s.syslogUrl,

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UniqueViolation, type Datastore } from './datastore.js';
+import { statementCache } from './statements.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
@@ -170,6 +171,8 @@ function unique<T>(entity: UniqueViolation['entity'], run: () => T): T {
   }
 }
 
+const TRIGGER_CURSOR_SEP = '\u0000';
+
 /** The default store: one SQLite file in WAL mode. */
 export class SqliteDatastore implements Datastore {
   /** The connection, shared with the embedded stream log so offsets and records can commit together. */
@@ -182,8 +185,11 @@ export class SqliteDatastore implements Datastore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.stmt = statementCache(this.db);
     this.migrate();
   }
+
+  private readonly stmt: (sql: string) => Database.Statement;
 
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -197,8 +203,7 @@ export class SqliteDatastore implements Datastore {
 
   async insertApp(app: App): Promise<App> {
     unique('app', () =>
-      this.db
-        .prepare(`INSERT INTO apps (id, name, config, annotations, syslog_url, shape, created_at, updated_at)
+      this.stmt(`INSERT INTO apps (id, name, config, annotations, syslog_url, shape, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(app.id, app.name, JSON.stringify(app.config), JSON.stringify(app.annotations),
           app.syslog_url ?? null, app.shape ?? null, app.created_at, app.updated_at),
@@ -207,37 +212,34 @@ export class SqliteDatastore implements Datastore {
   }
 
   async updateApp(app: App): Promise<App> {
-    this.db
-      .prepare(`UPDATE apps SET config = ?, annotations = ?, syslog_url = ?, updated_at = ? WHERE id = ?`)
+    this.stmt(`UPDATE apps SET config = ?, annotations = ?, syslog_url = ?, updated_at = ? WHERE id = ?`)
       .run(JSON.stringify(app.config), JSON.stringify(app.annotations), app.syslog_url ?? null, app.updated_at, app.id);
     return app;
   }
 
   async getAppById(id: string): Promise<App | undefined> {
-    const row = this.db.prepare(`SELECT * FROM apps WHERE id = ?`).get(id) as AppRow | undefined;
+    const row = this.stmt(`SELECT * FROM apps WHERE id = ?`).get(id) as AppRow | undefined;
     return row && appFromRow(row);
   }
 
   async getAppByName(name: string): Promise<App | undefined> {
-    const row = this.db.prepare(`SELECT * FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
+    const row = this.stmt(`SELECT * FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
     return row && appFromRow(row);
   }
 
   async listApps(opts: ListOptions): Promise<Page<App>> {
-    const rows = this.db
-      .prepare(`SELECT * FROM apps WHERE name > ? AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
+    const rows = this.stmt(`SELECT * FROM apps WHERE name > ? AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
       .all(opts.after ?? '', opts.name ?? null, opts.name ?? null, opts.limit) as AppRow[];
     return page(rows, opts.limit, appFromRow, (a) => a.name);
   }
 
   async deleteApp(id: string): Promise<boolean> {
-    return this.db.prepare(`DELETE FROM apps WHERE id = ?`).run(id).changes > 0;
+    return this.stmt(`DELETE FROM apps WHERE id = ?`).run(id).changes > 0;
   }
 
   async insertFn(fn: Fn): Promise<Fn> {
     unique('fn', () =>
-      this.db
-        .prepare(`INSERT INTO fns (id, app_id, name, image, memory, timeout, idle_timeout, max_containers, concurrency,
+      this.stmt(`INSERT INTO fns (id, app_id, name, image, memory, timeout, idle_timeout, max_containers, concurrency,
                     config, annotations, shape, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(fn.id, fn.app_id, fn.name, fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null,
@@ -248,8 +250,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async updateFn(fn: Fn): Promise<Fn> {
-    this.db
-      .prepare(`UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, max_containers = ?, concurrency = ?,
+    this.stmt(`UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, max_containers = ?, concurrency = ?,
                 config = ?, annotations = ?, updated_at = ? WHERE id = ?`)
       .run(fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null, fn.concurrency ?? null,
         JSON.stringify(fn.config), JSON.stringify(fn.annotations), fn.updated_at, fn.id);
@@ -257,30 +258,28 @@ export class SqliteDatastore implements Datastore {
   }
 
   async getFnById(id: string): Promise<Fn | undefined> {
-    const row = this.db.prepare(`SELECT * FROM fns WHERE id = ?`).get(id) as FnRow | undefined;
+    const row = this.stmt(`SELECT * FROM fns WHERE id = ?`).get(id) as FnRow | undefined;
     return row && fnFromRow(row);
   }
 
   async getFnByName(appId: string, name: string): Promise<Fn | undefined> {
-    const row = this.db.prepare(`SELECT * FROM fns WHERE app_id = ? AND name = ?`).get(appId, name) as FnRow | undefined;
+    const row = this.stmt(`SELECT * FROM fns WHERE app_id = ? AND name = ?`).get(appId, name) as FnRow | undefined;
     return row && fnFromRow(row);
   }
 
   async listFns(appId: string, opts: ListOptions): Promise<Page<Fn>> {
-    const rows = this.db
-      .prepare(`SELECT * FROM fns WHERE app_id = ? AND name > ? AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
+    const rows = this.stmt(`SELECT * FROM fns WHERE app_id = ? AND name > ? AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
       .all(appId, opts.after ?? '', opts.name ?? null, opts.name ?? null, opts.limit) as FnRow[];
     return page(rows, opts.limit, fnFromRow, (f) => f.name);
   }
 
   async deleteFn(id: string): Promise<boolean> {
-    return this.db.prepare(`DELETE FROM fns WHERE id = ?`).run(id).changes > 0;
+    return this.stmt(`DELETE FROM fns WHERE id = ?`).run(id).changes > 0;
   }
 
   async insertTrigger(t: Trigger): Promise<Trigger> {
     unique('trigger', () =>
-      this.db
-        .prepare(`INSERT INTO triggers (id, app_id, fn_id, name, type, source, annotations, options, created_at, updated_at)
+      this.stmt(`INSERT INTO triggers (id, app_id, fn_id, name, type, source, annotations, options, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(t.id, t.app_id, t.fn_id, t.name, t.type, t.source, JSON.stringify(t.annotations),
           t.options ? JSON.stringify(t.options) : null, t.created_at, t.updated_at),
@@ -290,8 +289,7 @@ export class SqliteDatastore implements Datastore {
 
   async updateTrigger(t: Trigger): Promise<Trigger> {
     unique('trigger', () =>
-      this.db
-        .prepare(`UPDATE triggers SET fn_id = ?, name = ?, source = ?, annotations = ?, options = ?, updated_at = ? WHERE id = ?`)
+      this.stmt(`UPDATE triggers SET fn_id = ?, name = ?, source = ?, annotations = ?, options = ?, updated_at = ? WHERE id = ?`)
         .run(t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.options ? JSON.stringify(t.options) : null,
           t.updated_at, t.id),
     );
@@ -299,41 +297,41 @@ export class SqliteDatastore implements Datastore {
   }
 
   async getTriggerById(id: string): Promise<Trigger | undefined> {
-    const row = this.db.prepare(`SELECT * FROM triggers WHERE id = ?`).get(id) as TriggerRow | undefined;
+    const row = this.stmt(`SELECT * FROM triggers WHERE id = ?`).get(id) as TriggerRow | undefined;
     return row && triggerFromRow(row);
   }
 
   async getTriggerBySource(appId: string, type: string, source: string): Promise<Trigger | undefined> {
-    const row = this.db
-      .prepare(`SELECT * FROM triggers WHERE app_id = ? AND type = ? AND source = ?`)
+    const row = this.stmt(`SELECT * FROM triggers WHERE app_id = ? AND type = ? AND source = ?`)
       .get(appId, type, source) as TriggerRow | undefined;
     return row && triggerFromRow(row);
   }
 
   async listTriggersByType(type: string): Promise<Trigger[]> {
-    return (this.db.prepare(`SELECT * FROM triggers WHERE type = ? ORDER BY id`).all(type) as TriggerRow[]).map(triggerFromRow);
+    return (this.stmt(`SELECT * FROM triggers WHERE type = ? ORDER BY id`).all(type) as TriggerRow[]).map(triggerFromRow);
   }
 
   async listTriggers(appId: string, opts: ListOptions & { fnId?: string }): Promise<Page<Trigger>> {
-    const rows = this.db
-      .prepare(`SELECT * FROM triggers WHERE app_id = ? AND (? IS NULL OR fn_id = ?) AND name > ?
-                AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
-      .all(appId, opts.fnId ?? null, opts.fnId ?? null, opts.after ?? '', opts.name ?? null, opts.name ?? null,
-        opts.limit) as TriggerRow[];
-    return page(rows, opts.limit, triggerFromRow, (t) => t.name);
+    // Trigger names repeat across fns, so the position is (name, id); the cursor carries both.
+    const [afterName, afterId] = (opts.after ?? '').split(TRIGGER_CURSOR_SEP);
+    const rows = this.stmt(`SELECT * FROM triggers WHERE app_id = ? AND (? IS NULL OR fn_id = ?)
+                AND (name > ? OR (name = ? AND id > ?)) AND (? IS NULL OR name = ?) ORDER BY name, id LIMIT ?`)
+      .all(appId, opts.fnId ?? null, opts.fnId ?? null, afterName ?? '', afterName ?? '', afterId ?? '',
+        opts.name ?? null, opts.name ?? null, opts.limit) as TriggerRow[];
+    return page(rows, opts.limit, triggerFromRow, (t) => `${t.name}${TRIGGER_CURSOR_SEP}${t.id}`);
   }
 
   async deleteTrigger(id: string): Promise<boolean> {
-    return this.db.prepare(`DELETE FROM triggers WHERE id = ?`).run(id).changes > 0;
+    return this.stmt(`DELETE FROM triggers WHERE id = ?`).run(id).changes > 0;
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    const row = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
+    const row = this.stmt(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   async setMetaIfAbsent(key: string, value: string): Promise<string> {
-    this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`).run(key, value);
+    this.stmt(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`).run(key, value);
     return (await this.getMeta(key)) as string;
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { monotonicFactory } from 'ulid';
+import { newId } from '../ids.js';
 import type { Agent } from '../agent/agent.js';
 import type { ServerConfig } from '../config.js';
 import { errors } from '../errors.js';
@@ -20,7 +20,6 @@ export interface ManagerDeps {
   config: ServerConfig;
 }
 
-const newId = monotonicFactory();
 /** Dead-letter streams get one partition and a long retention: they are few and precious. */
 const DLQ_RETENTION_MS = 30 * 86_400_000;
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { monotonicFactory } from 'ulid';
+import { newId } from '../ids.js';
 import type { Agent } from '../agent/agent.js';
 import { isFntsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -43,7 +43,6 @@ export interface PartitionStatus {
   dead_lettered: number;
 }
 
-const newCallId = monotonicFactory();
 
 /** Runs one stream trigger: a worker per partition sharing the trigger's concurrency limit. */
 export class TriggerRunner {
@@ -152,7 +151,7 @@ export class TriggerRunner {
     if (!fn || !app) return { kind: 'throttled', error: 'the function or its app no longer exists' };
     try {
       const res = await this.deps.agent.call({
-        app, fn, callId: newCallId(), headers: batchHeaders(batch),
+        app, fn, callId: newId(), headers: batchHeaders(batch),
         body: Readable.from([Buffer.from(batchEvent(batch))]), signal,
       });
       let size = 0;

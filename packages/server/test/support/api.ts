@@ -3,7 +3,10 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 
-/** Shared helpers for the API tests: an in-memory server per test, driven through `inject` (no port). */
+/**
+ * Shared helpers for the server tests: in-memory servers driven through `inject` (no port), the JSON shapes of
+ * Fn API v2, and assertions for its error bodies. The container tests (support/fixtures.ts) build on the same ones.
+ */
 
 export type Json = Record<string, unknown>;
 export interface AppJson {
@@ -30,6 +33,17 @@ export interface FnJson {
   created_at: string;
   updated_at: string;
 }
+export interface TriggerJson {
+  id: string;
+  name: string;
+  app_id: string;
+  fn_id: string;
+  type: string;
+  source: string;
+  annotations?: Json;
+  created_at: string;
+  updated_at: string;
+}
 export interface ListJson<T> {
   items: T[];
   next_cursor?: string;
@@ -43,6 +57,7 @@ export const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const UNKNOWN_ID = '01ABCDEFGHJKMNPQRSTVWXYZ00';
 export const INVOKE_ENDPOINT = 'fnproject.io/fn/invokeEndpoint';
+export const HTTP_ENDPOINT = 'fnproject.io/trigger/httpEndpoint';
 
 /** Fn's validation messages (CONTRACT §4.3), exact. */
 export const MSG = {
@@ -59,14 +74,15 @@ export const MSG = {
 
 let current: FastifyInstance | undefined;
 
-export function newApiServer(env: Record<string, string> = {}): Promise<FastifyInstance> {
+/** A server on a throwaway in-memory store, quiet; `env` adds or overrides FNTS_* settings. */
+export function buildTestServer(env: Record<string, string> = {}): Promise<FastifyInstance> {
   return buildApp({ config: loadConfig({ FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'silent', ...env }) });
 }
 
 /** Gives every test of the calling file a fresh in-memory server, closed after it. */
 export function useApiServer(): void {
   beforeEach(async () => {
-    current = await newApiServer();
+    current = await buildTestServer();
   });
   afterEach(async () => {
     await current?.close();
@@ -77,7 +93,7 @@ export function useApiServer(): void {
 /** Replaces the current test's server with one built from other settings. */
 export async function restartApiServer(env: Record<string, string>): Promise<void> {
   await current?.close();
-  current = await newApiServer(env);
+  current = await buildTestServer(env);
 }
 
 export function req(
@@ -95,38 +111,43 @@ export function req(
   });
 }
 
-/** Asserts an API error: status, exact message, a stable FNTS code, JSON content type. */
-export function expectError(res: LightMyRequestResponse, status: number, message: string | RegExp): ErrorJson {
+/**
+ * Asserts an API error: status, exact message (or a pattern), a stable FNTS code (exactly `code` when given),
+ * JSON content type. Returns the body.
+ */
+export function expectError(res: LightMyRequestResponse, status: number, message: string | RegExp, code?: string): ErrorJson {
+  expect(res.statusCode, res.body).toBe(status);
   const body = res.json<ErrorJson>();
-  expect({ status: res.statusCode, message: body.message }).toEqual({
-    status,
-    message: typeof message === 'string' ? message : expect.stringMatching(message),
-  });
+  if (typeof message === 'string') expect(body.message).toBe(message);
+  else expect(body.message).toMatch(message);
   expect(body.code).toMatch(/^FNTS_ERR_[A-Z_]+$/);
+  if (code !== undefined) expect(body.code).toBe(code);
   expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
   return body;
 }
 
-export async function createApp(body: Json): Promise<AppJson> {
-  const res = await req('POST', '/v2/apps', body);
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json<AppJson>();
+/** POSTs a resource to `server` and returns it, failing the test unless the answer is 200. */
+export async function createOn<T>(server: FastifyInstance, url: string, body: Json): Promise<T> {
+  const res = await server.inject({ method: 'POST', url, payload: body });
+  expect(res.statusCode, `POST ${url}: ${res.body}`).toBe(200);
+  return res.json<T>();
 }
 
-export async function createFn(body: Json): Promise<FnJson> {
-  const res = await req('POST', '/v2/fns', body);
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json<FnJson>();
+function server(): FastifyInstance {
+  if (!current) throw new Error('no API server: call useApiServer() in the test file');
+  return current;
 }
 
-export async function getApp(id: string): Promise<AppJson> {
-  const res = await req('GET', `/v2/apps/${id}`);
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json<AppJson>();
+export const createApp = (body: Json): Promise<AppJson> => createOn<AppJson>(server(), '/v2/apps', body);
+export const createFn = (body: Json): Promise<FnJson> => createOn<FnJson>(server(), '/v2/fns', body);
+export const createTrigger = (body: Json): Promise<TriggerJson> => createOn<TriggerJson>(server(), '/v2/triggers', body);
+
+async function getOk<T>(url: string): Promise<T> {
+  const res = await req('GET', url);
+  expect(res.statusCode, `GET ${url}: ${res.body}`).toBe(200);
+  return res.json<T>();
 }
 
-export async function getFn(id: string): Promise<FnJson> {
-  const res = await req('GET', `/v2/fns/${id}`);
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json<FnJson>();
-}
+export const getApp = (id: string): Promise<AppJson> => getOk<AppJson>(`/v2/apps/${id}`);
+export const getFn = (id: string): Promise<FnJson> => getOk<FnJson>(`/v2/fns/${id}`);
+export const getTrigger = (id: string): Promise<TriggerJson> => getOk<TriggerJson>(`/v2/triggers/${id}`);

@@ -4,14 +4,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildFunctionImage } from '../../../cli/dist/build/function-image.js';
 import { dockerClient } from '../../../cli/dist/build/docker-build.js';
 import type { FuncFile } from '../../../cli/dist/funcfile.js';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { buildTestServer, createOn, type Json } from './api.js';
 
 export const TEST_LABEL = 'fnts.test';
 export const docker: Docker = dockerClient(process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock');
+
+/** What `deploy` made: the ids, and the app's name (which the container sees as FN_APP_NAME). */
+export interface Deployed {
+  appId: string;
+  appName: string;
+  fnId: string;
+}
 
 /**
  * One test file's world of real containers: a run id on every image and container it makes, in-process servers
@@ -36,33 +43,33 @@ export class ContainerFixture {
     return (await buildFunctionImage(docker, { dir, func, version: func.version, labels: { [TEST_LABEL]: this.run } })).image;
   }
 
+  /** A server whose containers carry this run's label and whose sockets live in this run's work dir; closed by teardown. */
   async server(env: Record<string, string> = {}): Promise<FastifyInstance> {
-    const app = await buildApp({
-      config: loadConfig({
-        FNTS_DB: ':memory:',
-        FNTS_LOG_LEVEL: 'silent',
-        FNTS_CONTAINER_LABELS: `${TEST_LABEL}=${this.run}`,
-        FNTS_IOFS_DIR: join(this.work, 'iofs'),
-        ...env,
-      }),
+    const app = await buildTestServer({
+      FNTS_CONTAINER_LABELS: `${TEST_LABEL}=${this.run}`,
+      FNTS_IOFS_DIR: join(this.work, 'iofs'),
+      ...env,
     });
     this.opened.push(app);
     return app;
   }
 
-  /** Creates an app and a fn through the API. */
-  async deploy(app: FastifyInstance, fn: Record<string, unknown> & { image: string }, appBody: Record<string, unknown> = {})
-    : Promise<{ appId: string; fnId: string }> {
-    const a = await app.inject({ method: 'POST', url: '/v2/apps', payload: { name: `app-${++this.apps}`, ...appBody } });
-    if (a.statusCode !== 200) throw new Error(`create app: ${a.statusCode} ${a.body}`);
-    const appId = a.json<{ id: string }>().id;
-    const f = await app.inject({ method: 'POST', url: '/v2/fns', payload: { app_id: appId, name: 'fn', ...fn } });
-    if (f.statusCode !== 200) throw new Error(`create fn: ${f.statusCode} ${f.body}`);
-    return { appId, fnId: f.json<{ id: string }>().id };
+  /** Creates an app (named `app-<n>`, unique in this run) and a fn named `fn` in it through the API. */
+  async deploy(app: FastifyInstance, fn: Json & { image: string }, appBody: Json = {}): Promise<Deployed> {
+    const appName = `app-${++this.apps}`;
+    const appId = (await createOn<{ id: string }>(app, '/v2/apps', { name: appName, ...appBody })).id;
+    const fnId = (await createOn<{ id: string }>(app, '/v2/fns', { app_id: appId, name: 'fn', ...fn })).id;
+    return { appId, appName, fnId };
   }
 
+  /** Invokes a fn with `input` as a JSON body. */
   invoke(app: FastifyInstance, fnId: string, input: unknown = {}, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    return app.inject({ method: 'POST', url: `/invoke/${fnId}`, payload: JSON.stringify(input), headers });
+    return app.inject({
+      method: 'POST',
+      url: `/invoke/${fnId}`,
+      payload: JSON.stringify(input),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
   }
 
   /** The containers of one function (or of this whole run). */
@@ -71,11 +78,37 @@ export class ContainerFixture {
     return docker.listContainers({ all: true, filters: { label } });
   }
 
+  /** Polls Docker until `done` holds for a function's containers or the time is up; returns the last listing either way. */
+  async waitForContainers(
+    fnId: string,
+    done: (list: Docker.ContainerInfo[]) => boolean,
+    timeoutMs = 6000,
+  ): Promise<Docker.ContainerInfo[]> {
+    const until = Date.now() + timeoutMs;
+    let list = await this.containers(fnId);
+    while (!done(list) && Date.now() < until) {
+      await sleep(100);
+      list = await this.containers(fnId);
+    }
+    return list;
+  }
+
+  /**
+   * Closes the servers, then removes this run's containers and function images (never the shared base image),
+   * retrying while a removal is still under way; last, the work dir.
+   */
   async teardown(): Promise<void> {
     await Promise.all(this.opened.map((app) => app.close().catch(() => undefined)));
-    for (const c of await this.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-    const images = await docker.listImages({ filters: { label: [`${TEST_LABEL}=${this.run}`] } });
-    for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const left = await this.containers();
+      for (const c of left) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+      const images = (await docker.listImages({ filters: { label: [`${TEST_LABEL}=${this.run}`] } }))
+        // Function images carry fnts.function; the base image they inherit other labels from does not.
+        .filter((img) => img.Labels?.['fnts.function'] !== undefined);
+      for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+      if (left.length === 0 && images.length === 0) break;
+      await sleep(250);
+    }
     if (this.work) await rm(this.work, { recursive: true, force: true });
   }
 }
