@@ -89,12 +89,18 @@ describe('invoking functions in real containers', () => {
     expect(list[0]?.Labels).toMatchObject({ 'fnts.fn': fnId, 'fnts.app': appId, [TEST_LABEL]: fx.run });
   });
 
-  it('streams a non-empty body to the function chunked, without the client\'s Content-Length (CONTRACT §2.1)', async () => {
+  it('sends a small sized body whole with its length, and streams a large one chunked (CONTRACT §2.1)', async () => {
     const { fnId } = await fx.deploy(server, { image: behavingImage });
-    const res = await fx.invoke(server, fnId, { some: 'input' });
-    const body = echo(res);
-    expect(body.input).toEqual({ some: 'input' });
-    expect(body.headers).not.toHaveProperty('content-length');
+    // Small bodies with a declared length go in one write: fewer wake-ups of the function per call.
+    const small = echo(await fx.invoke(server, fnId, { some: 'input' }));
+    expect(small.input).toEqual({ some: 'input' });
+    expect(small.headers['content-length']).toEqual([String(JSON.stringify({ some: 'input' }).length)]);
+    // Past 64 KiB the body streams through as it arrives, chunked (the FDK hides hop-by-hop headers, so no
+    // Content-Length is the sign of it).
+    const big = { pad: 'x'.repeat(100 * 1024) };
+    const large = echo(await fx.invoke(server, fnId, big));
+    expect(large.input).toEqual(big);
+    expect(large.headers).not.toHaveProperty('content-length');
   });
 
   it('reuses the same hot container for the next call', async () => {

@@ -22,7 +22,8 @@ export interface CallRequest {
   callId: string;
   /** Headers for `POST /call`, without Fn-Call-Id and Fn-Deadline, which the agent adds. */
   headers: HeaderMap;
-  body: Readable | null;
+  /** A Buffer goes in one write with its length; a stream goes chunked (CONTRACT §2.1). */
+  body: Readable | Buffer | null;
   /** Aborts when the caller goes away. */
   signal: AbortSignal;
 }
@@ -134,6 +135,7 @@ export class Agent {
   }
 
   private async dispatch(req: CallRequest): Promise<CallResponse> {
+    const body = this.requestBody(req.body);
     const pool = this.poolFor(req.app, req.fn);
     const container = await pool.acquire(req.signal);
     container.callIds.add(req.callId);
@@ -157,9 +159,7 @@ export class Agent {
         path: '/call',
         method: 'POST',
         headers: { ...req.headers, 'fn-call-id': req.callId, 'fn-deadline': formatDeadline(deadline) },
-        // An async iterable keeps the body chunked even when it has fully arrived (CONTRACT §2.1).
-        // undici's types omit async iterables, which it sends with chunked framing.
-        body: req.body ? (chunked(this.limited(req.body)) as unknown as Readable) : null,
+        body,
         signal: ac.signal,
       });
     } catch (err) {
@@ -198,6 +198,18 @@ export class Agent {
     }
     if (info) return errors.receiveFailed(`the container exited with code ${info.exitCode}`);
     return errors.receiveFailed((err as Error).message);
+  }
+
+  private requestBody(body: Readable | Buffer | null): Readable | Buffer | null {
+    if (body === null) return null;
+    if (Buffer.isBuffer(body)) {
+      if (body.length > this.config.maxRequestBytes) {
+        throw errors.payloadTooLarge(`request body is larger than the limit of ${this.config.maxRequestBytes} bytes`);
+      }
+      return body;
+    }
+    // An async iterable keeps a stream chunked even when it has fully arrived; undici's types omit them.
+    return chunked(this.limited(body)) as unknown as Readable;
   }
 
   /** Streams the request body through, failing the call with 413 once it passes the size limit. */

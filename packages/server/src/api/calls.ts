@@ -8,11 +8,17 @@ import type { App, Fn } from '../store/models.js';
 import type { ApiDeps } from './deps.js';
 import { FnIdParams } from './schemas.js';
 
-/** Reads a whole request body, failing with 413 past the limit; detached calls need it before answering. */
-async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
+/**
+ * Bodies up to this size with a declared length are read whole and sent in one write each way: every extra
+ * write on the socket can wake the other process once more, which dominated small hot calls (bench/invoke.ts).
+ */
+const SMALL_BODY = 64 * 1024;
+
+/** Reads a whole body, failing with 413 past the limit. */
+async function readAll(stream: AsyncIterable<unknown>, max: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req.raw) {
+  for await (const chunk of stream) {
     size += (chunk as Buffer).length;
     if (size > max) throw errors.payloadTooLarge(`request body is larger than the limit of ${max} bytes`);
     chunks.push(chunk as Buffer);
@@ -20,22 +26,30 @@ async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The function's answer, whole when it is small and its length known, else streamed. */
+async function responseBody(res: CallResponse): Promise<Readable | Buffer> {
+  const length = Number(res.headers['content-length'] ?? NaN);
+  return length <= SMALL_BODY ? readAll(res.body, SMALL_BODY) : res.body;
+}
+
 /** Function calls: `POST /invoke/{fn_id}` and the HTTP triggers `ANY /t/{app}/{source...}`. */
 export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const { store, agent, config } = deps;
 
-  /** Checks the declared size, then hands the body through as a stream (or null when there is none). */
-  const requestBody = (req: FastifyRequest): Readable | null => {
+  /** Checks the declared size; a small body is read whole, a large or unsized one streams through (null: none). */
+  const requestBody = async (req: FastifyRequest): Promise<Readable | Buffer | null> => {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxRequestBytes) {
       throw errors.payloadTooLarge(`Content-Length too large for this server, ${length} > max ${config.maxRequestBytes}`);
     }
-    return length > 0 || req.headers['transfer-encoding'] !== undefined ? req.raw : null;
+    if (req.headers['transfer-encoding'] !== undefined) return req.raw;
+    if (length === 0) return null;
+    return length <= SMALL_BODY ? readAll(req.raw, config.maxRequestBytes) : req.raw;
   };
 
   /** Runs the call for a client that waits; undefined when the client went away first. */
   const run = async (
-    app: App, fn: Fn, callId: string, headers: HeaderMap, body: Readable | null, reply: FastifyReply,
+    app: App, fn: Fn, callId: string, headers: HeaderMap, body: Readable | Buffer | null, reply: FastifyReply,
   ): Promise<CallResponse | undefined> => {
     const gone = new AbortController();
     const onClose = () => gone.abort();
@@ -68,13 +82,13 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const callId = deps.newId();
       void reply.header('Fn-Call-Id', callId);
       const headers = invokeRequestHeaders(req.headers);
-      const body = requestBody(req);
+      const body = await requestBody(req);
 
       if (req.headers['fn-invoke-type'] === 'detached') {
         // Answer 202 as soon as the input is safely in hand; the call runs on without the client.
-        const input = body ? await readBody(req, config.maxRequestBytes) : null;
+        const input = body instanceof Readable ? await readAll(body, config.maxRequestBytes) : body;
         void agent
-          .call({ app, fn, callId, headers, body: input ? Readable.from([input]) : null, signal: new AbortController().signal })
+          .call({ app, fn, callId, headers, body: input, signal: new AbortController().signal })
           .then((res) => res.body.resume())
           .catch((err: unknown) => req.log.warn({ err, call_id: callId }, 'detached call failed'));
         return reply.code(202).send();
@@ -82,7 +96,7 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
       const res = await run(app, fn, callId, headers, body, reply);
       if (!res) return reply;
-      return reply.code(200).headers(invokeResponseHeaders(res.headers, callId)).send(res.body);
+      return reply.code(200).headers(invokeResponseHeaders(res.headers, callId)).send(await responseBody(res));
     });
 
     const trigger = async (req: FastifyRequest<{ Params: { app_name: string } }>, reply: FastifyReply) => {
@@ -103,10 +117,10 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const callId = deps.newId();
       void reply.header('Fn-Call-Id', callId);
       const url = `${req.protocol}://${req.headers.host ?? req.hostname}${req.url}`;
-      const res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), requestBody(req), reply);
+      const res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), await requestBody(req), reply);
       if (!res) return reply;
       const out = triggerResponse(res.headers, callId);
-      return reply.code(out.status).headers(out.headers).send(res.body);
+      return reply.code(out.status).headers(out.headers).send(await responseBody(res));
     };
     api.all('/t/:app_name', trigger);
     api.all('/t/:app_name/*', trigger);

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { newId } from '../ids.js';
 import type { Agent } from '../agent/agent.js';
@@ -152,7 +151,7 @@ export class TriggerRunner {
     try {
       const res = await this.deps.agent.call({
         app, fn, callId: newId(), headers: batchHeaders(batch),
-        body: Readable.from([Buffer.from(batchEvent(batch))]), signal,
+        body: Buffer.from(batchEvent(batch)), signal,
       });
       let size = 0;
       const chunks: Buffer[] = [];
