@@ -194,6 +194,8 @@ export class PartitionWorker {
       this.stop,
     );
     this.inFlight = undefined;
+    // Stopping (shutdown, trigger deleted) aborts the call: that is not the function's failure.
+    if (this.stop.aborted) return;
     if (epoch !== this.epoch) {
       this.deps.onBatch('fenced', records.length);
       this.deps.log.info({ partition: this.partition, batch: id }, 'batch finished after a pause or seek: its commit is discarded');
