@@ -1,8 +1,10 @@
 // One call from request to response, without sockets: decode the input, run the
 // function under the deadline guard, and turn whatever happened into one of the
 // three answers the agent accepts (200, 502, 504).
+import { Readable } from 'node:stream';
 import { decodeInput, describeError, encodeOutput, parseDeadline } from './codec.js';
 import { CallContext, type Context } from './context.js';
+import { BatchEventError } from './errors.js';
 import { collectRequestHeaders, wireResponseHeaders, type HeaderMap } from './headers.js';
 import {
   HEADER,
@@ -12,20 +14,28 @@ import {
   fdkRuntimeHeader,
   fdkVersionHeader,
 } from './protocol.js';
+import { resultStream, type StreamSource } from './result.js';
 import type { FdkSettings } from './settings.js';
+import { openStream, type OpenedStream } from './streams.js';
 
 /** A user function. `In` is the caller's claim about the decoded body; the FDK does not check it. */
 export type Handler<In = unknown, Out = unknown> = (input: In, ctx: Context) => Out | Promise<Out>;
 
+/** How the FDK calls a function internally: with the concrete context, which handleBatch builds on. */
+export type CallHandler = (input: unknown, ctx: CallContext) => unknown;
+
 export interface CallRequest {
   readonly rawHeaders: readonly string[];
-  readonly body: Buffer;
+  /** The whole body, or in stream mode the live body stream. */
+  readonly body: Buffer | Readable;
 }
 
 export interface CallResponse {
   readonly status: number;
   readonly headers: HeaderMap;
   readonly body: Buffer;
+  /** When set, the body is empty and this stream is written instead (chunked). */
+  readonly stream?: OpenedStream;
 }
 
 /** Where the FDK's own messages go; injectable so tests can watch them. */
@@ -37,7 +47,7 @@ export interface CallLog {
 
 export interface CallDeps {
   readonly settings: FdkSettings;
-  readonly handler: Handler;
+  readonly handler: CallHandler;
   readonly log: CallLog;
   readonly now: () => number;
 }
@@ -55,7 +65,9 @@ export const processLog: CallLog = {
 // away (about 24.8 days) gets no guard at all rather than an instant 504.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+type Outcome =
+  | { ok: true; value: unknown; stream?: OpenedStream }
+  | { ok: false; error: unknown; /** The function returned a stream that failed before its first chunk. */ streamFailed?: true };
 const TIMED_OUT = Symbol('timed out');
 
 /** Runs one call; never rejects, whatever the function does. */
@@ -66,29 +78,33 @@ export async function runCall(request: CallRequest, deps: CallDeps): Promise<Cal
   const ctx = new CallContext({ function: settings.function, headers, deadline, now });
   writeLogFrame(ctx, deps);
 
-  const remaining = deadline ? deadline.getTime() - now() : Infinity;
+  const remaining = deadline && settings.deadlineGuard ? deadline.getTime() - now() : Infinity;
   if (remaining <= 0) {
     log.error(`fnts-fdk: call ${ctx.callId} arrived after its deadline ${deadline?.toISOString()}, not run`);
     return errorResponse(STATUS.timedOut, { message: MESSAGES.timedOut });
   }
 
-  const outcome = invoke(deps.handler, decodeInput(request.body, settings.inputMode), ctx);
+  const input = Buffer.isBuffer(request.body) ? decodeInput(request.body, settings.inputMode) : request.body;
+  const source: { stream?: StreamSource } = {};
+  const outcome = invoke(deps.handler, input, ctx).then((result) => openResult(result, source));
   const settled = await withDeadline(outcome, remaining);
   if (settled === TIMED_OUT) {
     log.error(`fnts-fdk: call ${ctx.callId} passed its deadline ${deadline?.toISOString()}, answering 504`);
+    // A result stream that stalls before its first chunk would otherwise stay open forever.
+    if (source.stream instanceof Readable) source.stream.destroy();
     void outcome.then((late) => {
-      if (!late.ok) log.error(`fnts-fdk: call ${ctx.callId} failed after its deadline:`, late.error);
+      if (late.ok) late.stream?.cancel();
+      else log.error(`fnts-fdk: call ${ctx.callId} failed after its deadline:`, late.error);
     });
     return errorResponse(STATUS.timedOut, { message: MESSAGES.timedOut });
   }
-  if (!settled.ok) {
-    log.error(`fnts-fdk: function failed in call ${ctx.callId}:`, settled.error);
-    return errorResponse(STATUS.functionFailed, {
-      message: MESSAGES.functionFailed,
-      detail: describeError(settled.error),
-    });
-  }
+  if (!settled.ok) return failureResponse(settled, ctx.callId, log);
 
+  const httpTrigger = ctx.getHeader(HEADER.intent)?.trim().toLowerCase() === HTTP_REQUEST_INTENT;
+  if (settled.stream) {
+    const headers = wireResponseHeaders(ctx.pendingResponseHeaders(), httpTrigger);
+    return { status: STATUS.ok, headers: withFdkHeaders(headers), body: EMPTY, stream: settled.stream };
+  }
   const encoded = encodeOutput(settled.value, ctx.responseContentType);
   if (!encoded.ok) {
     log.error(`fnts-fdk: the result of call ${ctx.callId} cannot be written:`, encoded.error);
@@ -97,10 +113,27 @@ export async function runCall(request: CallRequest, deps: CallDeps): Promise<Cal
       detail: describeError(encoded.error),
     });
   }
-  const httpTrigger = ctx.getHeader(HEADER.intent)?.trim().toLowerCase() === HTTP_REQUEST_INTENT;
   const responseHeaders = wireResponseHeaders(ctx.pendingResponseHeaders(), httpTrigger);
   if (encoded.contentType !== undefined) responseHeaders.set(HEADER.contentType, [encoded.contentType]);
   return { status: STATUS.ok, headers: withFdkHeaders(responseHeaders), body: encoded.body };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** 502 for a failed call, logged with a reason that says whose fault it was. */
+function failureResponse(failure: Extract<Outcome, { ok: false }>, callId: string, log: CallLog): CallResponse {
+  const { error } = failure;
+  const detail = describeError(error);
+  if (failure.streamFailed) {
+    log.error(`fnts-fdk: the result stream of call ${callId} failed before its first chunk:`, error);
+    return errorResponse(STATUS.functionFailed, { message: MESSAGES.resultStreamFailed, detail });
+  }
+  if (error instanceof BatchEventError) {
+    log.error(`fnts-fdk: call ${callId} did not carry a valid batch event: ${error.message}`);
+    return errorResponse(STATUS.functionFailed, { message: MESSAGES.invalidBatchEvent, detail: error.message });
+  }
+  log.error(`fnts-fdk: function failed in call ${callId}:`, error);
+  return errorResponse(STATUS.functionFailed, { message: MESSAGES.functionFailed, detail });
 }
 
 /** The FDK's own answer (400, 502, 504): a JSON body and the identity headers. */
@@ -115,7 +148,19 @@ function withFdkHeaders(headers: HeaderMap): HeaderMap {
   return headers;
 }
 
-function invoke(handler: Handler, input: unknown, ctx: Context): Promise<Outcome> {
+/** For a stream result, waits for its first chunk, so a stream that fails at once is still a clean 502. */
+async function openResult(outcome: Outcome, source: { stream?: StreamSource }): Promise<Outcome> {
+  if (!outcome.ok) return outcome;
+  source.stream = resultStream(outcome.value);
+  if (source.stream === undefined) return outcome;
+  try {
+    return { ok: true, value: outcome.value, stream: await openStream(source.stream) };
+  } catch (error) {
+    return { ok: false, error, streamFailed: true };
+  }
+}
+
+function invoke(handler: CallHandler, input: unknown, ctx: CallContext): Promise<Outcome> {
   try {
     return Promise.resolve(handler(input, ctx)).then(
       (value): Outcome => ({ ok: true, value }),

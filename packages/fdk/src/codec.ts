@@ -1,17 +1,21 @@
 // Pure encoding rules of a call: request body → function input, function result →
 // response body, and the `Fn-Deadline` timestamp.
+import { PassThrough } from 'node:stream';
 import { isRawResult } from './result.js';
 
-export type InputMode = 'json' | 'string' | 'buffer';
-export const INPUT_MODES: readonly InputMode[] = ['json', 'string', 'buffer'];
+export type InputMode = 'json' | 'string' | 'buffer' | 'stream';
+export const INPUT_MODES: readonly InputMode[] = ['json', 'string', 'buffer', 'stream'];
 
 /**
  * The function's input, decoded once from the whole body so a multi-byte UTF-8
  * character split across chunks survives. In json mode an empty body gives `''`
- * and invalid JSON gives the raw string, as in fdk-node.
+ * and invalid JSON gives the raw string, as in fdk-node. Stream mode normally gets
+ * the live request stream from the listener; a whole body is replayed as a stream.
  */
 export function decodeInput(body: Buffer, mode: InputMode): unknown {
   switch (mode) {
+    case 'stream':
+      return new PassThrough().end(body);
     case 'buffer':
       return body;
     case 'string':

@@ -10,6 +10,7 @@ import {
 } from './headers.js';
 import { DEFAULT_RESPONSE_CONTENT_TYPE, HEADER } from './protocol.js';
 import type { FunctionInfo } from './settings.js';
+import { readTracing, type Tracing } from './tracing.js';
 
 /** What a function knows about its call. Header keys are matched case-insensitively. */
 export interface Context {
@@ -46,6 +47,8 @@ export interface Context {
   responseContentType: string | null;
   /** The end user's HTTP request and response on HTTP trigger calls. */
   readonly httpGateway: HttpGateway;
+  /** The caller's B3 trace headers (plain, or `Fn-Http-H-X-B3-*` on trigger calls). */
+  readonly tracing: Tracing;
 }
 
 /** The HTTP side of a trigger call; on other calls method and URL are null and headers empty. */
@@ -74,11 +77,23 @@ export interface CallContextInit {
 /** The Context of one call; the FDK reads the response headers back from it. */
 export class CallContext implements Context {
   readonly #init: CallContextInit;
-  readonly #responseHeaders: HeaderMap = new Map([[HEADER.contentType, [DEFAULT_RESPONSE_CONTENT_TYPE]]]);
+  readonly #responseHeaders: HeaderMap;
   #httpGateway: HttpGateway | undefined;
+  #tracing: Tracing | undefined;
 
-  constructor(init: CallContextInit) {
-    this.#init = init;
+  /**
+   * Given another CallContext, makes a second view of the same call that shares its
+   * response headers, so a richer context (the batch context) can be built on the
+   * one the FDK made and whatever the function sets on it is still sent.
+   */
+  constructor(init: CallContextInit | CallContext) {
+    if (init instanceof CallContext) {
+      this.#init = init.#init;
+      this.#responseHeaders = init.#responseHeaders;
+    } else {
+      this.#init = init;
+      this.#responseHeaders = new Map([[HEADER.contentType, [DEFAULT_RESPONSE_CONTENT_TYPE]]]);
+    }
   }
 
   get callId(): string {
@@ -157,6 +172,10 @@ export class CallContext implements Context {
   get httpGateway(): HttpGateway {
     this.#httpGateway ??= new HttpGatewayContext(this, httpGatewayHeaders(this.#init.headers));
     return this.#httpGateway;
+  }
+  get tracing(): Tracing {
+    this.#tracing ??= readTracing(this.#init.headers, this.#init.function);
+    return this.#tracing;
   }
 
   /** The response headers as set by the function (canonical names, before trigger prefixing). */

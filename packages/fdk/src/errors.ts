@@ -1,11 +1,13 @@
-// Typed errors of the FDK. Only startup can fail this way; a function's own
-// failure is never thrown out of the FDK, it becomes a 502 answer.
+// Typed errors of the FDK. Only startup and batch-event decoding fail this way; a
+// function's own failure is never thrown out of the FDK, it becomes a 502 answer.
 
 export type FdkErrorCode =
   /** FN_FORMAT, FN_LISTENER or an option is missing or malformed. */
   | 'FNTS_ERR_FDK_CONFIG_INVALID'
   /** Binding, chmod-ing or symlinking the socket failed. */
-  | 'FNTS_ERR_FDK_LISTEN_FAILED';
+  | 'FNTS_ERR_FDK_LISTEN_FAILED'
+  /** A stream-trigger batch event does not have the agreed shape (decodeBatchEvent). */
+  | 'FNTS_ERR_FDK_BATCH_EVENT_INVALID';
 
 /** Base class of every error the FDK throws; `code` is stable, the message is for humans. */
 export class FdkError extends Error {
@@ -32,5 +34,15 @@ export class FdkConfigError extends FdkError {
 export class FdkListenError extends FdkError {
   constructor(message: string, cause: unknown) {
     super('FNTS_ERR_FDK_LISTEN_FAILED', message, { cause });
+  }
+}
+
+/** A batch event is malformed; `path` names the offending field, e.g. `records[3].value`. */
+export class BatchEventError extends FdkError {
+  readonly path: string;
+
+  constructor(path: string, problem: string) {
+    super('FNTS_ERR_FDK_BATCH_EVENT_INVALID', `invalid batch event: ${path === '' ? 'the event' : path} ${problem}`);
+    this.path = path;
   }
 }

@@ -1,19 +1,49 @@
 // Public API of the fnts FDK: serve a function over the Fn http-stream contract.
-import { processLog, runCall, type CallLog, type Handler } from './call.js';
+import type { BatchEncoding } from './batch-event.js';
+import { batchHandler, type BatchHandler } from './batch.js';
+import { processLog, runCall, type CallHandler, type CallLog, type Handler } from './call.js';
 import { FdkError } from './errors.js';
 import { listenOnSocket, type FdkServer } from './listener.js';
 import { resolveSettings, type FdkSettings, type HandleOptions } from './settings.js';
 
 export type { InputMode } from './codec.js';
 export type { Context, HttpGateway } from './context.js';
+export type { Tracing } from './tracing.js';
 export type { Handler } from './call.js';
 export type { HeaderRecord } from './headers.js';
 export type { FdkServer } from './listener.js';
 export type { HandleOptions } from './settings.js';
-export type { RawResult } from './result.js';
-export { rawResult } from './result.js';
-export { FdkError, FdkConfigError, FdkListenError, type FdkErrorCode } from './errors.js';
+export type { RawResult, StreamResult, StreamSource } from './result.js';
+export { rawResult, streamResult } from './result.js';
+export type {
+  BatchEncoding,
+  BatchEvent,
+  BatchEventWire,
+  BatchKey,
+  BatchRecord,
+  BatchRecordWire,
+} from './batch-event.js';
+export { decodeBatchEvent } from './batch-event.js';
+export type { BatchContext, BatchFailure, BatchHandler, BatchResult, RecordRef } from './batch.js';
+export { RecordError } from './batch.js';
+export {
+  BatchEventError,
+  FdkError,
+  FdkConfigError,
+  FdkListenError,
+  type FdkErrorCode,
+} from './errors.js';
 export { FDK_VERSION } from './protocol.js';
+
+/** Options of `handleBatch` and `serveBatch`. */
+export interface BatchOptions extends Omit<HandleOptions, 'inputMode'> {
+  /**
+   * The encoding the function's code expects; when set, an event in another one
+   * fails the batch (502) with a message naming both, instead of the function
+   * misreading every value.
+   */
+  encoding?: BatchEncoding;
+}
 
 // Exit codes of fdk-node: 2 for a bad environment, 3 when the server cannot run.
 const EXIT_BAD_CONFIG = 2;
@@ -24,14 +54,7 @@ const EXIT_LISTEN_FAILED = 3;
  * environment it logs why and exits with code 2 (3 if the socket cannot be made).
  */
 export function handle<In = unknown, Out = unknown>(fn: Handler<In, Out>, options: HandleOptions = {}): FdkServer {
-  let settings: FdkSettings;
-  try {
-    settings = resolveSettings(options.env ?? process.env, options);
-  } catch (error) {
-    return exitWith(EXIT_BAD_CONFIG, error);
-  }
-  const started = start(fn, settings, processLog).catch((error: unknown) => exitWith(EXIT_LISTEN_FAILED, error));
-  return { close: async () => (await started).close() };
+  return startOrExit(asCallHandler(fn), options);
 }
 
 /**
@@ -42,14 +65,45 @@ export async function serve<In = unknown, Out = unknown>(
   fn: Handler<In, Out>,
   options: HandleOptions = {},
 ): Promise<FdkServer> {
-  return start(fn, resolveSettings(options.env ?? process.env, options), processLog);
+  return start(asCallHandler(fn), resolveSettings(options.env ?? process.env, options), processLog);
 }
 
-function start<In, Out>(fn: Handler<In, Out>, settings: FdkSettings, log: CallLog): Promise<FdkServer> {
-  // The FDK decodes the body per the input mode; `In` is the function's own claim
-  // about that value, which no runtime check could confirm, hence the double cast.
-  const handler = fn as unknown as Handler;
-  return listenOnSocket(settings.socket, (request) => runCall(request, { settings, handler, log, now: Date.now }), log);
+/**
+ * Serves a stream-trigger function: each call carries one batch of records of one
+ * partition. Answers 200 `{"failures":[…]}` (empty when every record succeeded),
+ * 502 when the function throws anything but a RecordError or the event is malformed.
+ */
+export function handleBatch<V = Buffer>(fn: BatchHandler<V>, options: BatchOptions = {}): FdkServer {
+  return startOrExit(batchHandler(fn, options.encoding), { ...options, inputMode: 'buffer' });
+}
+
+/** `handleBatch` that throws an FdkError instead of exiting, like `serve`. */
+export async function serveBatch<V = Buffer>(fn: BatchHandler<V>, options: BatchOptions = {}): Promise<FdkServer> {
+  const settings = resolveSettings(options.env ?? process.env, { ...options, inputMode: 'buffer' });
+  return start(batchHandler(fn, options.encoding), settings, processLog);
+}
+
+// The FDK decodes the body per the input mode; `In` is the function's own claim
+// about that value, which no runtime check could confirm, hence the double cast.
+function asCallHandler<In, Out>(fn: Handler<In, Out>): CallHandler {
+  return fn as unknown as Handler;
+}
+
+function startOrExit(handler: CallHandler, options: HandleOptions): FdkServer {
+  let settings: FdkSettings;
+  try {
+    settings = resolveSettings(options.env ?? process.env, options);
+  } catch (error) {
+    return exitWith(EXIT_BAD_CONFIG, error);
+  }
+  const started = start(handler, settings, processLog).catch((error: unknown) => exitWith(EXIT_LISTEN_FAILED, error));
+  return { close: async () => (await started).close() };
+}
+
+function start(handler: CallHandler, settings: FdkSettings, log: CallLog): Promise<FdkServer> {
+  return listenOnSocket(settings.socket, (request) => runCall(request, { settings, handler, log, now: Date.now }), log, {
+    streamInput: settings.inputMode === 'stream',
+  });
 }
 
 function exitWith(code: number, error: unknown): never {

@@ -3,10 +3,12 @@
 // the translation between Node's request/response objects and call.ts.
 import { chmod, lstat, readlink, symlink, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { finished, pipeline } from 'node:stream/promises';
 import { errorResponse, type CallLog, type CallRequest, type CallResponse } from './call.js';
 import { FdkListenError } from './errors.js';
 import { CALL_METHOD, CALL_PATH, HEADER, MESSAGES, STATUS } from './protocol.js';
 import type { SocketPaths } from './settings.js';
+import { discardRest, requestBodyStream } from './streams.js';
 
 /** A running FDK server. */
 export interface FdkServer {
@@ -21,10 +23,20 @@ export type CallRunner = (request: CallRequest) => Promise<CallResponse>;
 const MAX_HEADER_BYTES = 1024 * 1024;
 const HEADERS_TIMEOUT_MS = 60_000;
 
+export interface ListenOptions {
+  /** Hand the function the live body stream instead of the whole body. */
+  readonly streamInput: boolean;
+}
+
 /** Listens on `paths.phonyPath`, then symlinks `paths.listenerPath` to it; resolves once the symlink exists. */
-export async function listenOnSocket(paths: SocketPaths, runCall: CallRunner, log: CallLog): Promise<FdkServer> {
+export async function listenOnSocket(
+  paths: SocketPaths,
+  runCall: CallRunner,
+  log: CallLog,
+  options: ListenOptions = { streamInput: false },
+): Promise<FdkServer> {
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
-    serveRequest(req, res, runCall, log).catch((error: unknown) => {
+    serveRequest(req, res, runCall, log, options).catch((error: unknown) => {
       log.error('fnts-fdk: unexpected error while serving a call:', error);
       res.destroy();
     });
@@ -65,16 +77,32 @@ export async function listenOnSocket(paths: SocketPaths, runCall: CallRunner, lo
   };
 }
 
-async function serveRequest(req: IncomingMessage, res: ServerResponse, runCall: CallRunner, log: CallLog): Promise<void> {
+async function serveRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  runCall: CallRunner,
+  log: CallLog,
+  options: ListenOptions,
+): Promise<void> {
   if (req.method !== CALL_METHOD || req.url !== CALL_PATH) {
     log.error(`fnts-fdk: rejected ${String(req.method)} ${String(req.url)}, only ${CALL_METHOD} ${CALL_PATH} is served`);
     req.resume();
-    send(res, errorResponse(STATUS.badRequest, { message: MESSAGES.invalidMethod, detail: MESSAGES.badRequest }));
+    await send(res, errorResponse(STATUS.badRequest, { message: MESSAGES.invalidMethod, detail: MESSAGES.badRequest }), log);
+    return;
+  }
+  if (options.streamInput) {
+    const body = requestBodyStream(req);
+    try {
+      await send(res, await runCall({ rawHeaders: req.rawHeaders, body }), log);
+    } finally {
+      // Only now: a streamed result may still have been reading the body.
+      discardRest(req, body);
+    }
     return;
   }
   const body = await readBody(req);
   if (body === null) return; // the agent gave up mid-request; nobody is left to answer
-  send(res, await runCall({ rawHeaders: req.rawHeaders, body }));
+  await send(res, await runCall({ rawHeaders: req.rawHeaders, body }), log);
 }
 
 /** The whole body as one Buffer, so it is decoded once; null if the request was aborted. */
@@ -88,12 +116,31 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return Buffer.concat(chunks);
 }
 
-function send(res: ServerResponse, response: CallResponse): void {
-  if (res.destroyed || res.writableEnded) return; // late result of a cut-off call
+/** Writes the response; resolves once it is finished or abandoned, never rejects. */
+async function send(res: ServerResponse, response: CallResponse, log: CallLog): Promise<void> {
+  const { stream } = response;
+  if (res.destroyed || res.writableEnded) {
+    stream?.cancel(); // late result of a cut-off call
+    return;
+  }
   const headers: Record<string, string[]> = Object.fromEntries(response.headers);
-  headers[HEADER.contentLength] = [String(response.body.length)];
+  if (stream === undefined) {
+    headers[HEADER.contentLength] = [String(response.body.length)];
+    res.writeHead(response.status, headers);
+    res.end(response.body);
+    // finished(), not end()'s callback, which never runs if the connection dies first.
+    await finished(res).catch(() => undefined);
+    return;
+  }
+  // No Content-Length: Node frames the body as chunked. If the stream fails,
+  // pipeline destroys the response, so the agent sees the chunked body break off
+  // instead of a clean end that would pass a truncated result as complete.
   res.writeHead(response.status, headers);
-  res.end(response.body);
+  try {
+    await pipeline(stream.chunks, res);
+  } catch (error) {
+    log.error('fnts-fdk: writing a result stream failed, so the response was cut off:', error);
+  }
 }
 
 function listen(server: Server, path: string): Promise<void> {

@@ -73,6 +73,8 @@ export const STATUS = { ok: 200, badRequest: 400, functionFailed: 502, timedOut:
 export const MESSAGES = {
   functionFailed: 'Exception in function, consult logs for details',
   resultNotEncodable: 'Function result could not be encoded, consult logs for details',
+  resultStreamFailed: 'Function result stream failed, consult logs for details',
+  invalidBatchEvent: 'Invalid batch event, consult logs for details',
   timedOut: 'Timed out',
   invalidMethod: 'Invalid method',
   badRequest: 'Bad request',

@@ -17,6 +17,12 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface HandleOptions {
   /** How the request body reaches the function; default `json`. */
   inputMode?: InputMode;
+  /**
+   * Answer 504 as soon as the call's `Fn-Deadline` passes, without waiting for the
+   * function; default true. Turn it off to let a late function still answer (the
+   * platform's own timeout then decides).
+   */
+  deadlineGuard?: boolean;
   /** Where to listen, `unix:<path>`; defaults to env `FN_LISTENER`. */
   listener?: string;
   /** The environment to read; defaults to `process.env`. Meant for tests. */
@@ -46,6 +52,7 @@ export interface FunctionInfo {
 export interface FdkSettings {
   readonly socket: SocketPaths;
   readonly inputMode: InputMode;
+  readonly deadlineGuard: boolean;
   readonly function: FunctionInfo;
   /** Log framing (CONTRACT §1.6), when both variables are set. */
   readonly logFrame: { readonly name: string; readonly header: string } | null;
@@ -68,6 +75,11 @@ export function resolveSettings(env: Env, options: HandleOptions = {}): FdkSetti
     problems.push(`inputMode is '${String(inputMode)}', expected one of ${INPUT_MODES.join(', ')}`);
   }
 
+  const deadlineGuard = options.deadlineGuard ?? true;
+  if (typeof deadlineGuard !== 'boolean') {
+    problems.push(`deadlineGuard is '${String(deadlineGuard)}', expected true or false`);
+  }
+
   if (problems.length > 0 || socket === null) throw new FdkConfigError(problems);
 
   const logFrameName = env[ENV.logFrameName] ?? '';
@@ -75,6 +87,7 @@ export function resolveSettings(env: Env, options: HandleOptions = {}): FdkSetti
   return Object.freeze({
     socket,
     inputMode,
+    deadlineGuard,
     function: functionInfo(env),
     logFrame: logFrameName !== '' && logFrameHeader !== '' ? { name: logFrameName, header: logFrameHeader } : null,
   });

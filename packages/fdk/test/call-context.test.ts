@@ -34,6 +34,7 @@ function describeCtx(_input: unknown, ctx: Context) {
     contentType: ctx.contentType,
     headers: ctx.headers,
     traceId: ctx.getHeader('x-b3-traceid'),
+    tracing: ctx.tracing,
     multi: ctx.getAllHeaderValues('X-MULTI'),
     missing: [ctx.getHeader('X-Missing'), ctx.getAllHeaderValues('X-Missing')],
   };
@@ -48,6 +49,10 @@ describe('context', () => {
         'Fn-Deadline': '2099-01-01T12:00:00+02:00',
         'Content-Type': 'application/json',
         'X-B3-TraceId': 'abc',
+        'X-B3-SpanId': 'def',
+        'X-B3-ParentSpanId': '012',
+        'X-B3-Sampled': '1',
+        'X-B3-Flags': '0',
         'X-Multi': ['one', 'two'],
       },
       chunks: ['{}'], // chunked, so Transfer-Encoding is on the wire
@@ -67,6 +72,7 @@ describe('context', () => {
       notConfig: 'absent',
       contentType: 'application/json',
       traceId: 'abc',
+      tracing: { traceId: 'abc', spanId: 'def', parentSpanId: '012', sampled: true, flags: '0', serviceName: 'myapp::hello' },
       multi: ['one', 'two'],
       missing: [null, []],
     });
@@ -83,6 +89,38 @@ describe('context', () => {
     const seen = JSON.parse((await h.call({ body: '' })).text);
     expect(seen).toMatchObject({ deadline: null, remainingIsInfinite: true, fnId: '', memory: 0, config: {} });
     expect(seen).not.toHaveProperty('fnName');
+    // serviceName is undefined (absent in JSON) without both names, unlike fdk-node's 'undefined::undefined'
+    expect(seen.tracing).toEqual({ traceId: null, spanId: null, parentSpanId: null, sampled: false, flags: null });
+  });
+
+  it('counts remainingMs down to a deadline', async () => {
+    const h = await start((_input: unknown, ctx: Context) => ctx.remainingMs());
+    const res = await h.call({ headers: { 'Fn-Deadline': new Date(Date.now() + 30_000).toISOString() }, body: '' });
+    expect(Number(res.text)).toBeGreaterThan(25_000);
+    expect(Number(res.text)).toBeLessThanOrEqual(30_000);
+  });
+
+  it('reads back the response headers it has set', async () => {
+    const h = await start((_input: unknown, ctx: Context) => {
+      const before = { type: ctx.responseContentType, headers: ctx.responseHeaders };
+      ctx.setResponseHeader('X-One', '1', '2');
+      ctx.responseContentType = 'text/csv';
+      const copy = ctx.responseHeaders;
+      copy['X-One']?.push('mutated'); // a copy: the response is unaffected
+      ctx.setResponseHeader('X-Gone', 'x');
+      ctx.setResponseHeader('X-Gone'); // no values removes it
+      return { before, after: ctx.responseHeaders, one: ctx.getResponseHeader('x-one'), none: ctx.getResponseHeader('X-No') };
+    });
+    const res = await h.call({ body: '' });
+    expect(res.headers['content-type']).toBe('text/csv');
+    expect(res.headers['x-one']).toBe('1, 2');
+    expect(res.headers['x-gone']).toBeUndefined();
+    expect(JSON.parse(res.text)).toEqual({
+      before: { type: 'application/json', headers: { 'Content-Type': ['application/json'] } },
+      after: { 'Content-Type': ['text/csv'], 'X-One': ['1', '2'] },
+      one: '1',
+      none: null,
+    });
   });
 
   it('sends the function’s headers unprefixed on a plain invoke', async () => {
@@ -148,6 +186,22 @@ describe('HTTP trigger calls', () => {
     expect(res.headers['location']).toBeUndefined();
     expect(res.headers['fn-http-h-content-type']).toBeUndefined();
     expect(res.text).toBe('created');
+  });
+
+  it('reads B3 tracing from the Fn-Http-H-X-B3-* headers of a trigger call', async () => {
+    const h = await start((_input: unknown, ctx: Context) => ctx.tracing, { FN_APP_NAME: 'Shop', FN_FN_NAME: 'Cart' });
+    const res = await h.call({
+      headers: { ...triggerHeaders, 'Fn-Http-H-X-B3-Traceid': 'tr', 'Fn-Http-H-X-B3-Spanid': 'sp', 'Fn-Http-H-X-B3-Sampled': '1' },
+      body: '',
+    });
+    expect(JSON.parse(res.text)).toEqual({
+      traceId: 'tr',
+      spanId: 'sp',
+      parentSpanId: null,
+      sampled: true,
+      flags: null,
+      serviceName: 'shop::cart',
+    });
   });
 
   it('rejects an invalid status code inside the function, giving a 502', async () => {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decodeInput, describeError, encodeOutput, isJsonContentType, parseDeadline } from '../src/codec.js';
 import { rawResult } from '../src/result.js';
@@ -15,6 +16,14 @@ describe('decodeInput', () => {
   it('returns the text in string mode and the same bytes in buffer mode', () => {
     expect(decodeInput(bytes, 'string')).toBe('{"a":"é"}');
     expect(decodeInput(bytes, 'buffer')).toBe(bytes);
+  });
+
+  it('replays a whole body as a stream in stream mode', async () => {
+    const stream = decodeInput(bytes, 'stream') as Readable;
+    expect(stream).toBeInstanceOf(Readable);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks)).toEqual(bytes);
   });
 });
 

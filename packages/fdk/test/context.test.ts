@@ -64,6 +64,15 @@ describe('CallContext', () => {
     expect(ctx.responseHeaders['X-B']).toEqual(['4']);
   });
 
+  it('makes a second view of the same call that shares its facts and response headers', () => {
+    const ctx = makeContext(['Fn-Call-Id', 'c-1', 'X-B3-Traceid', 't']);
+    const view = new CallContext(ctx);
+    view.setResponseHeader('X-From-View', '1');
+    expect(ctx.getResponseHeader('X-From-View')).toBe('1');
+    expect(view.callId).toBe('c-1');
+    expect(view.tracing.traceId).toBe('t');
+  });
+
   it('throws at the call site for a header value that would break the response', () => {
     expect(() => makeContext().setResponseHeader('X-A', 'a\nb')).toThrow(TypeError);
   });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import type { Context } from '../src/index.js';
+import { rawResult, type Context } from '../src/index.js';
 import { callSocket, harnessPerTest, sleep } from './support/socket-harness.js';
 
 const start = harnessPerTest();
@@ -43,6 +43,13 @@ describe('requests', () => {
     const bytes = Buffer.from('añ€😀z', 'utf8');
     const res = await h.call({ chunks: [bytes.subarray(0, 5), bytes.subarray(5)] }); // splits inside '€'
     expect(JSON.parse(res.text)).toBe('añ€😀z');
+  });
+
+  it('decodes JSON whose multi-byte characters are split across chunks', async () => {
+    const h = await start((input: { text: string }) => ({ got: input.text }));
+    const bytes = Buffer.from('{"text":"😀€"}', 'utf8');
+    const res = await h.call({ chunks: [bytes.subarray(0, 11), bytes.subarray(11, 14), bytes.subarray(14)] }); // inside both
+    expect(JSON.parse(res.text)).toEqual({ got: '😀€' });
   });
 
   it('round-trips a 5 MB body', async () => {
@@ -109,6 +116,23 @@ describe('responses', () => {
     }
   });
 
+  it('writes rawResult, typed arrays and ArrayBuffers byte-for-byte under any content type', async () => {
+    const results: unknown[] = [
+      rawResult('{"not":"re-encoded"}'),
+      rawResult(new Uint8Array([0xc3, 0xa9])),
+      new Uint16Array([0x0201]),
+      new Uint8Array([1, 2, 3]).buffer,
+    ];
+    const h = await start((_input: unknown, ctx: Context) => {
+      ctx.responseContentType = results.length % 2 === 0 ? 'application/json' : 'application/octet-stream';
+      return results.shift();
+    });
+    expect((await h.call({ body: '' })).text).toBe('{"not":"re-encoded"}');
+    expect((await h.call({ body: '' })).text).toBe('é');
+    expect([...(await h.call({ body: '' })).body]).toEqual([1, 2]);
+    expect([...(await h.call({ body: '' })).body]).toEqual([1, 2, 3]);
+  });
+
   it('answers 502 with the fdk-node body when the function throws or rejects, and keeps serving', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const h = await start(async (input: string) => {
@@ -158,6 +182,20 @@ describe('responses', () => {
     await sleep(350);
     expect(finished).toBe(true); // the late result arrived and was dropped; the server still serves
     expect((await h.call({ body: '' })).text).toBe('"too late"');
+  });
+});
+
+describe('deadlineGuard: false', () => {
+  it('lets a function answer after its deadline and runs one that arrives late', async () => {
+    const h = await start(async (input: number) => {
+      await sleep(input);
+      return 'answered';
+    }, {}, { deadlineGuard: false });
+    const late = await h.call({ headers: { 'Fn-Deadline': new Date(Date.now() + 50).toISOString() }, body: '200' });
+    expect(late.status).toBe(200);
+    expect(late.text).toBe('"answered"');
+    const expired = await h.call({ headers: { 'Fn-Deadline': new Date(Date.now() - 1000).toISOString() }, body: '0' });
+    expect(expired.status).toBe(200);
   });
 });
 

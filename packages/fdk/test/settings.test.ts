@@ -38,16 +38,22 @@ describe('resolveSettings', () => {
 
   it('collects every problem into one FdkConfigError', () => {
     try {
-      resolveSettings({ FN_FORMAT: 'cloudevent' }, { inputMode: 'stream' as never });
+      resolveSettings({ FN_FORMAT: 'cloudevent' }, { inputMode: 'xml' as never, deadlineGuard: 'yes' as never });
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(FdkConfigError);
       expect((error as FdkConfigError).problems).toEqual([
         "FN_FORMAT is 'cloudevent', only 'http-stream' is supported",
         'FN_LISTENER is not set',
-        "inputMode is 'stream', expected one of json, string, buffer",
+        "inputMode is 'xml', expected one of json, string, buffer, stream",
+        "deadlineGuard is 'yes', expected true or false",
       ]);
     }
+  });
+
+  it('guards deadlines unless told not to', () => {
+    expect(resolveSettings({ FN_LISTENER: LISTENER }).deadlineGuard).toBe(true);
+    expect(resolveSettings({ FN_LISTENER: LISTENER }, { deadlineGuard: false }).deadlineGuard).toBe(false);
   });
 
   it('reads function facts and log framing from env', () => {

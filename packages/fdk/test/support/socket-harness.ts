@@ -6,7 +6,15 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, vi } from 'vitest';
-import { serve, type FdkServer, type Handler, type HandleOptions } from '../../src/index.js';
+import {
+  serve,
+  serveBatch,
+  type BatchHandler,
+  type BatchOptions,
+  type FdkServer,
+  type Handler,
+  type HandleOptions,
+} from '../../src/index.js';
 
 export interface Harness {
   readonly dir: string;
@@ -38,16 +46,31 @@ export interface CallResult {
 }
 
 /** Creates a temp dir and serves `fn` on `<dir>/lsnr.sock` with the given env. */
-export async function startHarness(
+export function startHarness(
   fn: Handler<never, unknown>,
   env: Record<string, string> = {},
   options: Omit<HandleOptions, 'env' | 'listener'> = {},
 ): Promise<Harness> {
+  return startWith((where) => serve(fn, { ...options, ...where }), env);
+}
+
+/** Like startHarness, for a batch function served by serveBatch. */
+export function startBatchHarness<V = Buffer>(
+  fn: BatchHandler<V>,
+  env: Record<string, string> = {},
+  options: Omit<BatchOptions, 'env' | 'listener'> = {},
+): Promise<Harness> {
+  return startWith((where) => serveBatch(fn, { ...options, ...where }), env);
+}
+
+type ServeAt = (where: { listener: string; env: NodeJS.ProcessEnv }) => Promise<FdkServer>;
+
+async function startWith(serveAt: ServeAt, env: Record<string, string>): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'fnts-fdk-'));
   const socketPath = join(dir, 'lsnr.sock');
   let server: FdkServer;
   try {
-    server = await serve(fn, { ...options, listener: `unix:${socketPath}`, env: { FN_FORMAT: 'http-stream', ...env } });
+    server = await serveAt({ listener: `unix:${socketPath}`, env: { FN_FORMAT: 'http-stream', ...env } });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
@@ -69,13 +92,23 @@ export async function startHarness(
  * function (and restores spies), so each test leaves no server or temp dir behind.
  */
 export function harnessPerTest(): typeof startHarness {
+  const track = disposeAfterEach();
+  return async (...args) => track(await startHarness(...args));
+}
+
+/** harnessPerTest for batch functions. */
+export function batchHarnessPerTest(): typeof startBatchHarness {
+  const track = disposeAfterEach();
+  return async (...args) => track(await startBatchHarness(...args));
+}
+
+function disposeAfterEach(): (harness: Harness) => Harness {
   const live: Harness[] = [];
   afterEach(async () => {
     vi.restoreAllMocks();
     await Promise.all(live.splice(0).map((harness) => harness.dispose()));
   });
-  return async (...args) => {
-    const harness = await startHarness(...args);
+  return (harness) => {
     live.push(harness);
     return harness;
   };
