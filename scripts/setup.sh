@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# One-time setup on a fresh Debian machine with Node 20: Docker engine, npm dependencies, build.
+# One-time setup on a fresh Debian machine with Node 20: Docker engine, librdkafka (the Kafka client links
+# Debian's build instead of downloading one), npm dependencies, build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-docker.sh
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+if ! dpkg -s librdkafka-dev >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+  echo "setup: installing librdkafka-dev and gcc" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev libzstd-dev gcc >/dev/null
+fi
+
+# @confluentinc/kafka-javascript compiles against the system librdkafka: nothing is downloaded.
+export CKJS_LINKING=dynamic
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci
 fi
