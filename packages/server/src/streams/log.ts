@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { statementCache } from '../store/statements.js';
+import type { SourceRecord } from './source.js';
 
 /** A stream of the embedded engine: a durable, partitioned, append-only log in SQLite. */
 export interface StreamInfo {
@@ -21,14 +22,8 @@ export interface NewMessage {
   timestamp?: number;
 }
 
-export interface StoredMessage {
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer;
-  headers: Record<string, string>;
-}
+/** A stored message is exactly what the trigger engine reads. */
+export type StoredMessage = SourceRecord;
 
 export interface PartitionBounds {
   partition: number;
