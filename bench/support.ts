@@ -1,7 +1,9 @@
-// Measurement helpers shared by the benchmarks: closed-loop load, percentiles, socket waits, table output.
+// Measurement helpers shared by the benchmarks: closed-loop load, percentiles, socket waits, table output, and the run
+// scaffolding (cleanup, label sweep, JSON API client, polling, results file).
 import { watch } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -160,4 +162,110 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
 /** A number for the table: fixed decimals, or an en dash when absent. */
 export function fmt(n: number | undefined, digits = 2): string {
   return n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Run scaffolding shared by the benchmarks written after invoke.ts (stream.ts): progress lines, ordered cleanup,
+// label sweeps, a small JSON API client, bounded polling and the results file.
+
+/** A progress line on stderr (stdout carries only the report). */
+export const progress = (msg: string): void => void process.stderr.write(`· ${msg}\n`);
+
+/** Where every benchmark writes its JSON (gitignored). */
+export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+
+/** Writes `bench/results/<kind>-<date>.json` and returns its path. */
+export async function writeResults(kind: string, date: string, data: unknown): Promise<string> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${kind}-${date.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+/**
+ * Cleanup steps run once, in reverse order of registration, each failure reported and the rest still run.
+ * `trapSigint` makes Ctrl-C run them too before exiting with 130.
+ */
+export class CleanupStack {
+  private readonly steps: [string, () => Promise<unknown>][] = [];
+  private done: Promise<void> | undefined;
+
+  add(what: string, run: () => Promise<unknown>): void {
+    this.steps.push([what, run]);
+  }
+
+  run(): Promise<void> {
+    return (this.done ??= (async () => {
+      for (const [what, step] of [...this.steps].reverse()) {
+        await step().catch((err: unknown) => console.error(`cleanup: could not ${what}: ${String(err)}`));
+      }
+    })());
+  }
+
+  trapSigint(): void {
+    process.once('SIGINT', () => void this.run().finally(() => process.exit(130)));
+  }
+}
+
+/** Minimal structural view of dockerode, so that this file needs no dockerode import. */
+interface DockerLike {
+  listContainers(opts: { all: boolean; filters: Record<string, string[]> }): Promise<{ Id: string }[]>;
+  getContainer(id: string): { remove(opts: { force: boolean; v: boolean }): Promise<unknown> };
+  listImages(opts: { filters: Record<string, string[]> }): Promise<{ Id: string }[]>;
+  getImage(id: string): { remove(opts: { force: boolean }): Promise<unknown> };
+}
+
+/** Removes every container, then every image, carrying `label` (`key=value`); returns how many containers went. */
+export async function removeLabelled(docker: DockerLike, label: string): Promise<number> {
+  const filters = { label: [label] };
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  const images = await docker.listImages({ filters });
+  for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+  return containers.length;
+}
+
+/** Minimal structural view of an undici Pool/Client (request with a string body, text answer). */
+interface RequestLike {
+  request(opts: { path: string; method: string; headers?: Record<string, string>; body?: string }): Promise<{
+    statusCode: number;
+    body: { text(): Promise<string> };
+  }>;
+}
+
+/** JSON calls to the server's API that fail on any status outside 2xx; a 204 gives undefined. */
+export class JsonApi {
+  constructor(private readonly http: RequestLike) {}
+
+  async call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const res = await this.http.request({
+      path, method,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`${method} ${path} answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** The raw text of a 200 answer (NDJSON endpoints such as logs). */
+  async text(path: string): Promise<string> {
+    const res = await this.http.request({ path, method: 'GET' });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`GET ${path} answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    return text;
+  }
+}
+
+/**
+ * Calls `check` every `intervalMs` until it returns a value other than undefined, or `timeoutMs` passes
+ * (then resolves to undefined). The first check runs at once.
+ */
+export async function pollUntil<T>(check: () => Promise<T | undefined>, opts: { intervalMs: number; timeoutMs: number }): Promise<T | undefined> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(opts.intervalMs);
+  }
 }
