@@ -89,7 +89,9 @@ export class HotContainerPool {
     if (this.closed) throw errors.serverBusy();
     const free = this.freeContainer();
     if (free) return this.take(free);
-    if (this.waiters.length >= this.settings.maxQueue) {
+    // A call that a new container could serve is not queued beyond capacity: only waits past that count.
+    const slotsToStart = Math.max(0, this.settings.maxContainers - this.containers.size) * this.settings.concurrency;
+    if (this.waiters.length >= this.settings.maxQueue + slotsToStart) {
       this.env.metrics.rejected.inc({ fn_id: this.settings.fnId });
       throw errors.serverBusy();
     }

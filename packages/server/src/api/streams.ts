@@ -111,11 +111,19 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return { ...s, retention_ms: retention, updated_at: now };
     });
 
-    api.delete('/v2/streams/:stream', { schema: { tags: ['streams'], params: StreamParams } }, async (req, reply) => {
+    api.delete('/v2/streams/:stream', {
+      schema: { tags: ['streams'], params: StreamParams, querystring: Type.Object({ force: Type.Optional(Type.Literal('true')) }) },
+    }, async (req, reply) => {
       const s = load(req.params.stream);
-      const users = (await deps.store.listTriggersByType('stream')).filter((t) => t.source === s.name || t.source === s.id);
+      const triggers = await deps.store.listTriggersByType('stream');
+      const users = triggers.filter((t) => t.source === s.name || t.source === s.id);
       if (users.length > 0) {
         throw errors.conflict(`stream "${s.name}" feeds trigger ${users.map((t) => t.name).join(', ')}; delete those triggers first`);
+      }
+      const dlqOf = triggers.filter((t) => (t.options as { dead_letter_stream?: string } | undefined)?.dead_letter_stream === s.name);
+      // force: the operator means it; those triggers block (visibly) until the stream exists again.
+      if (dlqOf.length > 0 && req.query.force !== 'true') {
+        throw errors.conflict(`stream "${s.name}" holds the dead letters of trigger ${dlqOf.map((t) => t.name).join(', ')}; delete those triggers first, or pass force=true`);
       }
       log.deleteStream(s.id);
       return reply.code(204).send();

@@ -18,7 +18,9 @@ export type InvokeOutcome =
   /** The platform could not run it (pool full, container cannot start): retry without spending attempts. */
   | { kind: 'throttled'; error: string }
   /** The function failed or timed out. */
-  | { kind: 'failed'; error: string; status: number };
+  | { kind: 'failed'; error: string; status: number }
+  /** The encoded batch is larger than a call may carry. */
+  | { kind: 'too_large'; error: string };
 
 export interface DeadLetter {
   record: SourceRecord;
@@ -63,6 +65,8 @@ export class PartitionWorker {
   /** After a failure with bisect on, the next batch is cut to this window. */
   private window: { first: number; last: number } | undefined;
   private nudger = new AbortController();
+  /** A wait decided while delivering, taken after the concurrency slot is released. */
+  private backoff = 0;
   private blocked: DeadLetter[] | undefined;
 
   constructor(
@@ -162,6 +166,10 @@ export class PartitionWorker {
     } finally {
       this.deps.semaphore.release();
     }
+    // Back off without holding a concurrency slot, so the trigger's other partitions keep moving.
+    const wait = this.backoff;
+    this.backoff = 0;
+    if (wait > 0) await interruptibleSleep(wait, [this.stop, this.nudger.signal]);
   }
 
   /** Waits up to max_wait_ms for the batch to fill. */
@@ -202,6 +210,7 @@ export class PartitionWorker {
       return;
     }
     if (outcome.kind === 'throttled') return this.throttled(outcome.error);
+    if (outcome.kind === 'too_large') return this.tooLarge(records, outcome.error, epoch);
     this.throttles = 0;
     if (outcome.kind === 'ok') {
       const response = parseBatchResponse(outcome.body, range);
@@ -252,7 +261,17 @@ export class PartitionWorker {
     const wait = backoffMs(opts, this.headAttempts);
     this.state = { kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: false };
     this.deps.log.info({ partition: this.partition, attempt: this.headAttempts, wait_ms: wait, error }, 'batch failed: retrying');
-    await interruptibleSleep(wait, [this.stop, this.nudger.signal]);
+    this.backoff = wait;
+  }
+
+  /** The encoded batch exceeds the invoke body limit: split it (no attempt spent); a lone record cannot be sent at all. */
+  private async tooLarge(records: SourceRecord[], error: string, epoch: number): Promise<void> {
+    if (records.length > 1) {
+      const first = records[0] as SourceRecord;
+      this.window = { first: first.offset, last: (records[Math.ceil(records.length / 2) - 1] as SourceRecord).offset };
+      return;
+    }
+    await this.writeDeadLetters(records.map((record) => ({ record, attempts: 0, error, status: 413 })), epoch);
   }
 
   private async throttled(error: string): Promise<void> {
@@ -261,7 +280,7 @@ export class PartitionWorker {
     const wait = Math.min(THROTTLE_MAX_MS, 100 * 2 ** Math.min(this.throttles, 10));
     this.lastError = error;
     this.state = { kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: true };
-    await interruptibleSleep(wait, [this.stop, this.nudger.signal]);
+    this.backoff = wait;
   }
 
   private async writeDeadLetters(letters: DeadLetter[], epoch: number): Promise<void> {
