@@ -32,7 +32,8 @@ export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.Process
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      // A developer's own ~/.fnts (a context with a registry, say) must not leak into tests.
+      env: { ...process.env, FNTS_HOME: join(opts.cwd, '.fnts-home'), ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

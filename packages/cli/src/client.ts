@@ -24,6 +24,10 @@ export interface Fn {
   memory?: number;
   timeout?: number;
   idle_timeout?: number;
+  /** fnts extension: most containers at once. */
+  max_containers?: number;
+  /** fnts extension: calls in flight per container. */
+  concurrency?: number;
   config: ConfigMap;
   annotations?: Annotations;
   shape?: string;
@@ -50,7 +54,9 @@ export type NewTrigger = Omit<Trigger, 'id' | 'created_at' | 'updated_at'>;
 
 /** What an update sends: merged by the server (CONTRACT §4.4); `""` values in config/annotations delete keys. */
 export type AppPatch = Partial<Pick<App, 'config' | 'annotations' | 'syslog_url'>>;
-export type FnPatch = Partial<Pick<Fn, 'image' | 'memory' | 'timeout' | 'idle_timeout' | 'config' | 'annotations'>>;
+export type FnPatch = Partial<
+  Pick<Fn, 'image' | 'memory' | 'timeout' | 'idle_timeout' | 'max_containers' | 'concurrency' | 'config' | 'annotations'>
+>;
 export type TriggerPatch = Partial<Pick<Trigger, 'name' | 'fn_id' | 'source' | 'annotations'>>;
 
 export interface TriggerQuery {

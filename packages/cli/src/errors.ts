@@ -37,12 +37,30 @@ export const cliErrors = {
   funcfileInvalid: (file: string, problems: string[]) =>
     new CliError('FNTS_ERR_FUNCFILE_INVALID', `${file} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`,
       'fix the lines above and run the command again'),
+  appfileInvalid: (file: string, problems: string[]) =>
+    new CliError('FNTS_ERR_APPFILE_INVALID', `${file} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`,
+      'fix the lines above and run the command again'),
+  contextFileInvalid: (file: string, problems: string[]) =>
+    new CliError('FNTS_ERR_CONTEXT_INVALID', `${file} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`,
+      'fix the lines above, or recreate the context with `fnts delete context` and `fnts create context`'),
+  contextNotFound: (name: string, hint?: string) =>
+    new CliError('FNTS_ERR_CONTEXT_NOT_FOUND', `context "${name}" not found`,
+      hint ?? `see the contexts with \`fnts list contexts\`, or create it with \`fnts create context ${name} --api-url URL\``),
+  contextExists: (name: string) =>
+    new CliError('FNTS_ERR_CONTEXT_EXISTS', `context "${name}" already exists`,
+      `change it with \`fnts update context ${name} --api-url URL --registry REGISTRY\`, or pick another name`),
+  contextInUse: (name: string) =>
+    new CliError('FNTS_ERR_CONTEXT_IN_USE', `context "${name}" is the current context and cannot be deleted`,
+      'switch to another one first, for example `fnts use context default`'),
+  push: (image: string, cause: string) =>
+    new CliError('FNTS_ERR_PUSH', `could not push ${image}: ${cause}`,
+      'check that the registry is reachable and that Docker may push to it (docker login), or deploy with --local to keep the image on this engine'),
   funcfileExists: (file: string) =>
     new CliError('FNTS_ERR_FUNCFILE_EXISTS', `${file} already exists`, 'use --force to overwrite it'),
   usage: (message: string, hint?: string) => new CliError('FNTS_ERR_USAGE', message, hint, 2),
   serverUnreachable: (url: string, cause: string) =>
     new CliError('FNTS_ERR_SERVER_UNREACHABLE', `cannot reach the fnts server at ${url} (${cause})`,
-      'start one with `fnts start`, or point FNTS_API_URL at a running server'),
+      'start one with `fnts start`, or point FNTS_API_URL or the current context (`fnts inspect context`) at a running server'),
   api: (status: number, message: string, code?: string, hint?: string) => new ApiError(status, message, code, hint),
   dockerUnreachable: (cause: string) =>
     new CliError('FNTS_ERR_DOCKER_UNREACHABLE', `cannot reach the Docker engine (${cause})`,

@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Scalar } from 'yaml';
 import { CliError, cliErrors } from './errors.js';
+import {
+  checkAnnotationsNode, checkConfigNode, configValues, intIn, nonEmptyString, pairOf, parseYaml, type CrossCheck, type Locate,
+  type Schema,
+} from './yaml-schema.js';
 
 export const SCHEMA_VERSION = 20180708;
 export const RUNTIMES = ['typescript', 'node', 'docker'] as const;
@@ -17,14 +21,22 @@ export interface FuncFile {
   memory?: number;
   timeout?: number;
   idle_timeout?: number;
+  /** fnts extension: the most containers the function may run at once. */
+  max_containers?: number;
+  /** fnts extension: calls in flight per container (functions built with the fnts FDK). */
+  concurrency?: number;
   config?: Record<string, string>;
+  annotations?: Record<string, unknown>;
+  /** Default Content-Type of `fnts invoke` in this directory. */
   content_type?: string;
+  /** The image the function runs on (the FROM line) for typescript and node; default `fnts/node:<major>`. */
+  run_image?: string;
   triggers?: FuncTrigger[];
 }
 
 /**
  * Trigger types func.yaml may declare, each with its rule for `source`. Only `http` runs today; a new type (say
- * `stream`) is one more entry here, plus any fields of its own in `checkTrigger`.
+ * `stream`) is one more entry here, plus any fields of its own in `checkTriggers`.
  */
 export const TRIGGER_TYPES = {
   http: {
@@ -47,50 +59,40 @@ export interface LoadedFuncFile {
   path: string;
   func: FuncFile;
   doc: Document;
+  /** The file's text, which the document's source ranges point into. */
+  source: string;
 }
 
 const FILE_NAMES = ['func.yaml', 'func.yml'];
 const SEMVER = /^\d+\.\d+\.\d+$/;
-const NAME = /^[a-z0-9][a-z0-9_.-]*$/;
+export const FN_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
+const TRIGGER_NAME = /^[\p{L}\p{N}_-]+$/u;
 
 export function findFuncFile(dir: string): string | undefined {
   return FILE_NAMES.map((n) => join(dir, n)).find((p) => existsSync(p));
 }
 
-type Check = (value: unknown) => string | undefined;
-/** Turns a source offset into `path:line:col`. */
-type Where = (offset: number | undefined) => string;
-/** A rule that needs the YAML nodes, to point at the line of each nested problem. */
-type NodeCheck = (node: unknown, where: Where) => string[];
-
-const TRIGGER_NAME = /^[\p{L}\p{N}_-]+$/u;
-
-function start(node: unknown): number | undefined {
-  return (node as { range?: [number, number, number] } | null)?.range?.[0];
-}
-
 /** Checks the `triggers:` list: each entry a map with a valid name, a known type, and a source that type accepts. */
-const checkTriggers: NodeCheck = (node, where) => {
+function checkTriggers(node: unknown, at: Locate): string[] {
   if (isScalar(node) && node.value === null) return []; // `triggers:` with nothing under it
-  if (!isSeq(node)) return [`${where(start(node))}: "triggers" must be a list of {name, type, source}`];
+  if (!isSeq(node)) return [`${at(node)}: "triggers" must be a list of {name, type, source}`];
   const problems: string[] = [];
   const seenNames = new Set<string>();
   const seenSources = new Set<string>();
   node.items.forEach((item, i) => {
     if (!isMap(item)) {
-      problems.push(`${where(start(item))}: "triggers[${i}]" must be a map with name, type and source`);
+      problems.push(`${at(item)}: "triggers[${i}]" must be a map with name, type and source`);
       return;
     }
     const values = item.toJSON() as Record<string, unknown>;
-    const pair = (key: string) => item.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
     const report = (key: string, problem: string) => {
-      const p = pair(key);
-      problems.push(`${where(start(p?.value) ?? start(p?.key) ?? start(item))}: "triggers[${i}].${key}" ${problem}`);
+      const p = pairOf(item, key);
+      problems.push(`${at(p?.value ?? p?.key, item)}: "triggers[${i}].${key}" ${problem}`);
     };
     const { name, type, source } = values;
-    for (const key of ['name', 'type', 'source']) if (!pair(key)) report(key, 'is missing');
+    for (const key of ['name', 'type', 'source']) if (!pairOf(item, key)) report(key, 'is missing');
 
-    if (pair('name')) {
+    if (pairOf(item, 'name')) {
       if (typeof name !== 'string' || !TRIGGER_NAME.test(name) || name.length > 255) {
         report('name', 'must be letters, digits, "_" or "-" (at most 255)');
       } else if (seenNames.has(name)) report('name', `repeats "${name}"; trigger names must be unique`);
@@ -98,9 +100,9 @@ const checkTriggers: NodeCheck = (node, where) => {
     }
 
     const rule = typeof type === 'string' && Object.hasOwn(TRIGGER_TYPES, type) ? TRIGGER_TYPES[type as TriggerType] : undefined;
-    if (pair('type') && !rule) report('type', `must be one of ${Object.keys(TRIGGER_TYPES).join(', ')}`);
+    if (pairOf(item, 'type') && !rule) report('type', `must be one of ${Object.keys(TRIGGER_TYPES).join(', ')}`);
 
-    if (pair('source')) {
+    if (pairOf(item, 'source')) {
       const problem = typeof source === 'string' && source !== '' ? rule?.checkSource(source) : 'must be a non-empty string';
       if (problem) report('source', problem);
       else if (rule && typeof source === 'string') {
@@ -112,16 +114,14 @@ const checkTriggers: NodeCheck = (node, where) => {
     }
   });
   return problems;
-};
+}
 
-const intIn = (min: number, max: number): Check => (v) =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer from ${min} to ${max}`;
-
-const FIELDS: Record<string, { required?: boolean; check?: Check; checkNode?: NodeCheck }> = {
+/** The one schema of func.yaml (CONTRACT §5.2 plus fnts's extensions). Keys not listed here are kept and ignored. */
+export const FUNC_SCHEMA: Schema = {
   schema_version: { required: true, check: (v) => (v === SCHEMA_VERSION ? undefined : `must be ${SCHEMA_VERSION}`) },
   name: {
     required: true,
-    check: (v) => (typeof v === 'string' && NAME.test(v) && v.length <= 255
+    check: (v) => (typeof v === 'string' && FN_NAME.test(v) && v.length <= 255
       ? undefined : 'must be lowercase letters, digits, ".", "_" or "-" (at most 255)'),
   },
   version: { required: true, check: (v) => (typeof v === 'string' && SEMVER.test(v) ? undefined : 'must be a version like 0.0.1') },
@@ -132,62 +132,80 @@ const FIELDS: Record<string, { required?: boolean; check?: Check; checkNode?: No
   memory: { check: intIn(1, 8192) },
   timeout: { check: intIn(1, 300) },
   idle_timeout: { check: intIn(1, 3600) },
-  content_type: { check: (v) => (typeof v === 'string' ? undefined : 'must be a string') },
-  config: {
-    check: (v) =>
-      v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
-        ? undefined : 'must be a map of string keys to string values (quote numbers)',
-  },
+  max_containers: { check: intIn(1, 10_000) },
+  concurrency: { check: intIn(1, 1000) },
+  content_type: { check: nonEmptyString },
+  run_image: { check: nonEmptyString },
+  config: { checkNode: checkConfigNode },
+  annotations: { checkNode: checkAnnotationsNode },
   triggers: { checkNode: checkTriggers },
 };
 
+const crossChecks: CrossCheck = (values, at, pair) =>
+  values.runtime === 'docker' && values.run_image !== undefined
+    ? [`${at(pair('run_image')?.value)}: "run_image" is used by runtimes typescript and node; with runtime docker, the FROM line of your Dockerfile picks the image`]
+    : [];
+
 /** Parses and validates func.yaml text; reports every problem at once, each with its line and column. */
 export function parseFuncFile(text: string, path: string): { func: FuncFile; doc: Document } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true });
-  const where: Where = (offset) => {
-    if (offset === undefined) return `${path}`;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${path}:${line}:${col}`;
-  };
-  const problems = doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split('\n')[0]}`);
-  if (problems.length > 0) throw cliErrors.funcfileInvalid(path, problems);
-  if (!isMap(doc.contents)) throw cliErrors.funcfileInvalid(path, [`${where(0)}: the file must be a YAML map of settings`]);
-  const values = doc.toJS() as Record<string, unknown>;
-  for (const [key, rule] of Object.entries(FIELDS)) {
-    const node = doc.contents.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-    if (!node) {
-      if (rule.required) problems.push(`${where(0)}: missing required field "${key}"`);
-      continue;
-    }
-    if (rule.checkNode) problems.push(...rule.checkNode(node.value, where));
-    const problem = rule.check?.(values[key]);
-    if (problem) problems.push(`${where(start(node.value) ?? start(node.key))}: "${key}" ${problem}`);
-  }
-  if (problems.length > 0) throw cliErrors.funcfileInvalid(path, problems);
-  return { func: values as unknown as FuncFile, doc };
+  const { values, doc } = parseYaml(text, path, FUNC_SCHEMA, (problems) => cliErrors.funcfileInvalid(path, problems), crossChecks);
+  const func = values as unknown as FuncFile;
+  const config = isMap(doc.contents) ? configValues(pairOf(doc.contents, 'config')?.value) : undefined;
+  if (config) func.config = config;
+  else delete func.config; // `config:` with nothing under it
+  if (func.annotations === null) delete func.annotations;
+  if (func.triggers === null) delete func.triggers;
+  return { func, doc };
 }
 
 export async function loadFuncFile(dir: string): Promise<LoadedFuncFile> {
   const path = findFuncFile(dir);
   if (!path) throw cliErrors.funcfileMissing(dir);
-  const { func, doc } = parseFuncFile(await readFile(path, 'utf8'), path);
-  return { path, func, doc };
+  const source = await readFile(path, 'utf8');
+  const { func, doc } = parseFuncFile(source, path);
+  return { path, func, doc, source };
 }
 
-/** Writes one field back, keeping the rest of the file (comments, order, unknown keys) as it was. */
+/**
+ * Writes one field back, keeping the rest of the file (comments, order, spacing, unknown keys) byte for byte: a
+ * plain or quoted scalar is replaced where it stands, in its own quoting style; anything else goes through the
+ * YAML document, which still keeps comments and unknown keys.
+ */
 export async function updateFuncFile(loaded: LoadedFuncFile, key: keyof FuncFile, value: unknown): Promise<void> {
-  loaded.doc.set(key, value);
-  await writeFile(loaded.path, loaded.doc.toString());
+  const { source } = loaded;
+  const node = isMap(loaded.doc.contents) ? pairOf(loaded.doc.contents, key)?.value : undefined;
+  const inPlace = isScalar(node) && node.range && ['PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE'].includes(node.type ?? '')
+    && (typeof value === 'string' || typeof value === 'number');
+  let next: string;
+  if (inPlace) {
+    const [start, end] = node.range as [number, number, number];
+    const formatted = stringify(value, { defaultStringType: node.type as Scalar.Type, defaultKeyType: null }).trimEnd();
+    next = `${source.slice(0, start)}${formatted}${source.slice(end)}`;
+  } else {
+    loaded.doc.set(key, value);
+    next = loaded.doc.toString();
+  }
+  await writeFile(loaded.path, next);
+  loaded.doc = parseDocument(next, { keepSourceTokens: true });
+  loaded.source = next;
   (loaded.func as unknown as Record<string, unknown>)[key] = value;
+}
+
+export type VersionPart = 'major' | 'minor' | 'patch';
+
+/** The next version: patch 0.0.1 → 0.0.2, minor 0.1.9 → 0.2.0, major 1.4.2 → 2.0.0. */
+export function bumpVersion(version: string, part: VersionPart = 'patch'): string {
+  const parts = version.split('.').map(Number);
+  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new CliError('FNTS_ERR_FUNCFILE_INVALID', `cannot bump version "${version}"`, 'use a version like 0.0.1');
+  }
+  const [major, minor, patch] = parts as [number, number, number];
+  if (part === 'major') return `${major + 1}.0.0`;
+  if (part === 'minor') return `${major}.${minor + 1}.0`;
+  return `${major}.${minor}.${patch + 1}`;
 }
 
 /** The next patch version: 0.0.1 → 0.0.2. */
 export function bumpPatch(version: string): string {
-  const parts = version.split('.').map(Number);
-  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n))) {
-    throw new CliError('FNTS_ERR_FUNCFILE_INVALID', `cannot bump version "${version}"`, 'use a version like 0.0.1');
-  }
-  const [major, minor, patch] = parts as [number, number, number];
-  return `${major}.${minor}.${patch + 1}`;
+  return bumpVersion(version, 'patch');
 }

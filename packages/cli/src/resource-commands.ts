@@ -23,7 +23,7 @@ const APP = ['a'];
 const FN = ['function', 'func', 'f'];
 const TRIGGER = ['trig', 'tr', 't'];
 
-const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+export const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
 const OUTPUT_HELP = 'json: machine-readable JSON (default: a table)';
 
 function appFieldOptions(cmd: Command): Command {
@@ -42,8 +42,17 @@ function fnFieldOptions(cmd: Command): Command {
     .option('--annotation <KEY=VALUE>', 'annotation; VALUE is JSON when it parses, else text (repeatable)', collect);
 }
 
-export function registerResourceCommands(prog: Command, ctx: () => CommandContext): void {
-  const create = prog.command('create').description('create an app, function or trigger')
+/** The command groups other registrations add to (contexts live in the same create/list/... groups). */
+export interface CommandGroups {
+  create: Command;
+  list: Command;
+  inspect: Command;
+  update: Command;
+  del: Command;
+}
+
+export function registerResourceCommands(prog: Command, ctx: () => CommandContext): CommandGroups {
+  const create = prog.command('create').description('create an app, function, trigger or context')
     .addHelpText('after', examples('fnts create app myapp', 'fnts create fn myapp hello hello:0.0.1', 'fnts create trigger myapp hello hello --source /hello'));
   appFieldOptions(create.command('app <name>').aliases(APP).description('create an app'))
     .addHelpText('after', examples('fnts create app myapp', 'fnts create app myapp --config DB_URL=postgres://db/app'))
@@ -60,7 +69,7 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, fn: string, name: string, o: { type?: string; source?: string; annotation?: string[] }) =>
       void (await createTriggerCommand({ ...o, app, fn, name }, ctx())));
 
-  const list = prog.command('list').alias('ls').description('list apps, functions or triggers')
+  const list = prog.command('list').alias('ls').description('list apps, functions, triggers or contexts')
     .addHelpText('after', examples('fnts list apps', 'fnts list fns myapp --output json', 'fnts list triggers myapp'));
   list.command('apps').aliases(['app', 'a']).description('list apps')
     .option('--output <format>', OUTPUT_HELP)
@@ -76,7 +85,7 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, fn: string | undefined, o: { output?: string }) =>
       void (await listTriggersCommand({ ...o, app, ...(fn === undefined ? {} : { fn }) }, ctx())));
 
-  const inspect = prog.command('inspect').description('print an app, function or trigger, or one field of it')
+  const inspect = prog.command('inspect').description('print an app, function, trigger or context, or one field of it')
     .addHelpText('after', examples('fnts inspect app myapp', 'fnts inspect fn myapp hello id', 'fnts inspect trigger myapp hello hello'));
   const field = (f: string | undefined) => (f === undefined ? {} : { field: f });
   inspect.command('app <name> [field]').aliases(APP).description('print an app as JSON, or one field')
@@ -95,7 +104,7 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, fn: string, name: string, f: string | undefined, o: { output?: string }) =>
       void (await inspectTriggerCommand({ ...o, app, fn, name, ...field(f) }, ctx())));
 
-  const update = prog.command('update').description('change an app, function or trigger (config and annotations are merged)')
+  const update = prog.command('update').description('change an app, function, trigger or context (config and annotations are merged)')
     .addHelpText('after', examples('fnts update app myapp --config LOG_LEVEL=debug', 'fnts update fn myapp hello --memory 256', 'fnts update trigger myapp hello hello --source /greet'));
   appFieldOptions(update.command('app <name>').aliases(APP).description('change an app'))
     .addHelpText('after', examples('fnts update app myapp --config LOG_LEVEL=debug', 'fnts update app myapp --syslog-url ""   # clears it'))
@@ -112,7 +121,7 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, fn: string, name: string, o: { source?: string; annotation?: string[] }) =>
       void (await updateTriggerCommand({ ...o, app, fn, name }, ctx())));
 
-  const del = prog.command('delete').description('delete an app (with its functions and triggers), a function or a trigger')
+  const del = prog.command('delete').description('delete an app (with its functions and triggers), a function, a trigger or a context')
     .addHelpText('after', examples('fnts delete trigger myapp hello hello', 'fnts delete fn myapp hello', 'fnts delete app myapp'));
   del.command('app <name>').aliases(APP).description('delete an app, its functions and their triggers')
     .addHelpText('after', examples('fnts delete app myapp'))
@@ -144,4 +153,5 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
   unsetConfig.command('fn <app> <fn> <key>').aliases(FN).description("remove one of a function's config keys")
     .addHelpText('after', examples('fnts unset config fn myapp hello GREETING'))
     .action(async (app: string, fn: string, key: string) => void (await unsetFnConfigCommand({ app, fn, key }, ctx())));
+  return { create, list, inspect, update, del };
 }

@@ -1,10 +1,15 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
 import { ApiClient } from '../client.js';
 import { cliErrors } from '../errors.js';
+import { findFuncFile } from '../funcfile.js';
 import type { CommandContext } from './context.js';
+import { outputFormat } from './print.js';
 
 export interface InvokeOptions {
   app: string;
   fn: string;
+  /** Default: func.yaml `content_type` when the cwd holds this function's func.yaml, else text/plain. */
   contentType?: string;
   endpoint?: string;
   displayCallId?: boolean;
@@ -16,8 +21,41 @@ export interface InvokeOptions {
 /** Fn's CLI caps the body it sends at 10 MiB. */
 export const MAX_INVOKE_BODY = 10 * 1024 * 1024;
 
+/** Reads a request body from a stream (stdin), failing once it passes `limit` bytes instead of buffering it all. */
+export async function readBody(stream: AsyncIterable<Buffer | string>, limit = MAX_INVOKE_BODY): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > limit) {
+      throw cliErrors.usage(`the request body (stdin) is larger than ${limit} bytes`, 'send a smaller body; Fn limits invoke bodies to 10 MiB');
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The content type func.yaml in `dir` sets for this function, if any. Only the two keys are read, so a func.yaml
+ * with problems elsewhere does not stop an invoke.
+ */
+export async function funcFileContentType(dir: string, fnName: string): Promise<string | undefined> {
+  const path = findFuncFile(dir);
+  if (!path) return undefined;
+  let values: Record<string, unknown> | null;
+  try {
+    values = parseDocument(await readFile(path, 'utf8')).toJS() as Record<string, unknown> | null;
+  } catch {
+    return undefined; // not YAML at all: `fnts build` and `deploy` report it with its lines
+  }
+  const type = values?.content_type;
+  return values?.name === fnName && typeof type === 'string' && type !== '' ? type : undefined;
+}
+
 /** `fnts invoke APP FN`: resolves the function's invoke endpoint, sends the body, prints the response. */
 export async function invokeCommand(opts: InvokeOptions, ctx: CommandContext): Promise<number> {
+  const json = outputFormat(opts.output) === 'json';
   const client = new ApiClient(ctx.settings.apiUrl);
   let endpoint = opts.endpoint;
   if (!endpoint) {
@@ -32,9 +70,10 @@ export async function invokeCommand(opts: InvokeOptions, ctx: CommandContext): P
   if (body.length > MAX_INVOKE_BODY) {
     throw cliErrors.usage(`the request body is ${body.length} bytes; the limit is ${MAX_INVOKE_BODY}`);
   }
-  const res = await client.invoke(endpoint, body, opts.contentType ?? 'text/plain');
+  const contentType = opts.contentType ?? (await funcFileContentType(ctx.cwd, opts.fn)) ?? 'text/plain';
+  const res = await client.invoke(endpoint, body, contentType);
   const callId = res.headers['fn-call-id'];
-  if (opts.output === 'json') {
+  if (json) {
     ctx.output.out(`${JSON.stringify({ status_code: res.status, headers: res.headers, body: res.body.toString('utf8') })}\n`);
     return res.status < 400 ? 0 : 1;
   }

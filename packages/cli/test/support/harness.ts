@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildApp, loadConfig } from '@fnts/server';
 import { afterEach, beforeEach } from 'vitest';
 import type { CommandContext } from '../../src/commands/context.js';
+import type { CliSettings } from '../../src/settings.js';
 
 /** A command context whose output is kept in strings, so tests read what a user would see. */
 export interface Captured {
@@ -17,14 +18,23 @@ export interface Captured {
   clear(): void;
 }
 
-export function captureContext(apiUrl: string, cwd = process.cwd()): Captured {
+export function captureContext(apiUrl: string, cwd = process.cwd(), settings: Partial<CliSettings> = {}): Captured {
   let out = '';
   let info = '';
   return {
     ctx: {
       cwd,
       output: { out: (t) => void (out += t), info: (t) => void (info += t) },
-      settings: { apiUrl, dockerSocketPath: '/var/run/docker.sock', imageLabels: {} },
+      settings: {
+        apiUrl,
+        context: 'default',
+        contextSource: 'default',
+        // Tests never read or write the real ~/.fnts.
+        homeDir: join(tmpdir(), 'fnts-cli-test-no-home'),
+        dockerSocketPath: process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock',
+        imageLabels: {},
+        ...settings,
+      },
     },
     stdout: () => out,
     stderr: () => info,
@@ -38,7 +48,7 @@ export function captureContext(apiUrl: string, cwd = process.cwd()): Captured {
 export interface TestServer {
   url: string;
   /** A fresh captured context pointed at this server. */
-  cli(cwd?: string): Captured;
+  cli(cwd?: string, settings?: Partial<CliSettings>): Captured;
 }
 
 /**
@@ -46,13 +56,12 @@ export interface TestServer {
  * The returned object is filled in before every test.
  */
 export function serverPerTest(): TestServer {
-  const server: TestServer = { url: '', cli: () => captureContext(server.url) };
+  const server: TestServer = { url: '', cli: (cwd, settings) => captureContext(server.url, cwd, settings) };
   let close: (() => Promise<void>) | undefined;
   beforeEach(async () => {
     const app = await buildApp({ config: loadConfig({ FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'silent' }) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     server.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    server.cli = (cwd?: string) => captureContext(server.url, cwd);
     close = () => app.close();
   });
   afterEach(async () => {
