@@ -12,6 +12,7 @@ import { Client, Pool } from 'undici';
 import { buildApp, loadConfig } from '@fnts/server';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
+import { startBareProxy } from './bare-proxy.js';
 import { BODY, callOver, dockerRun, expect200, SOCKET_NAME, type DockerRunTiming } from './baseline.js';
 import {
   closedLoop, emptySamples, fmt, median, mergeInto, msSince, publishedSockets, renderTable, sleep, summarize,
@@ -84,6 +85,8 @@ interface HotLevelResult {
   containers: number;
   server: LatencySummary;
   direct: LatencySummary;
+  /** c=1 only: a bare node:http proxy to the same socket, the floor for any HTTP front. */
+  bare?: LatencySummary;
   /** Sockets the direct clients were spread over (one client per container). */
   directSockets: number;
   p50Ratio: number;
@@ -114,12 +117,26 @@ async function hotLevel(
   const perBlock = Math.ceil(level.calls / PLAN.rounds);
   const s: Samples = emptySamples();
   const d: Samples = emptySamples();
-  for (let r = 0; r < PLAN.rounds; r++) {
-    const order: [Samples, (w: number) => Promise<void>][] = [[s, server], [d, direct]];
-    if (r % 2 === 1) order.reverse();
-    for (const [into, call] of order) {
-      mergeInto(into, await closedLoop({ workers: clients, calls: perBlock, maxMs: PLAN.blockMaxMs, call }));
+  const b: Samples = emptySamples();
+  // At c=1, a bare HTTP proxy to the same socket shows the floor that any HTTP front pays for its extra hop.
+  const bare = clients === 1 ? await startBareProxy(used[0] as string) : undefined;
+  const bareClient = bare ? new Pool(bare.url, { connections: 1, keepAliveTimeout: 60_000 }) : undefined;
+  const viaBare = async () => {
+    const res = await (bareClient as Pool).request({ path: '/', method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    await expect200(res, 'bare proxy');
+  };
+  if (bareClient) await closedLoop({ workers: 1, calls: level.warmup, maxMs: PLAN.warmupMaxMs, call: viaBare });
+  try {
+    for (let r = 0; r < PLAN.rounds; r++) {
+      const order: [Samples, (w: number) => Promise<void>][] = [[s, server], [d, direct], ...(bareClient ? [[b, viaBare] as [Samples, () => Promise<void>]] : [])];
+      if (r % 2 === 1) order.reverse();
+      for (const [into, call] of order) {
+        mergeInto(into, await closedLoop({ workers: clients, calls: perBlock, maxMs: PLAN.blockMaxMs, call }));
+      }
     }
+  } finally {
+    await bareClient?.close();
+    await bare?.close();
   }
   const containers = (await publishedSockets(iofsRoot, SOCKET_NAME)).length;
   const serverSummary = summarize(s);
@@ -131,6 +148,7 @@ async function hotLevel(
     direct: directSummary,
     directSockets: used.length,
     p50Ratio: serverSummary.p50Ms / directSummary.p50Ms,
+    ...(bareClient ? { bare: summarize(b) } : {}),
     idealCallsPerS: (directC1 ?? directSummary).callsPerS * containers,
     truncated: s.truncated || d.truncated,
   };
@@ -227,6 +245,10 @@ function hotTable(levels: HotLevelResult[]): string {
     rows.push(['', '', `direct socket ×${l.directSockets}`, String(l.direct.calls), fmt(l.direct.p50Ms, 3),
       fmt(l.direct.p99Ms, 3), fmt(l.direct.meanMs, 3), tput(l.direct),
       `p50 ${fmt(l.p50Ratio)}×, calls/s ${fmt(l.server.callsPerS / l.direct.callsPerS)}×`]);
+    if (l.bare) {
+      rows.push(['', '', 'bare node proxy ×1', String(l.bare.calls), fmt(l.bare.p50Ms, 3), fmt(l.bare.p99Ms, 3),
+        fmt(l.bare.meanMs, 3), tput(l.bare), `server p50 ${fmt(l.server.p50Ms / l.bare.p50Ms)}× bare, bare ${fmt(l.bare.p50Ms / l.direct.p50Ms)}× direct`]);
+    }
     if (l.clients > 1 && c1) {
       rows.push(['', '', `ideal c=1 direct ×${l.containers}`, '', '', '', '', fmt(l.idealCallsPerS, 0),
         `server calls/s ${fmt(l.server.callsPerS / l.idealCallsPerS)}× of ideal`]);
