@@ -180,6 +180,17 @@ describe('fns', () => {
     expect(res.json<FnJson>().updated_at).toBe(fn.updated_at);
   });
 
+  it('sets max_containers and concurrency (fnts extensions) and clears them with null on PUT', async () => {
+    const fn = await createFn({ app_id: appId, name: 'scaled', image: 'i', max_containers: 3, concurrency: 4 });
+    expect(fn).toMatchObject({ max_containers: 3, concurrency: 4 });
+    const cleared = await req('PUT', `/v2/fns/${fn.id}`, { max_containers: null, concurrency: 2 });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    const after = cleared.json<FnJson>();
+    expect(after).not.toHaveProperty('max_containers');
+    expect(after.concurrency).toBe(2);
+    expectError(await req('PUT', `/v2/fns/${fn.id}`, { concurrency: 5000 }), 400, 'concurrency value is out of range, must be between 1 and 1000');
+  });
+
   it('re-checks ranges on PUT and changes nothing when one is out of range', async () => {
     const fn = await createFn({ app_id: appId, name: 'f', image: 'i' });
     const cases: Array<[Json, string]> = [

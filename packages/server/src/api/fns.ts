@@ -75,9 +75,14 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         annotations: mergeAnnotations(fn.annotations, body.annotations, false),
       };
       if (body.image) next.image = body.image;
-      for (const field of ['memory', 'timeout', 'idle_timeout', 'max_containers', 'concurrency'] as const) {
+      for (const field of ['memory', 'timeout', 'idle_timeout'] as const) {
         const v = body[field];
         if (v !== undefined && v !== 0) next[field] = checkRange(field, v);
+      }
+      for (const field of ['max_containers', 'concurrency'] as const) {
+        const v = body[field];
+        if (v === null) delete next[field];
+        else if (v !== undefined && v !== 0) next[field] = checkRange(field, v);
       }
       if (JSON.stringify(next) === JSON.stringify(fn)) return renderFn(fn);
       next.updated_at = deps.now();

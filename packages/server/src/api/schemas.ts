@@ -28,8 +28,9 @@ export const FnBody = Type.Object({
   memory: Type.Optional(Type.Integer()),
   timeout: Type.Optional(Type.Integer()),
   idle_timeout: Type.Optional(Type.Integer()),
-  max_containers: Type.Optional(Type.Integer()),
-  concurrency: Type.Optional(Type.Integer()),
+  /** fnts extensions; `null` on PUT goes back to the server default. */
+  max_containers: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  concurrency: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
   config: Type.Optional(NullableStringMap),
   annotations: Type.Optional(AnnotationMap),
   shape: Type.Optional(Type.String()),
