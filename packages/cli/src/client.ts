@@ -43,8 +43,98 @@ export interface Trigger {
   type: string;
   source: string;
   annotations?: Annotations;
+  /** Stream triggers (fnts extension): batching, start position, retries, dead letters; the server fills in defaults. */
+  options?: TriggerOptions;
   created_at?: string;
   updated_at?: string;
+}
+
+/** A stream trigger's options, snake_case as in the API and func.yaml (packages/server/README.md). */
+export type TriggerOptions = Record<string, unknown>;
+
+/** An embedded stream (fnts extension): a partitioned, append-only log on the server. */
+export interface Stream {
+  id: string;
+  name: string;
+  partitions: number;
+  retention_ms: number;
+  /** Per partition: the first offset still kept and the next offset to be written (GET of one stream only). */
+  offsets?: { partition: number; start: number; end: number }[];
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface NewStream {
+  name: string;
+  partitions?: number;
+  retention_ms?: number;
+}
+
+/** One message to append; `key` and `value` are in the request's encoding. */
+export interface OutgoingMessage {
+  key?: string;
+  value: string;
+  headers?: Record<string, string>;
+  timestamp?: number;
+}
+
+/** Where the server put one appended message. */
+export interface MessagePosition {
+  partition: number;
+  offset: number;
+}
+
+/** One message read back; `key` and `value` are in the encoding asked for. */
+export interface StreamMessage {
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export interface MessagePage {
+  messages: StreamMessage[];
+  /** Where the next read of this partition starts. */
+  next_offset: number;
+  /** The partition's end (next offset to be written) when this page was read. */
+  end_offset: number;
+}
+
+/** A stream trigger's partition as `GET /v2/triggers/{id}/status` shows it. */
+export interface PartitionStatus {
+  partition: number;
+  committed: number;
+  start: number;
+  end: number;
+  lag_records: number;
+  lag_seconds: number;
+  /** `{kind: IDLE|RUNNING|PAUSED}`, `{kind: RETRYING, attempt, nextAt, lastError, throttled}`, `{kind: BLOCKED, reason}`, … */
+  state: { kind: string; [detail: string]: unknown };
+  in_flight: { first: number; last: number; [detail: string]: unknown } | null;
+  last_error: string | null;
+  last_success_at: string | null;
+  dead_lettered: number;
+}
+
+export interface TriggerStatus {
+  trigger_id: string;
+  name: string;
+  fn_id: string;
+  source: { type: string; stream: string; [detail: string]: unknown };
+  paused: boolean;
+  dead_letter_stream?: string;
+  partitions: PartitionStatus[];
+}
+
+/** Where `seek` moves a paused stream trigger (STREAMS.md §10). */
+export type SeekPosition = 'earliest' | 'latest' | { timestamp: number } | { offsets: Record<string, number> };
+
+export interface RedriveResult {
+  redriven: number;
+  remaining: number;
+  error?: string;
 }
 
 /** What a create sends: everything but the server-assigned fields. */
@@ -57,7 +147,7 @@ export type AppPatch = Partial<Pick<App, 'config' | 'annotations' | 'syslog_url'
 export type FnPatch = Partial<
   Pick<Fn, 'image' | 'memory' | 'timeout' | 'idle_timeout' | 'max_containers' | 'concurrency' | 'config' | 'annotations'>
 >;
-export type TriggerPatch = Partial<Pick<Trigger, 'name' | 'fn_id' | 'source' | 'annotations'>>;
+export type TriggerPatch = Partial<Pick<Trigger, 'name' | 'fn_id' | 'source' | 'annotations' | 'options'>>;
 
 export interface TriggerQuery {
   appId: string;
@@ -96,20 +186,23 @@ const seg = encodeURIComponent;
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
-  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Dispatcher.ResponseData> {
+  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
     try {
       return await request(`${this.baseUrl}${path}`, {
         method,
         ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      // A caller that stops (Ctrl-C on `stream tail --follow`) gets its abort back, not "server unreachable".
+      if (signal?.aborted) throw err;
       const e = err as { code?: string; message?: string };
       throw cliErrors.serverUnreachable(this.baseUrl, e.code ?? e.message ?? String(err));
     }
   }
 
-  private async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body);
+  private async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.send(method, path, body, signal);
     const text = await res.body.text();
     if (res.statusCode >= 400) this.fail(res.statusCode, text);
     return (text ? JSON.parse(text) : undefined) as T;
@@ -230,6 +323,74 @@ export class ApiClient {
 
   async deleteTrigger(id: string): Promise<void> {
     await this.json('DELETE', `/v2/triggers/${seg(id)}`);
+  }
+
+  // Stream triggers (fnts extension)
+
+  triggerStatus(id: string): Promise<TriggerStatus> {
+    return this.json('GET', `/v2/triggers/${seg(id)}/status`);
+  }
+
+  pauseTrigger(id: string): Promise<TriggerStatus> {
+    return this.json('POST', `/v2/triggers/${seg(id)}/pause`);
+  }
+
+  resumeTrigger(id: string): Promise<TriggerStatus> {
+    return this.json('POST', `/v2/triggers/${seg(id)}/resume`);
+  }
+
+  /** Moves a paused trigger's read position, for every partition or only `partition`. */
+  seekTrigger(id: string, position: SeekPosition, partition?: number): Promise<TriggerStatus> {
+    return this.json('POST', `/v2/triggers/${seg(id)}/seek`, { position, ...(partition === undefined ? {} : { partition }) });
+  }
+
+  /** Sends the trigger's dead letters back to its function, in order, stopping at the first that fails again. */
+  redriveTrigger(id: string): Promise<RedriveResult> {
+    return this.json('POST', `/v2/triggers/${seg(id)}/redrive`);
+  }
+
+  // Streams (fnts extension)
+
+  listStreams(): Promise<Stream[]> {
+    return this.listAll<Stream>('/v2/streams', {});
+  }
+
+  /** A stream by name or id, with its partitions' offsets. */
+  getStream(nameOrId: string): Promise<Stream> {
+    return this.json('GET', `/v2/streams/${seg(nameOrId)}`);
+  }
+
+  createStream(stream: NewStream): Promise<Stream> {
+    return this.json('POST', '/v2/streams', stream);
+  }
+
+  updateStream(nameOrId: string, patch: { retention_ms: number }): Promise<Stream> {
+    return this.json('PUT', `/v2/streams/${seg(nameOrId)}`, patch);
+  }
+
+  /** `force` also deletes a stream that holds a live trigger's dead letters. */
+  async deleteStream(nameOrId: string, force = false): Promise<void> {
+    await this.json('DELETE', `/v2/streams/${seg(nameOrId)}${force ? '?force=true' : ''}`);
+  }
+
+  /** Appends messages (at most 10,000 per call); answers where each went, in order. */
+  async putMessages(stream: string, encoding: 'utf8' | 'base64', messages: readonly OutgoingMessage[]): Promise<MessagePosition[]> {
+    return (await this.json<{ offsets: MessagePosition[] }>('POST', `/v2/streams/${seg(stream)}/messages`, { encoding, messages })).offsets;
+  }
+
+  /** Reads up to `limit` (at most 1,000) messages of one partition from `offset` (clamped to the oldest kept). */
+  readMessages(
+    stream: string,
+    q: { partition: number; offset?: number; limit?: number; encoding?: 'utf8' | 'base64' },
+    signal?: AbortSignal,
+  ): Promise<MessagePage> {
+    const params = query({
+      partition: String(q.partition),
+      offset: q.offset === undefined ? undefined : String(q.offset),
+      limit: q.limit === undefined ? undefined : String(q.limit),
+      encoding: q.encoding,
+    });
+    return this.json('GET', `/v2/streams/${seg(stream)}/messages${params}`, undefined, signal);
   }
 
   /** Calls the function at its invoke endpoint; any status comes back as a result, not an error. */

@@ -67,4 +67,10 @@ export const cliErrors = {
       'start dockerd, or set DOCKER_HOST to its unix socket'),
   build: (message: string, hint?: string) => new CliError('FNTS_ERR_BUILD', message, hint),
   notFound: (what: string, hint?: string) => new CliError('FNTS_ERR_NOT_FOUND', `${what} not found`, hint),
+  /** `fnts stream put` got input it cannot send (a message over the limit, bad base64); `hint` says what was put before it. */
+  streamInput: (message: string, hint: string) => new CliError('FNTS_ERR_STREAM_INPUT', message, hint),
+  /** A stream trigger command on a trigger of another type. */
+  notStreamTrigger: (app: string, name: string, type: string) =>
+    new CliError('FNTS_ERR_NOT_STREAM_TRIGGER', `trigger "${name}" is a ${type} trigger; status, pause, resume, seek and redrive are for stream triggers`,
+      `see the app's triggers and their types with \`fnts list triggers ${app}\``),
 } as const;

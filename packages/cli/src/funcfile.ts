@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Scalar } from 'yaml';
 import { CliError, cliErrors } from './errors.js';
 import {
-  checkAnnotationsNode, checkConfigNode, configValues, intIn, nonEmptyString, pairOf, parseYaml, type CrossCheck, type Locate,
-  type Schema,
+  checkAnnotationsNode, checkConfigNode, checkStreamOptionsNode, configValues, intIn, nonEmptyString, pairOf, parseYaml,
+  streamOptionsFor, type CrossCheck, type Locate, type Schema,
 } from './yaml-schema.js';
 
 export const SCHEMA_VERSION = 20180708;
@@ -34,14 +34,21 @@ export interface FuncFile {
   triggers?: FuncTrigger[];
 }
 
-/**
- * Trigger types func.yaml may declare, each with its rule for `source`. Only `http` runs today; a new type (say
- * `stream`) is one more entry here, plus any fields of its own in `checkTriggers`.
- */
+/** Embedded stream names (the server's rule), and the shape of a Kafka source (the server checks the details). */
+const STREAM_NAME = /^[\p{L}\p{N}_.-]{1,255}$/u;
+const KAFKA_SOURCE = /^kafka:\/\/[^\s/@?#]+:\d+(,[^\s/@?#]+:\d+)*\/[A-Za-z0-9._-]{1,249}$/;
+
+/** Trigger types func.yaml may declare, each with its rule for `source`; `options` are for stream triggers only. */
 export const TRIGGER_TYPES = {
   http: {
     checkSource: (source: string) =>
       /^[^\s?#]+$/.test(source) ? undefined : 'must be a URL path such as /hello (no spaces, "?" or "#")',
+  },
+  stream: {
+    checkSource: (source: string) =>
+      STREAM_NAME.test(source) || KAFKA_SOURCE.test(source)
+        ? undefined
+        : 'must be a stream name (letters, digits, "_", "-", "."; at most 255) or kafka://host:port[,host:port]/topic',
   },
 } as const satisfies Record<string, { checkSource: (source: string) => string | undefined }>;
 export type TriggerType = keyof typeof TRIGGER_TYPES;
@@ -50,8 +57,10 @@ export type TriggerType = keyof typeof TRIGGER_TYPES;
 export interface FuncTrigger {
   name: string;
   type: TriggerType;
-  /** A URL path for http; deploy adds the leading `/` when it is missing. */
+  /** A URL path for http (deploy adds the leading `/` when it is missing); a stream name or kafka:// URL for stream. */
   source: string;
+  /** Stream triggers: the options to set (packages/server/README.md); the server fills in the rest. */
+  options?: Record<string, unknown>;
 }
 
 /** A loaded func.yaml: its values and the YAML document, so edits keep comments and unknown keys. */
@@ -72,7 +81,10 @@ export function findFuncFile(dir: string): string | undefined {
   return FILE_NAMES.map((n) => join(dir, n)).find((p) => existsSync(p));
 }
 
-/** Checks the `triggers:` list: each entry a map with a valid name, a known type, and a source that type accepts. */
+/**
+ * Checks the `triggers:` list: each entry a map with a valid name, a known type, a source that type accepts, and for
+ * stream triggers known `options` of the right types.
+ */
 function checkTriggers(node: unknown, at: Locate): string[] {
   if (isScalar(node) && node.value === null) return []; // `triggers:` with nothing under it
   if (!isSeq(node)) return [`${at(node)}: "triggers" must be a list of {name, type, source}`];
@@ -106,11 +118,18 @@ function checkTriggers(node: unknown, at: Locate): string[] {
       const problem = typeof source === 'string' && source !== '' ? rule?.checkSource(source) : 'must be a non-empty string';
       if (problem) report('source', problem);
       else if (rule && typeof source === 'string') {
-        // Sources are unique per app and type on the server; catch the repeat before deploy gets a 409.
-        const key = `${String(type)} /${source.replace(/^\//, '')}`;
+        // The server keeps an http path once per app and a stream once per function; catch the repeat before a 409.
+        const key = type === 'http' ? `http /${source.replace(/^\//, '')}` : `${String(type)} ${source}`;
         if (seenSources.has(key)) report('source', `repeats the ${String(type)} source "${source}" of an earlier trigger`);
         seenSources.add(key);
       }
+    }
+
+    const options = pairOf(item, 'options');
+    if (options && type === 'stream') {
+      problems.push(...checkStreamOptionsNode(options.value, at, `triggers[${i}].options`, streamOptionsFor(source)));
+    } else if (options && rule) {
+      problems.push(`${at(options.key)}: "triggers[${i}].options" are for stream triggers only; an ${String(type)} trigger has none`);
     }
   });
   return problems;
@@ -155,6 +174,7 @@ export function parseFuncFile(text: string, path: string): { func: FuncFile; doc
   else delete func.config; // `config:` with nothing under it
   if (func.annotations === null) delete func.annotations;
   if (func.triggers === null) delete func.triggers;
+  for (const t of func.triggers ?? []) if (t.options === null) delete t.options; // `options:` with nothing under it
   return { func, doc };
 }
 

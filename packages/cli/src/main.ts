@@ -3,7 +3,7 @@ import { ConfigError } from '@fnts/server';
 import { CommanderError } from 'commander';
 import { CliError } from './errors.js';
 import { terminalOutput } from './output.js';
-import { buildProgram, readProcessStdin } from './program.js';
+import { buildProgram, processInterruption, readProcessStdin } from './program.js';
 import { loadSettings } from './settings.js';
 
 /** The process entry: the only place that reads process-wide state for commands and calls process.exit. */
@@ -16,6 +16,8 @@ const prog = buildProgram({
     verbose,
   }),
   readStdin: readProcessStdin,
+  openStdin: () => ({ input: process.stdin, terminal: Boolean(process.stdin.isTTY) }),
+  interruption: processInterruption,
   setExitCode: (code) => void (process.exitCode = code),
 });
 

@@ -12,6 +12,7 @@ import { startCommand } from './commands/start.js';
 import { registerContextCommands } from './context-commands.js';
 import { collect, parseIntFlag } from './pairs.js';
 import { examples, registerResourceCommands } from './resource-commands.js';
+import { registerStreamCommands } from './stream-commands.js';
 
 /** What the program needs from its surroundings; main.ts passes the real process, tests can pass their own. */
 export interface ProgramEnv {
@@ -19,7 +20,19 @@ export interface ProgramEnv {
   context(opts: { verbose: boolean; json: boolean; lenient?: boolean }): CommandContext;
   /** The request body for `invoke` (stdin when piped). */
   readStdin(): Promise<Buffer>;
+  /** stdin as it arrives, for `stream put` (which reads it line by line), and whether it is a terminal. */
+  openStdin(): { input: AsyncIterable<Buffer | string>; terminal: boolean };
+  /** A signal that aborts on Ctrl-C (SIGINT) until released, so `stream tail --follow` can stop cleanly. */
+  interruption(): { signal: AbortSignal; release(): void };
   setExitCode(code: number): void;
+}
+
+/** Ctrl-C aborts the signal (instead of killing the process) until `release`. */
+export function processInterruption(): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  return { signal: controller.signal, release: () => void process.removeListener('SIGINT', onSigint) };
 }
 
 /** Reads piped stdin up to the invoke limit; an interactive terminal means no body. */
@@ -158,6 +171,11 @@ export function buildProgram(env: ProgramEnv): Command {
     .action(async (shell: string) => void (await completionCommand({ shell }, ctx(), prog)));
 
   const groups = registerResourceCommands(prog, () => ctx());
+  registerStreamCommands(prog, groups, () => ctx(), {
+    stdin: () => env.openStdin(),
+    interruption: () => env.interruption(),
+    setExitCode: (code) => env.setExitCode(code),
+  });
   registerContextCommands(prog, groups, (o) => ctx(o));
   return prog;
 }

@@ -16,6 +16,7 @@ import { collect, parseIntFlag } from './pairs.js';
 /**
  * The management commands (CONTRACT §5.8): create, list, inspect, update, delete, config and unset config, for apps,
  * functions and triggers, with the Fn CLI's names and aliases. Each action only maps arguments onto a command function.
+ * Streams (src/stream-commands.ts) and contexts (src/context-commands.ts) add themselves to the same groups.
  */
 
 // Fn's names for each object: `fnts create function` and `fnts create fn` are the same command.
@@ -52,8 +53,8 @@ export interface CommandGroups {
 }
 
 export function registerResourceCommands(prog: Command, ctx: () => CommandContext): CommandGroups {
-  const create = prog.command('create').description('create an app, function, trigger or context')
-    .addHelpText('after', examples('fnts create app myapp', 'fnts create fn myapp hello hello:0.0.1', 'fnts create trigger myapp hello hello --source /hello'));
+  const create = prog.command('create').description('create an app, function, trigger, stream or context')
+    .addHelpText('after', examples('fnts create app myapp', 'fnts create fn myapp hello hello:0.0.1', 'fnts create trigger myapp hello hello --source /hello', 'fnts create stream orders --partitions 4'));
   appFieldOptions(create.command('app <name>').aliases(APP).description('create an app'))
     .addHelpText('after', examples('fnts create app myapp', 'fnts create app myapp --config DB_URL=postgres://db/app'))
     .action(async (name: string, o: AppFieldOptions) => void (await createAppCommand({ ...o, name }, ctx())));
@@ -62,15 +63,20 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, name: string, image: string, o: FnFieldOptions) =>
       void (await createFnCommand({ ...o, app, name, image }, ctx())));
   create.command('trigger <app> <fn> <name>').aliases(TRIGGER).description('create a trigger that calls a function')
-    .option('-t, --type <type>', 'trigger type', 'http')
-    .option('-s, --source <path>', 'the path after /t/<app> that calls the function (a leading / is added)')
+    .option('-t, --type <type>', 'trigger type: http, or stream (one call per batch of a stream partition\'s messages)', 'http')
+    .option('-s, --source <source>', 'http: the path after /t/<app> (a leading / is added); stream: the stream name, or kafka://host:port/topic')
+    .option('--option <KEY=VALUE>', 'stream trigger option (batch_size, start_position, …); VALUE is JSON when it parses, else text (repeatable)', collect)
     .option('--annotation <KEY=VALUE>', 'annotation; VALUE is JSON when it parses, else text (repeatable)', collect)
-    .addHelpText('after', examples('fnts create trigger myapp hello hello --type http --source /hello', 'curl http://127.0.0.1:8080/t/myapp/hello'))
-    .action(async (app: string, fn: string, name: string, o: { type?: string; source?: string; annotation?: string[] }) =>
+    .addHelpText('after', examples(
+      'fnts create trigger myapp hello hello --type http --source /hello',
+      'curl http://127.0.0.1:8080/t/myapp/hello',
+      'fnts create trigger myapp orders orders --type stream --source orders --option start_position=earliest --option batch_size=500',
+    ))
+    .action(async (app: string, fn: string, name: string, o: { type?: string; source?: string; annotation?: string[]; option?: string[] }) =>
       void (await createTriggerCommand({ ...o, app, fn, name }, ctx())));
 
-  const list = prog.command('list').alias('ls').description('list apps, functions, triggers or contexts')
-    .addHelpText('after', examples('fnts list apps', 'fnts list fns myapp --output json', 'fnts list triggers myapp'));
+  const list = prog.command('list').alias('ls').description('list apps, functions, triggers, streams or contexts')
+    .addHelpText('after', examples('fnts list apps', 'fnts list fns myapp --output json', 'fnts list triggers myapp', 'fnts list streams'));
   list.command('apps').aliases(['app', 'a']).description('list apps')
     .option('--output <format>', OUTPUT_HELP)
     .addHelpText('after', examples('fnts list apps', 'fnts list apps --output json'))
@@ -85,8 +91,8 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, fn: string | undefined, o: { output?: string }) =>
       void (await listTriggersCommand({ ...o, app, ...(fn === undefined ? {} : { fn }) }, ctx())));
 
-  const inspect = prog.command('inspect').description('print an app, function, trigger or context, or one field of it')
-    .addHelpText('after', examples('fnts inspect app myapp', 'fnts inspect fn myapp hello id', 'fnts inspect trigger myapp hello hello'));
+  const inspect = prog.command('inspect').description('print an app, function, trigger, stream or context, or one field of it')
+    .addHelpText('after', examples('fnts inspect app myapp', 'fnts inspect fn myapp hello id', 'fnts inspect trigger myapp hello hello', 'fnts inspect stream orders offsets'));
   const field = (f: string | undefined) => (f === undefined ? {} : { field: f });
   inspect.command('app <name> [field]').aliases(APP).description('print an app as JSON, or one field')
     .option('--output <format>', 'json: print a string field as JSON too')
@@ -104,8 +110,8 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, fn: string, name: string, f: string | undefined, o: { output?: string }) =>
       void (await inspectTriggerCommand({ ...o, app, fn, name, ...field(f) }, ctx())));
 
-  const update = prog.command('update').description('change an app, function, trigger or context (config and annotations are merged)')
-    .addHelpText('after', examples('fnts update app myapp --config LOG_LEVEL=debug', 'fnts update fn myapp hello --memory 256', 'fnts update trigger myapp hello hello --source /greet'));
+  const update = prog.command('update').description('change an app, function, trigger, stream or context (config, annotations and options are merged)')
+    .addHelpText('after', examples('fnts update app myapp --config LOG_LEVEL=debug', 'fnts update fn myapp hello --memory 256', 'fnts update trigger myapp hello hello --source /greet', 'fnts update stream orders --retention 12h'));
   appFieldOptions(update.command('app <name>').aliases(APP).description('change an app'))
     .addHelpText('after', examples('fnts update app myapp --config LOG_LEVEL=debug', 'fnts update app myapp --syslog-url ""   # clears it'))
     .action(async (name: string, o: AppFieldOptions) => void (await updateAppCommand({ ...o, name }, ctx())));
@@ -115,14 +121,15 @@ export function registerResourceCommands(prog: Command, ctx: () => CommandContex
     .action(async (app: string, fn: string, o: FnFieldOptions & { image?: string }) =>
       void (await updateFnCommand({ ...o, app, fn }, ctx())));
   update.command('trigger <app> <fn> <name>').aliases(TRIGGER).description('change a trigger')
-    .option('-s, --source <path>', 'new source path (a leading / is added)')
+    .option('-s, --source <source>', 'new source: a path for http (a leading / is added), a stream for stream')
+    .option('--option <KEY=VALUE>', 'stream trigger option to change; VALUE is JSON when it parses, else text (repeatable)', collect)
     .option('--annotation <KEY=VALUE>', 'annotation; VALUE is JSON when it parses, else text (repeatable)', collect)
-    .addHelpText('after', examples('fnts update trigger myapp hello hello --source /greet'))
-    .action(async (app: string, fn: string, name: string, o: { source?: string; annotation?: string[] }) =>
+    .addHelpText('after', examples('fnts update trigger myapp hello hello --source /greet', 'fnts update trigger myapp orders orders --option batch_size=1000'))
+    .action(async (app: string, fn: string, name: string, o: { source?: string; annotation?: string[]; option?: string[] }) =>
       void (await updateTriggerCommand({ ...o, app, fn, name }, ctx())));
 
-  const del = prog.command('delete').description('delete an app (with its functions and triggers), a function, a trigger or a context')
-    .addHelpText('after', examples('fnts delete trigger myapp hello hello', 'fnts delete fn myapp hello', 'fnts delete app myapp'));
+  const del = prog.command('delete').description('delete an app (with its functions and triggers), a function, a trigger, a stream or a context')
+    .addHelpText('after', examples('fnts delete trigger myapp hello hello', 'fnts delete fn myapp hello', 'fnts delete app myapp', 'fnts delete stream orders'));
   del.command('app <name>').aliases(APP).description('delete an app, its functions and their triggers')
     .addHelpText('after', examples('fnts delete app myapp'))
     .action(async (name: string) => deleteAppCommand({ name }, ctx()));

@@ -142,3 +142,80 @@ export const checkAnnotationsNode: NonNullable<Rule['checkNode']> = (node, at, k
   }
   return problems;
 };
+
+// Stream trigger options (packages/server/README.md "Stream trigger options"): names and value types, checked here so
+// a typo is a located error before deploy builds anything. Ranges beyond the obvious are the server's to check.
+
+const wholeAtLeast = (min: number): Check => (v) =>
+  Number.isInteger(v) && (v as number) >= min ? undefined : `must be a whole number${min > 0 ? ` of at least ${min}` : ' (0 or more)'}`;
+const trueOrFalse: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
+const oneOf = (...values: string[]): Check => (v) => (values.includes(v as string) ? undefined : `must be one of ${values.join(', ')}`);
+const STREAM_NAME = /^[\p{L}\p{N}_.-]{1,255}$/u;
+
+const startPosition: Check = (v) => {
+  const problem = 'must be earliest, latest, {timestamp: <ms>} or {offsets: {<partition>: <offset>}}';
+  if (v === 'earliest' || v === 'latest') return undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return problem;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length !== 1) return problem;
+  if (keys[0] === 'timestamp') return Number.isInteger(o.timestamp) && (o.timestamp as number) >= 0 ? undefined : `${problem}; the timestamp is milliseconds since 1970`;
+  const offsets = o.offsets;
+  if (keys[0] !== 'offsets' || offsets === null || typeof offsets !== 'object' || Array.isArray(offsets)) return problem;
+  const bad = Object.entries(offsets).some(([p, n]) => !/^\d+$/.test(p) || !Number.isInteger(n) || (n as number) < 0);
+  return bad ? `${problem}; partitions and offsets are whole numbers` : undefined;
+};
+
+/** The options every stream trigger has, embedded or Kafka. */
+export const STREAM_TRIGGER_OPTIONS: Readonly<Record<string, Check>> = {
+  batch_size: intIn(1, 10_000),
+  max_batch_bytes: wholeAtLeast(1),
+  max_wait_ms: wholeAtLeast(0),
+  start_position: startPosition,
+  max_attempts: wholeAtLeast(1),
+  backoff_initial_ms: wholeAtLeast(1),
+  backoff_max_ms: wholeAtLeast(1),
+  bisect_on_error: trueOrFalse,
+  dead_letter_stream: (v) => (typeof v === 'string' && STREAM_NAME.test(v) ? undefined : 'must be a stream name (letters, digits, "_", "-", ".")'),
+  max_record_age_ms: wholeAtLeast(0),
+  max_concurrency: wholeAtLeast(1),
+  value_encoding: oneOf('base64', 'utf8', 'json'),
+  paused: trueOrFalse,
+};
+
+/** The options only `kafka://` sources have; a Kafka trigger dead-letters to a topic, not to an embedded stream. */
+export const KAFKA_TRIGGER_OPTIONS: Readonly<Record<string, Check>> = {
+  group_id: nonEmptyString,
+  dead_letter_topic: nonEmptyString,
+  max_buffered_bytes: wholeAtLeast(1),
+  drain_timeout_ms: wholeAtLeast(0),
+};
+
+/** The options a stream trigger reading `source` accepts. */
+export function streamOptionsFor(source: unknown): Readonly<Record<string, Check>> {
+  if (typeof source !== 'string' || !source.startsWith('kafka://')) return STREAM_TRIGGER_OPTIONS;
+  const { dead_letter_stream: _embeddedOnly, ...shared } = STREAM_TRIGGER_OPTIONS;
+  return { ...shared, ...KAFKA_TRIGGER_OPTIONS };
+}
+
+/**
+ * A stream trigger's `options:` map: each key a known option with a value of its type, every problem pointed at its
+ * own line. `where` names the node in messages (`triggers[0].options`).
+ */
+export function checkStreamOptionsNode(node: unknown, at: Locate, where: string, known: Readonly<Record<string, Check>>): string[] {
+  if (isScalar(node) && node.value === null) return []; // `options:` with nothing under it
+  if (!isMap(node)) return [`${at(node)}: "${where}" must be a map of option: value`];
+  const problems: string[] = [];
+  for (const pair of node.items) {
+    const k = isScalar(pair.key) ? pair.key.value : undefined;
+    const check = typeof k === 'string' && Object.hasOwn(known, k) ? known[k] : undefined;
+    if (!check) {
+      problems.push(`${at(pair.key)}: "${where}.${String(k)}" is not a stream trigger option${k === 'dead_letter_stream' ? ' of a kafka:// source' : ''}; known: ${Object.keys(known).join(', ')}`);
+      continue;
+    }
+    const value = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;
+    const problem = check(value);
+    if (problem) problems.push(`${at(pair.value, pair.key)}: "${where}.${k as string}" ${problem}`);
+  }
+  return problems;
+}

@@ -79,6 +79,32 @@ describe('deploy', () => {
     expect((await client().listTriggers({ appId: app?.id ?? '', fnId: fn?.id ?? '' })).map((t) => t.name)).toEqual(['t1']);
   });
 
+  it('creates a func.yaml stream trigger with its options, and --prune removes it once it left func.yaml', async () => {
+    const name = `dep-stream-${run}`;
+    await client().createStream({ name: 'orders', partitions: 2 });
+    const web = '  - {name: web, type: http, source: /web}';
+    const dir = await fnDir('f', [
+      ...head(name), 'triggers:', '  - name: feed', '    type: stream', '    source: orders',
+      '    options: {batch_size: 25, start_position: earliest}', web,
+    ]);
+    const c = cli(dir);
+    const result = await deployCommand({ app: 'shop', createApp: true, output: 'json' }, c.ctx);
+    expect(c.stderr()).toContain(`Trigger feed (stream orders): dead letters to shop.${name}.feed.dlq; watch it with \`fnts trigger status shop ${name} feed\`\n`);
+    const feed = result.functions[0]?.triggers.find((t) => t.name === 'feed');
+    expect(feed).toMatchObject({ type: 'stream', source: 'orders', options: { batch_size: 25, start_position: 'earliest' } });
+    expect((JSON.parse(c.stdout()) as { functions: { triggers: unknown[] }[] }).functions[0]?.triggers).toContainEqual({
+      name: 'feed', type: 'stream', source: 'orders', endpoint: '', options: expect.objectContaining({ batch_size: 25 }),
+    });
+    expect(await client().triggerStatus(feed?.id ?? '')).toMatchObject({ source: { type: 'embedded', stream: 'orders' }, paused: false });
+
+    await writeFile(join(dir, 'func.yaml'), [...head(name, '0.0.2'), 'triggers:', web, ''].join('\n'));
+    const pruning = cli(dir);
+    await deployCommand({ app: 'shop', prune: true, bump: false }, pruning.ctx);
+    expect(pruning.stderr()).toContain('Removed trigger feed (stream orders, not in func.yaml)\n');
+    const app = await client().findApp('shop');
+    expect((await client().listTriggers({ appId: app?.id ?? '' })).map((t) => t.name)).toEqual(['web']);
+  });
+
   it('leaves func.yaml and the server alone when the build fails', async () => {
     const dir = await fnDir('f', head(`dep-broken-${run}`), 'export const x = ;\n');
     const before = await readFile(join(dir, 'func.yaml'), 'utf8');

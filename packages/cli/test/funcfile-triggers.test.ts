@@ -48,9 +48,9 @@ describe('func.yaml triggers', () => {
     ]);
   });
 
-  it('rejects a type other than http, at the type line', () => {
-    expect(problems(['triggers:', '  - name: hello', '    type: stream', '    source: /hello'])).toEqual([
-      'func.yaml:7:11: "triggers[0].type" must be one of http',
+  it('rejects a type other than http and stream, at the type line', () => {
+    expect(problems(['triggers:', '  - name: hello', '    type: queue', '    source: /hello'])).toEqual([
+      'func.yaml:7:11: "triggers[0].type" must be one of http, stream',
     ]);
   });
 
@@ -86,7 +86,115 @@ describe('func.yaml triggers', () => {
     const found = problems(['memory: 0', 'triggers:', '  - {name: a, type: ftp, source: /x}']);
     expect(found).toEqual([
       'func.yaml:5:9: "memory" must be an integer from 1 to 8192',
-      'func.yaml:7:21: "triggers[0].type" must be one of http',
+      'func.yaml:7:21: "triggers[0].type" must be one of http, stream',
+    ]);
+  });
+});
+
+describe('func.yaml stream triggers', () => {
+  it('accepts a stream name or a kafka:// source and keeps the options as typed', () => {
+    const { func } = parseFuncFile([
+      ...HEAD,
+      'triggers:',
+      '  - name: orders',
+      '    type: stream',
+      '    source: orders.v1',
+      '    options:',
+      '      batch_size: 500',
+      '      start_position: {offsets: {0: 12, 3: 0}}',
+      '      bisect_on_error: false',
+      '      value_encoding: json',
+      '  - name: audit',
+      '    type: stream',
+      '    source: kafka://broker-1:9092,broker-2:9092/audit',
+      '    options: {group_id: audit-consumers, start_position: {timestamp: 1767225600000}, drain_timeout_ms: 0}',
+      '  - {name: bare, type: stream, source: clicks, options: }',
+      '',
+    ].join('\n'), 'func.yaml');
+    expect(func.triggers).toEqual([
+      {
+        name: 'orders', type: 'stream', source: 'orders.v1',
+        options: { batch_size: 500, start_position: { offsets: { 0: 12, 3: 0 } }, bisect_on_error: false, value_encoding: 'json' },
+      },
+      {
+        name: 'audit', type: 'stream', source: 'kafka://broker-1:9092,broker-2:9092/audit',
+        options: { group_id: 'audit-consumers', start_position: { timestamp: 1767225600000 }, drain_timeout_ms: 0 },
+      },
+      { name: 'bare', type: 'stream', source: 'clicks' },
+    ]);
+  });
+
+  it('names an unknown option at its line and lists the known ones', () => {
+    expect(problems(['triggers:', '  - name: orders', '    type: stream', '    source: orders', '    options:', '      batchSize: 10'])).toEqual([
+      'func.yaml:10:7: "triggers[0].options.batchSize" is not a stream trigger option; known: batch_size, max_batch_bytes, '
+      + 'max_wait_ms, start_position, max_attempts, backoff_initial_ms, backoff_max_ms, bisect_on_error, dead_letter_stream, '
+      + 'max_record_age_ms, max_concurrency, value_encoding, paused',
+    ]);
+  });
+
+  it('checks each option value against its type, every problem at its own line', () => {
+    expect(problems([
+      'triggers:',
+      '  - name: orders',
+      '    type: stream',
+      '    source: orders',
+      '    options:',
+      '      batch_size: 0',
+      '      max_wait_ms: -5',
+      '      start_position: newest',
+      '      bisect_on_error: "yes"',
+      '      value_encoding: text',
+      '      dead_letter_stream: has space',
+      '      max_attempts: 2.5',
+    ])).toEqual([
+      'func.yaml:10:19: "triggers[0].options.batch_size" must be an integer from 1 to 10000',
+      'func.yaml:11:20: "triggers[0].options.max_wait_ms" must be a whole number (0 or more)',
+      'func.yaml:12:23: "triggers[0].options.start_position" must be earliest, latest, {timestamp: <ms>} or {offsets: {<partition>: <offset>}}',
+      'func.yaml:13:24: "triggers[0].options.bisect_on_error" must be true or false',
+      'func.yaml:14:23: "triggers[0].options.value_encoding" must be one of base64, utf8, json',
+      'func.yaml:15:27: "triggers[0].options.dead_letter_stream" must be a stream name (letters, digits, "_", "-", ".")',
+      'func.yaml:16:21: "triggers[0].options.max_attempts" must be a whole number of at least 1',
+    ]);
+  });
+
+  it('checks start_position objects, and that options is a map', () => {
+    expect(problems([
+      'triggers:',
+      '  - {name: a, type: stream, source: s1, options: {start_position: {timestamp: "2026-01-01"}}}',
+      '  - {name: b, type: stream, source: s2, options: {start_position: {offsets: {x: 1}}}}',
+      '  - {name: c, type: stream, source: s3, options: [batch_size]}',
+    ])).toEqual([
+      'func.yaml:6:67: "triggers[0].options.start_position" must be earliest, latest, {timestamp: <ms>} or {offsets: {<partition>: <offset>}}; the timestamp is milliseconds since 1970',
+      'func.yaml:7:67: "triggers[1].options.start_position" must be earliest, latest, {timestamp: <ms>} or {offsets: {<partition>: <offset>}}; partitions and offsets are whole numbers',
+      'func.yaml:8:50: "triggers[2].options" must be a map of option: value',
+    ]);
+  });
+
+  it('keeps Kafka-only options to kafka:// sources, and dead_letter_stream to embedded ones', () => {
+    expect(problems([
+      'triggers:',
+      '  - {name: a, type: stream, source: orders, options: {group_id: g}}',
+      '  - {name: b, type: stream, source: "kafka://k:9092/t", options: {dead_letter_stream: x}}',
+    ])).toEqual([
+      expect.stringMatching(/^func\.yaml:6:55: "triggers\[0\]\.options\.group_id" is not a stream trigger option; known: batch_size, .*paused$/),
+      expect.stringMatching(/^func\.yaml:7:67: "triggers\[1\]\.options\.dead_letter_stream" is not a stream trigger option of a kafka:\/\/ source; known: .*group_id, dead_letter_topic, max_buffered_bytes, drain_timeout_ms$/),
+    ]);
+  });
+
+  it('rejects a bad stream source, options on an http trigger, and one stream read twice by the function', () => {
+    expect(problems([
+      'triggers:',
+      '  - {name: a, type: stream, source: /orders}',
+      '  - {name: b, type: stream, source: "kafka://broker/topic"}',
+      '  - {name: c, type: http, source: /c, options: {batch_size: 1}}',
+      '  - {name: d, type: stream, source: clicks}',
+      '  - {name: e, type: stream, source: clicks}',
+      '  - {name: f, type: http, source: clicks}',
+    ])).toEqual([
+      'func.yaml:6:37: "triggers[0].source" must be a stream name (letters, digits, "_", "-", "."; at most 255) or kafka://host:port[,host:port]/topic',
+      'func.yaml:7:37: "triggers[1].source" must be a stream name (letters, digits, "_", "-", "."; at most 255) or kafka://host:port[,host:port]/topic',
+      'func.yaml:8:39: "triggers[2].options" are for stream triggers only; an http trigger has none',
+      'func.yaml:10:37: "triggers[4].source" repeats the stream source "clicks" of an earlier trigger',
     ]);
   });
 });

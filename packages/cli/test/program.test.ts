@@ -21,6 +21,8 @@ function program(calls: { json: boolean }[] = [], cli: Captured = captureContext
       return cli.ctx;
     },
     readStdin: async () => Buffer.alloc(0),
+    openStdin: () => ({ input: (async function* () {})(), terminal: false }),
+    interruption: () => ({ signal: new AbortController().signal, release: () => undefined }),
     setExitCode: () => undefined,
   };
   return buildProgram(env);
@@ -77,7 +79,9 @@ describe('shell completion', () => {
 
   it('completes commands, subcommands (through aliases), options and argument choices in bash', async () => {
     expect(await complete(['fnts', ''])).toEqual(expect.arrayContaining(['init', 'build', 'bump', 'deploy', 'invoke', 'completion', 'use']));
-    expect(await complete(['fnts', 'create', ''])).toEqual(['app', 'fn', 'trigger', 'context']);
+    expect(await complete(['fnts', 'create', ''])).toEqual(['app', 'fn', 'trigger', 'stream', 'context']);
+    expect(await complete(['fnts', 'trigger', ''])).toEqual(['status', 'pause', 'resume', 'seek', 'redrive']);
+    expect(await complete(['fnts', 'stream', 'tail', '--f'])).toEqual(['--from-beginning', '--follow']);
     expect(await complete(['fnts', 'ls', 'c'])).toEqual(['contexts']);
     expect(await complete(['fnts', 'deploy', '--p'])).toEqual(['--prune']);
     expect(await complete(['fnts', '--verbose', 'deploy', '--no-'])).toEqual(['--no-bump', '--no-cache']);

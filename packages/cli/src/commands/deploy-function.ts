@@ -4,7 +4,7 @@ import { bumpPatch, loadFuncFile, updateFuncFile, type FuncFile } from '../funcf
 import { startStep } from '../output.js';
 import { buildArgsFor, buildAt, formatBytes } from './build.js';
 import type { CommandContext } from './context.js';
-import { deployTriggers, triggerEndpoint } from './triggers.js';
+import { deployTriggers, describeSource } from './triggers.js';
 
 /** One function's part of `fnts deploy`: build, push, bump, create or update, triggers, prune. */
 
@@ -110,7 +110,7 @@ export async function deployFunction(
       ctx.output.info(`Note: config key ${key} is on the server but not in func.yaml; \`fnts deploy --prune\` removes it\n`);
     }
     for (const t of staleTriggers) {
-      ctx.output.info(`Note: trigger ${t.name} (${triggerEndpoint(t, target, ctx.settings.apiUrl) || t.source}) is on the server but not in func.yaml; \`fnts deploy --prune\` removes it\n`);
+      ctx.output.info(`Note: trigger ${t.name} (${describeSource(t, target, ctx.settings.apiUrl)}) is on the server but not in func.yaml; \`fnts deploy --prune\` removes it\n`);
     }
   }
   return {

@@ -75,7 +75,10 @@ function resultJson(app: App, functions: readonly FunctionDeployResult[], apiUrl
       pushed: f.pushed,
       layer_bytes: f.layerBytes,
       invoke_endpoint: f.invokeEndpoint,
-      triggers: f.triggers.map((t) => ({ name: t.name, type: t.type, source: t.source, endpoint: triggerEndpoint(t, app, apiUrl) })),
+      triggers: f.triggers.map((t) => ({
+        name: t.name, type: t.type, source: t.source, endpoint: triggerEndpoint(t, app, apiUrl),
+        ...(t.type === 'stream' && t.options ? { options: t.options } : {}),
+      })),
       pruned: f.pruned,
     })),
   };

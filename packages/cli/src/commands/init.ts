@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { cliErrors } from '../errors.js';
-import { findFuncFile, RUNTIMES, SCHEMA_VERSION, TRIGGER_TYPES, type Runtime, type TriggerType } from '../funcfile.js';
+import { findFuncFile, RUNTIMES, SCHEMA_VERSION, type Runtime, type TriggerType } from '../funcfile.js';
 import type { CommandContext } from './context.js';
 
 export interface InitOptions {
@@ -39,6 +39,12 @@ export function defaultName(dir: string): string {
   return basename(dir).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'func';
 }
 
+/**
+ * The trigger types `init --trigger` can write: an http trigger needs nothing but the function's name, while a stream
+ * trigger needs a stream to read (add it to func.yaml by hand; see the README).
+ */
+const INIT_TRIGGER_TYPES: readonly TriggerType[] = ['http'];
+
 /** A trigger name from a function name: trigger names allow letters, digits, "_" and "-" but not ".". */
 function triggerName(fnName: string): string {
   return fnName.replace(/[^\p{L}\p{N}_-]+/gu, '-');
@@ -73,8 +79,8 @@ export async function initCommand(opts: InitOptions, ctx: CommandContext): Promi
     throw cliErrors.usage(`invalid function name "${name}"`, 'use lowercase letters, digits, ".", "_" or "-"');
   }
   const trigger = opts.trigger === undefined ? undefined : (opts.trigger as TriggerType);
-  if (trigger !== undefined && !Object.hasOwn(TRIGGER_TYPES, trigger)) {
-    throw cliErrors.usage(`unknown trigger type "${opts.trigger}"`, `use --trigger ${Object.keys(TRIGGER_TYPES).join(' or --trigger ')}`);
+  if (trigger !== undefined && !INIT_TRIGGER_TYPES.includes(trigger)) {
+    throw cliErrors.usage(`unknown trigger type "${opts.trigger}"`, `use --trigger ${INIT_TRIGGER_TYPES.join(' or --trigger ')}`);
   }
   await mkdir(dir, { recursive: true });
   const existing = findFuncFile(dir);

@@ -1,0 +1,329 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiClient, type MessagePosition, type OutgoingMessage, type Stream, type StreamMessage } from '../client.js';
+import { ApiError, cliErrors } from '../errors.js';
+import { formatDuration, parseConfigPairs } from '../pairs.js';
+import type { Column } from '../table.js';
+import type { CommandContext } from './context.js';
+import { withHints } from './lookup.js';
+import { outputFormat, printInspect, printList, type ReadOptions } from './print.js';
+
+/**
+ * `fnts create|list|inspect|update|delete stream` and `fnts stream put|tail`: the server's embedded streams
+ * (`/v2/streams`, an fnts extension), partitioned append-only logs that stream triggers read.
+ */
+
+/** The server's limit for one message's value. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** `stream put` sends at most this many messages per request... */
+export const PUT_BATCH_MESSAGES = 1000;
+/** ...and about this many value bytes, well inside the server's 64 MiB body limit once base64-encoded. */
+const PUT_BATCH_BYTES = 8 * 1024 * 1024;
+/** The most messages the server hands out per read. */
+const READ_PAGE = 1000;
+/** How often `stream tail --follow` asks for new messages when there were none. */
+export const TAIL_POLL_MS = 500;
+
+const STREAM_COLUMNS: readonly Column<Stream>[] = [
+  { heading: 'NAME', cell: (s) => s.name },
+  { heading: 'PARTITIONS', cell: (s) => String(s.partitions) },
+  { heading: 'RETENTION', cell: (s) => formatDuration(s.retention_ms) },
+  { heading: 'ID', cell: (s) => s.id },
+];
+
+/** A stream by name (or id), with its partitions' offsets; a missing one is `stream "x" not found` with a hint. */
+export async function requireStream(client: ApiClient, name: string): Promise<Stream> {
+  try {
+    return await client.getStream(name);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && !err.hint) {
+      throw cliErrors.notFound(`stream "${name}"`, `see the streams with \`fnts list streams\`, or create it with \`fnts create stream ${name}\``);
+    }
+    throw err;
+  }
+}
+
+export interface CreateStreamOptions {
+  name: string;
+  /** Default 1 (the server's); at most 256. Fixed once created: keys map to partitions by hash. */
+  partitions?: number;
+  /** Milliseconds messages are kept; default 7 days (the server's). */
+  retention?: number;
+}
+
+export async function createStreamCommand(opts: CreateStreamOptions, ctx: CommandContext): Promise<Stream> {
+  const client = new ApiClient(ctx.settings.apiUrl);
+  const stream = await withHints(client.createStream({
+    name: opts.name,
+    ...(opts.partitions !== undefined ? { partitions: opts.partitions } : {}),
+    ...(opts.retention !== undefined ? { retention_ms: opts.retention } : {}),
+  }), { 409: `change its retention with \`fnts update stream ${opts.name} --retention 7d\`, or pick another name` });
+  const partitions = `${stream.partitions} partition${stream.partitions === 1 ? '' : 's'}`;
+  ctx.output.out(`Successfully created stream: ${stream.name} (${partitions}, retention ${formatDuration(stream.retention_ms)})\n`);
+  return stream;
+}
+
+export async function listStreamsCommand(opts: ReadOptions, ctx: CommandContext): Promise<Stream[]> {
+  const streams = await new ApiClient(ctx.settings.apiUrl).listStreams();
+  printList(ctx, opts, streams, STREAM_COLUMNS, 'No streams found');
+  return streams;
+}
+
+/** Prints the stream as JSON, with `offsets`: each partition's first kept offset (`start`) and next offset (`end`). */
+export async function inspectStreamCommand(opts: ReadOptions & { name: string; field?: string }, ctx: CommandContext): Promise<Stream> {
+  const stream = await requireStream(new ApiClient(ctx.settings.apiUrl), opts.name);
+  printInspect(ctx, opts, stream, opts.field, `stream "${stream.name}"`);
+  return stream;
+}
+
+export async function updateStreamCommand(opts: { name: string; retention?: number }, ctx: CommandContext): Promise<Stream> {
+  if (opts.retention === undefined) {
+    throw cliErrors.usage('nothing to update',
+      `pass --retention; for example \`fnts update stream ${opts.name} --retention 12h\` (the number of partitions cannot change)`);
+  }
+  const client = new ApiClient(ctx.settings.apiUrl);
+  const stream = await requireStream(client, opts.name);
+  const updated = await client.updateStream(stream.id, { retention_ms: opts.retention });
+  ctx.output.out(`stream ${stream.name} updated: retention ${formatDuration(updated.retention_ms)}\n`);
+  return updated;
+}
+
+export async function deleteStreamCommand(opts: { name: string; force?: boolean }, ctx: CommandContext): Promise<void> {
+  const client = new ApiClient(ctx.settings.apiUrl);
+  const stream = await requireStream(client, opts.name);
+  await withHints(client.deleteStream(stream.id, opts.force ?? false), {
+    409: (err) => (/dead letters/.test(err.apiMessage)
+      ? `pass --force to delete it anyway: those triggers then stop (BLOCKED, nothing dropped) until \`fnts create stream ${stream.name}\``
+      : 'delete those triggers first (`fnts delete trigger APP FN NAME`; `fnts list triggers APP` shows them), then the stream'),
+  });
+  ctx.output.out(`Stream ${stream.name} deleted\n`);
+}
+
+// stream put
+
+export interface StreamPutOptions {
+  stream: string;
+  /** The key of every message: messages with the same key go to the same partition, in order. */
+  key?: string;
+  /** `KEY=VALUE` headers for every message. */
+  header?: string[];
+  /** The whole input is one message, instead of one per line. */
+  whole?: boolean;
+  /** The input (each line, or the whole body) is base64 text of the bytes to put. */
+  base64?: boolean;
+  /** `json` prints `{stream, offsets: [{partition, offset}]}` on stdout. */
+  output?: string;
+  /** The messages: stdin in the CLI. */
+  input: AsyncIterable<Buffer | string>;
+  /** The input is a terminal: say how to end it. */
+  terminal?: boolean;
+}
+
+export interface StreamPutResult {
+  stream: string;
+  offsets: MessagePosition[];
+}
+
+/** `partition 1 offsets 4..6`, `partition 0 offset 7, partition 2 offsets 1..2, 5`: where a put went, by partition. */
+export function describePositions(positions: readonly MessagePosition[]): string {
+  const byPartition = new Map<number, number[]>();
+  for (const p of positions) byPartition.set(p.partition, [...(byPartition.get(p.partition) ?? []), p.offset]);
+  return [...byPartition.entries()].sort(([a], [b]) => a - b).map(([partition, offsets]) => {
+    offsets.sort((a, b) => a - b);
+    const runs: string[] = [];
+    for (let i = 0; i < offsets.length;) {
+      let j = i;
+      while (j + 1 < offsets.length && offsets[j + 1] === (offsets[j] as number) + 1) j++;
+      runs.push(i === j ? String(offsets[i]) : `${offsets[i]}..${offsets[j]}`);
+      i = j + 1;
+    }
+    return `partition ${partition} offset${offsets.length === 1 ? '' : 's'} ${runs.join(', ')}`;
+  }).join(', ');
+}
+
+/**
+ * The input's lines as bytes (without `\n`, and without a `\r` before it), each with its line number. A line longer
+ * than `maxLine` ends the input there, flagged, rather than being held whole in memory.
+ */
+async function* lines(input: AsyncIterable<Buffer | string>, maxLine: number): AsyncGenerator<{ line: number; bytes: Buffer; tooLong?: true }> {
+  let pending = Buffer.alloc(0);
+  let line = 0;
+  const cut = (bytes: Buffer) => (bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
+  for await (const chunk of input) {
+    pending = Buffer.concat([pending, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    let nl: number;
+    while ((nl = pending.indexOf(0x0a)) >= 0) {
+      yield { line: ++line, bytes: cut(pending.subarray(0, nl)) };
+      pending = pending.subarray(nl + 1);
+    }
+    // A line this long cannot be a message; stop reading instead of holding all of it.
+    if (pending.length > maxLine) {
+      yield { line: line + 1, bytes: pending, tooLong: true };
+      return;
+    }
+  }
+  if (pending.length > 0) yield { line: ++line, bytes: cut(pending) };
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * `fnts stream put NAME`: appends stdin to the stream, one message per line (empty lines skipped) or the whole input
+ * as one message, in requests of at most 1,000 messages; prints where they went on stderr.
+ */
+export async function streamPutCommand(opts: StreamPutOptions, ctx: CommandContext): Promise<StreamPutResult> {
+  const json = outputFormat(opts.output) === 'json';
+  const headers = parseConfigPairs(opts.header, '--header');
+  const client = new ApiClient(ctx.settings.apiUrl);
+  const stream = await requireStream(client, opts.stream);
+  // Values (and the key) go as base64 so bytes arrive exactly as read, whatever the input's encoding.
+  const key = opts.key === undefined ? {} : { key: Buffer.from(opts.key, 'utf8').toString('base64') };
+  const extra = Object.keys(headers).length > 0 ? { headers } : {};
+  const put: MessagePosition[] = [];
+  let batch: OutgoingMessage[] = [];
+  let batchBytes = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    put.push(...(await client.putMessages(stream.id, 'base64', batch)));
+    batch = [];
+    batchBytes = 0;
+  };
+  // A bad message stops the put there; everything before it is sent first, so the input can be resumed from its line.
+  const fail = async (problem: string, fix: string): Promise<never> => {
+    await flush();
+    const before = put.length === 0 ? 'nothing was put' : `put before it: ${put.length} (${describePositions(put)})`;
+    throw cliErrors.streamInput(problem, `${fix}; ${before}`);
+  };
+  const what = (line: number) => (opts.whole ? 'the input' : `line ${line}`);
+  const tooLarge = (line: number, size: string) =>
+    fail(`${what(line)} is ${size} bytes; a message is at most ${MAX_MESSAGE_BYTES} bytes (1 MiB)`, 'split it into smaller messages');
+  const decode = async (text: Buffer, line: number): Promise<Buffer> => {
+    if (!opts.base64) return text;
+    const compact = text.toString('latin1').replace(/\s+/g, '');
+    if (!BASE64.test(compact) || compact.length % 4 === 1) {
+      return fail(`${what(line)} is not base64`, 'put base64 text (without --base64 the input is put as it is)');
+    }
+    return Buffer.from(compact, 'base64');
+  };
+  const add = async (value: Buffer, line: number) => {
+    if (value.length > MAX_MESSAGE_BYTES) await tooLarge(line, String(value.length));
+    if (batch.length >= PUT_BATCH_MESSAGES || (batch.length > 0 && batchBytes + value.length > PUT_BATCH_BYTES)) await flush();
+    batch.push({ ...key, value: value.toString('base64'), ...extra });
+    batchBytes += value.length;
+  };
+
+  if (opts.terminal) ctx.output.info(`Reading ${opts.whole ? 'one message' : 'one message per line'} from the terminal; end with Ctrl-D\n`);
+  const maxInput = opts.base64 ? 2 * MAX_MESSAGE_BYTES : MAX_MESSAGE_BYTES + 1;
+  if (opts.whole) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of opts.input) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      chunks.push(buf);
+      if (size > maxInput) await tooLarge(1, `more than ${maxInput}`);
+    }
+    const value = await decode(Buffer.concat(chunks), 1);
+    if (value.length > 0) await add(value, 1);
+  } else {
+    for await (const { line, bytes, tooLong } of lines(opts.input, maxInput)) {
+      if (tooLong) await tooLarge(line, `more than ${maxInput}`);
+      const value = await decode(bytes, line);
+      if (value.length > 0) await add(value, line); // empty lines are skipped
+    }
+  }
+  await flush();
+
+  if (put.length === 0) ctx.output.info(`put 0 messages to ${stream.name}: the input was empty\n`);
+  else ctx.output.info(`put ${put.length} message${put.length === 1 ? '' : 's'} to ${stream.name}: ${describePositions(put)}\n`);
+  const result = { stream: stream.name, offsets: put };
+  if (json) ctx.output.out(`${JSON.stringify(result)}\n`);
+  return result;
+}
+
+// stream tail
+
+export interface StreamTailOptions {
+  stream: string;
+  /** Start at each partition's oldest kept message instead of its end. */
+  fromBeginning?: boolean;
+  /** Only this partition. */
+  partition?: number;
+  /** Keep polling for new messages until `signal` aborts (or `limit` is reached). */
+  follow?: boolean;
+  /** Stop after this many messages. */
+  limit?: number;
+  /** Print keys and values as base64 instead of UTF-8 text. */
+  base64?: boolean;
+  /** `json`: one JSON object per message (NDJSON). */
+  output?: string;
+  /** Ends `--follow` (Ctrl-C in the CLI); the command then returns normally. */
+  signal?: AbortSignal;
+  /** How long `--follow` waits between reads that found nothing (default 500 ms). */
+  pollMs?: number;
+}
+
+/** Text form: one line per message, `\n` and `\r` inside a value shown escaped so it stays one line. */
+const oneLine = (s: string) => s.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+
+function formatMessage(m: StreamMessage): string {
+  return `${m.partition} ${m.offset} ${new Date(m.timestamp).toISOString()} ${m.key === null ? '-' : oneLine(m.key)} ${oneLine(m.value)}\n`;
+}
+
+/**
+ * `fnts stream tail NAME`: prints the messages of each partition (partition by partition), from its end (only new
+ * messages, so useful with --follow) or with --from-beginning from its oldest kept one. Without --follow it stops at
+ * the end each partition had when it started; with it, it polls every 500 ms until the signal aborts. Returns how
+ * many messages it printed.
+ */
+export async function streamTailCommand(opts: StreamTailOptions, ctx: CommandContext): Promise<number> {
+  const json = outputFormat(opts.output) === 'json';
+  if (opts.limit !== undefined && opts.limit < 1) throw cliErrors.usage('--limit must be at least 1', 'for example --limit 10');
+  const client = new ApiClient(ctx.settings.apiUrl);
+  const stream = await requireStream(client, opts.stream);
+  if (opts.partition !== undefined && (opts.partition < 0 || opts.partition >= stream.partitions)) {
+    throw cliErrors.usage(`stream ${stream.name} has no partition ${opts.partition}`,
+      `its partitions are 0 to ${stream.partitions - 1}; leave out --partition to read them all`);
+  }
+  const partitions = opts.partition !== undefined ? [opts.partition] : [...Array(stream.partitions).keys()];
+  const bounds = new Map((stream.offsets ?? []).map((b) => [b.partition, b]));
+  const next = new Map(partitions.map((p) => [p, opts.fromBeginning ? bounds.get(p)?.start ?? 0 : bounds.get(p)?.end ?? 0]));
+  // Without --follow: what is there now, up to each partition's end when the command started.
+  const stopAt = new Map(partitions.map((p) => [p, opts.follow ? Infinity : bounds.get(p)?.end ?? 0]));
+  const encoding = opts.base64 ? 'base64' : 'utf8';
+  const signal = opts.signal;
+  let printed = 0;
+  const full = () => opts.limit !== undefined && printed >= opts.limit;
+
+  try {
+    for (;;) {
+      let found = 0;
+      for (const p of partitions) {
+        for (;;) {
+          const from = next.get(p) ?? 0;
+          const stop = stopAt.get(p) ?? 0;
+          if (full() || from >= stop || signal?.aborted) break;
+          const want = Math.min(READ_PAGE, opts.limit === undefined ? READ_PAGE : opts.limit - printed);
+          const page = await client.readMessages(stream.id, { partition: p, offset: from, limit: want, encoding }, signal);
+          for (const m of page.messages) {
+            if (m.offset >= stop || full()) break;
+            ctx.output.out(json ? `${JSON.stringify(m)}\n` : formatMessage(m));
+            printed++;
+            found++;
+          }
+          next.set(p, page.next_offset);
+          if (page.messages.length === 0 || page.next_offset >= page.end_offset) break;
+        }
+      }
+      if (!opts.follow || full() || signal?.aborted) break;
+      if (found === 0) await sleep(opts.pollMs ?? TAIL_POLL_MS, undefined, signal ? { signal } : {});
+    }
+  } catch (err) {
+    if (!signal?.aborted) throw err; // Ctrl-C during a read or a wait: stop quietly
+  }
+  if (printed === 0 && !opts.follow && !json) {
+    ctx.output.info(opts.fromBeginning
+      ? `No messages in ${stream.name}\n`
+      : `No new messages in ${stream.name}; add --from-beginning to read what is there, or --follow to wait for new ones\n`);
+  }
+  return printed;
+}
