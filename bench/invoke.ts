@@ -15,7 +15,7 @@ import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { startBareProxy } from './bare-proxy.js';
 import { BODY, callOver, dockerRun, expect200, SOCKET_NAME, type DockerRunTiming } from './baseline.js';
 import {
-  closedLoop, emptySamples, fmt, median, mergeInto, msSince, publishedSockets, renderTable, sleep, summarize,
+  closedLoop, emptySamples, fmt, median, mergeInto, msSince, publishedSockets, removeLabelled, renderTable, sleep, summarize,
   type LatencySummary, type Samples,
 } from './support.js';
 
@@ -223,16 +223,6 @@ async function coldStarts(
     }
   }
   return out;
-}
-
-/** Removes everything labelled with this run: containers first, then images. */
-async function removeLabelled(docker: Docker, label: string): Promise<number> {
-  const filters = { label: [label] };
-  const containers = await docker.listContainers({ all: true, filters });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
-  const images = await docker.listImages({ filters });
-  for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
-  return containers.length;
 }
 
 function hotTable(levels: HotLevelResult[]): string {
