@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { defaultMemoryBudgetMiB } from './agent/capacity.js';
@@ -42,8 +42,36 @@ export interface ServerConfig {
   readonly freezeIdleMs: number;
   /** How long running calls may take to finish at shutdown before their containers are removed. */
   readonly shutdownGraceMs: number;
+  /**
+   * `never` (default): only images on the local engine, which is where `fnts deploy` builds them — fnts works offline.
+   * `missing`: pull an image the engine lacks from its registry, as Fn does (a server on another engine than the CLI's).
+   */
+  readonly imagePull: 'missing' | 'never';
+  readonly pullTimeoutMs: number;
   /** How often retention trims the embedded streams. */
   readonly retentionCheckMs: number;
+  /** How this server talks to Kafka for `kafka://` stream triggers (never set per trigger or in func.yaml). */
+  readonly kafka: KafkaSettings;
+}
+
+export type KafkaSecurityProtocol = 'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl';
+export type KafkaSaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+
+/** Kafka client settings shared by every Kafka trigger of this server (FNTS_KAFKA_*). */
+export interface KafkaSettings {
+  readonly securityProtocol: KafkaSecurityProtocol;
+  /** Set when the protocol is sasl_*. */
+  readonly sasl: { readonly mechanism: KafkaSaslMechanism; readonly username: string; readonly password: string } | undefined;
+  /** PEM files for TLS (ssl, sasl_ssl): the CA bundle, and a client certificate and key for mutual TLS. */
+  readonly sslCaLocation: string | undefined;
+  readonly sslCertificateLocation: string | undefined;
+  readonly sslKeyLocation: string | undefined;
+  readonly sslKeyPassword: string | undefined;
+  readonly clientId: string;
+  /** A consumer that misses heartbeats this long leaves the group; with static membership, also how long a stopped server's partitions wait. */
+  readonly sessionTimeoutMs: number;
+  /** Static membership (group.instance.id = server id + trigger id): a restart within the session timeout causes no rebalance. */
+  readonly staticMembership: boolean;
 }
 
 export class ConfigError extends Error {
@@ -104,11 +132,81 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     freezeIdleMs: int('FNTS_FREEZE_IDLE_MS', -1, -1, 3_600_000),
     shutdownGraceMs: int('FNTS_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     retentionCheckMs: int('FNTS_RETENTION_CHECK_MS', 60_000, 100, 86_400_000),
+    imagePull: env.FNTS_IMAGE_PULL === 'missing' ? 'missing' : 'never',
+    pullTimeoutMs: int('FNTS_HOT_PULL_TIMEOUT_MS', 600_000, 1000, 3_600_000),
+    kafka: kafkaSettings(env, problems, int),
     ...overrides,
   };
+  if (env.FNTS_IMAGE_PULL !== undefined && !['missing', 'never'].includes(env.FNTS_IMAGE_PULL)) {
+    problems.push(`FNTS_IMAGE_PULL=${env.FNTS_IMAGE_PULL} must be missing or never`);
+  }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`FNTS_LOG_LEVEL=${config.logLevel} must be one of fatal, error, warn, info, debug, trace, silent`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+const SECURITY_PROTOCOLS: readonly KafkaSecurityProtocol[] = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'];
+const SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+
+/** The FNTS_KAFKA_* settings, checked together: SASL needs its mechanism and credentials, TLS files must be readable. */
+function kafkaSettings(env: Env, problems: string[], int: (name: string, fallback: number, min: number, max: number) => number): KafkaSettings {
+  const protocolRaw = (env.FNTS_KAFKA_SECURITY_PROTOCOL || 'plaintext').toLowerCase();
+  let securityProtocol: KafkaSecurityProtocol = 'plaintext';
+  if ((SECURITY_PROTOCOLS as readonly string[]).includes(protocolRaw)) securityProtocol = protocolRaw as KafkaSecurityProtocol;
+  else problems.push(`FNTS_KAFKA_SECURITY_PROTOCOL=${protocolRaw} must be one of ${SECURITY_PROTOCOLS.join(', ')}`);
+  const usesSasl = securityProtocol.startsWith('sasl_');
+  const usesTls = securityProtocol === 'ssl' || securityProtocol === 'sasl_ssl';
+
+  let sasl: KafkaSettings['sasl'];
+  const mechanismRaw = env.FNTS_KAFKA_SASL_MECHANISM?.toUpperCase();
+  const username = env.FNTS_KAFKA_SASL_USERNAME;
+  const password = env.FNTS_KAFKA_SASL_PASSWORD;
+  if (usesSasl) {
+    const mechanism = mechanismRaw || 'PLAIN';
+    if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
+      problems.push(`FNTS_KAFKA_SASL_MECHANISM=${mechanism} must be one of ${SASL_MECHANISMS.join(', ')}`);
+    }
+    if (!username) problems.push(`FNTS_KAFKA_SASL_USERNAME is required with FNTS_KAFKA_SECURITY_PROTOCOL=${securityProtocol}`);
+    if (password === undefined) problems.push(`FNTS_KAFKA_SASL_PASSWORD is required with FNTS_KAFKA_SECURITY_PROTOCOL=${securityProtocol}`);
+    sasl = { mechanism: mechanism as KafkaSaslMechanism, username: username ?? '', password: password ?? '' };
+  } else if (mechanismRaw || username || password !== undefined) {
+    problems.push('FNTS_KAFKA_SASL_* settings need FNTS_KAFKA_SECURITY_PROTOCOL=sasl_plaintext or sasl_ssl');
+  }
+
+  const file = (name: string): string | undefined => {
+    const path = env[name] || undefined;
+    if (path === undefined) return undefined;
+    if (!usesTls) problems.push(`${name} needs FNTS_KAFKA_SECURITY_PROTOCOL=ssl or sasl_ssl`);
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      problems.push(`${name}=${path} is not a readable file`);
+    }
+    return path;
+  };
+  const sslCaLocation = file('FNTS_KAFKA_SSL_CA_LOCATION');
+  const sslCertificateLocation = file('FNTS_KAFKA_SSL_CERTIFICATE_LOCATION');
+  const sslKeyLocation = file('FNTS_KAFKA_SSL_KEY_LOCATION');
+  if ((sslCertificateLocation === undefined) !== (sslKeyLocation === undefined)) {
+    problems.push('FNTS_KAFKA_SSL_CERTIFICATE_LOCATION and FNTS_KAFKA_SSL_KEY_LOCATION go together (mutual TLS)');
+  }
+  const sslKeyPassword = env.FNTS_KAFKA_SSL_KEY_PASSWORD || undefined;
+
+  const staticRaw = (env.FNTS_KAFKA_STATIC_MEMBERSHIP || 'true').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(staticRaw)) problems.push(`FNTS_KAFKA_STATIC_MEMBERSHIP=${staticRaw} must be true or false`);
+  const clientId = env.FNTS_KAFKA_CLIENT_ID || 'fnts';
+  if (!/^[A-Za-z0-9._-]{1,255}$/.test(clientId)) problems.push(`FNTS_KAFKA_CLIENT_ID=${clientId} may hold letters, digits, ".", "_" and "-"`);
+  return {
+    securityProtocol,
+    sasl,
+    sslCaLocation,
+    sslCertificateLocation,
+    sslKeyLocation,
+    sslKeyPassword,
+    clientId,
+    sessionTimeoutMs: int('FNTS_KAFKA_SESSION_TIMEOUT_MS', 45_000, 1000, 3_600_000),
+    staticMembership: staticRaw === 'true' || staticRaw === '1',
+  };
 }

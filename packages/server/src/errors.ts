@@ -56,8 +56,11 @@ export const errors = {
     new FntsError(
       404,
       'FNTS_ERR_IMAGE_NOT_FOUND',
-      `Failed to pull image '${image}': no such image on this Docker engine and no registry is configured; build it with \`fnts build\` or \`fnts deploy --local\``,
+      `Failed to pull image '${image}': no such image on this Docker engine; build it here with \`fnts deploy\`, or start the server with FNTS_IMAGE_PULL=missing to pull it from its registry`,
     ),
+  imagePullFailed: (image: string, status: number, cause: string) =>
+    new FntsError(status, 'FNTS_ERR_IMAGE_PULL_FAILED', `Failed to pull image '${image}': ${cause}`),
+  imagePullTimeout: () => new FntsError(504, 'FNTS_ERR_IMAGE_PULL_TIMEOUT', 'Image pull timed out'),
   serverBusy: () =>
     new FntsError(503, 'FNTS_ERR_SERVER_BUSY', 'Timed out - server too busy', { 'Retry-After': '15' }),
   internal: () => new FntsError(500, 'FNTS_ERR_INTERNAL', 'internal server error'),

@@ -80,6 +80,26 @@ describe('bounded waiting', () => {
   });
 });
 
+describe('images', () => {
+  it('pulls a missing image when FNTS_IMAGE_PULL=missing, and names the registry error when the pull fails', async () => {
+    const server = await fx.server({ FNTS_IMAGE_PULL: 'missing' });
+    // A registry on a closed loopback port: the engine's pull fails at once, and only loopback is contacted.
+    const { fnId } = await fx.deploy(server, { image: '127.0.0.1:9/fnts-missing:1' });
+    const res = await fx.invoke(server, fnId);
+    expect(res.statusCode).toBe(502);
+    expect(res.json()).toMatchObject({ code: 'FNTS_ERR_IMAGE_PULL_FAILED' });
+    expect(res.json<{ message: string }>().message).toMatch(/^Failed to pull image '127\.0\.0\.1:9\/fnts-missing:1': /);
+  });
+
+  it('uses only local images by default and says how to pull', async () => {
+    const server = await fx.server();
+    const { fnId } = await fx.deploy(server, { image: 'fnts-missing-local:1' });
+    const res = await fx.invoke(server, fnId);
+    expect(res.statusCode).toBe(404);
+    expect(res.json<{ message: string }>().message).toContain('FNTS_IMAGE_PULL=missing');
+  });
+});
+
 describe('memory', () => {
   it('reports an OOM kill as out of memory, and the next call runs on a fresh container', async () => {
     const server = await fx.server();

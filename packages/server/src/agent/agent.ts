@@ -81,6 +81,8 @@ function outcomeOf(err: FntsError): CallOutcome {
     case 'FNTS_ERR_CONTAINER_INIT_FAILED':
     case 'FNTS_ERR_CONTAINER_INIT_TIMEOUT':
     case 'FNTS_ERR_IMAGE_NOT_FOUND':
+    case 'FNTS_ERR_IMAGE_PULL_FAILED':
+    case 'FNTS_ERR_IMAGE_PULL_TIMEOUT':
       return 'init_failed';
     default:
       return 'error';
@@ -268,6 +270,8 @@ export class Agent {
       syslogUrl: app.syslog_url,
       iofsDir: this.identity.iofsDir,
       startTimeoutMs: cfg.hotStartTimeoutMs,
+      imagePull: cfg.imagePull,
+      pullTimeoutMs: cfg.pullTimeoutMs,
       maxContainers: fn.max_containers ?? cfg.maxContainersPerFn,
       maxQueue: cfg.maxQueuePerFn,
       queueTimeoutMs: cfg.queueTimeoutMs,

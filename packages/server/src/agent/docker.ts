@@ -44,6 +44,23 @@ export class DockerDriver {
     }
   }
 
+  /** Pulls an image from its registry (the engine's credentials apply); rejects with Docker's message. */
+  async pull(image: string, timeoutMs: number): Promise<void> {
+    const stream = (await this.docker.pull(image)) as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+        reject(Object.assign(new Error('Image pull timed out'), { timedOut: true }));
+      }, timeoutMs);
+      this.docker.modem.followProgress(stream, (err: Error | null, events: { error?: string }[]) => {
+        clearTimeout(timer);
+        const failed = err ?? (events.find((e) => e.error) ? new Error(events.find((e) => e.error)?.error) : null);
+        if (failed) reject(failed);
+        else resolve();
+      });
+    });
+  }
+
   /** Creates the container with the isolation settings of CONTRACT §1.7, attaches its output, then starts it. */
   async start(spec: ContainerSpec): Promise<{ id: string; output: Readable }> {
     const bytes = spec.memoryMiB * 1024 * 1024;

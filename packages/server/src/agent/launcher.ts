@@ -23,6 +23,8 @@ export interface LaunchSettings {
   /** This server's socket-dir root; every container gets a fresh dir below it. */
   iofsDir: string;
   startTimeoutMs: number;
+  imagePull: 'missing' | 'never';
+  pullTimeoutMs: number;
 }
 
 /** Receives each line a container prints, with the call it belongs to when that is unambiguous. */
@@ -58,6 +60,28 @@ export async function destroyContainer(driver: DockerDriver, c: HotContainer, lo
   await rm(c.socketDir, { recursive: true, force: true });
 }
 
+/** Pulls under way, by image, so concurrent cold starts share one pull. */
+const pulls = new Map<string, Promise<void>>();
+
+/** Makes sure the engine has the image: pulled when missing and allowed (CONTRACT §1.4 for the errors). */
+async function ensureImage(driver: DockerDriver, s: LaunchSettings): Promise<void> {
+  if (await driver.imageExists(s.image)) return;
+  if (s.imagePull === 'never') throw errors.imageNotFound(s.image);
+  let pull = pulls.get(s.image);
+  if (!pull) {
+    pull = driver.pull(s.image, s.pullTimeoutMs).finally(() => pulls.delete(s.image));
+    pulls.set(s.image, pull);
+  }
+  try {
+    await pull;
+  } catch (err) {
+    const e = err as { timedOut?: boolean; statusCode?: number; json?: { message?: string }; message?: string };
+    if (e.timedOut) throw errors.imagePullTimeout();
+    const status = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 502;
+    throw errors.imagePullFailed(s.image, status, e.json?.message ?? e.message ?? 'unknown error');
+  }
+}
+
 /**
  * Starts one container and waits until its FDK has published the socket (CONTRACT §1.3–1.4): 502 when it
  * exits first or publishes something invalid, 504 when the start timeout passes.
@@ -69,7 +93,7 @@ export async function launchContainer(
   signal: AbortSignal,
   onOutput: OutputSink,
 ): Promise<HotContainer> {
-  if (!(await driver.imageExists(s.image))) throw errors.imageNotFound(s.image);
+  await ensureImage(driver, s);
   await mkdir(s.iofsDir, { recursive: true });
   const socketDir = await mkdtemp(join(s.iofsDir, 'iofs'));
   // The FDK runs as uid 1000 and must create its socket here (CONTRACT §1.2).

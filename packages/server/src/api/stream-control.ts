@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { errors } from '../errors.js';
+import { isKafkaSource } from '../streams/kafka-options.js';
 import type { StreamTriggerOptions } from '../streams/options.js';
 import type { StartPosition } from '../streams/source.js';
 import type { Trigger } from '../store/models.js';
@@ -35,7 +36,7 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       trigger_id: t.id,
       name: t.name,
       fn_id: t.fn_id,
-      source: { type: runner?.source.type ?? 'embedded', stream: t.source },
+      source: { type: isKafkaSource(t.source) ? 'kafka' : 'embedded', stream: t.source, ...(runner?.source.describe?.() ?? {}) },
       paused: opts.paused,
       dead_letter_stream: opts.dead_letter_stream,
       partitions: runner ? await runner.status() : [],

@@ -59,10 +59,11 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const fn = await store.getFnById(body.fn_id);
       if (!fn) throw errors.fnNotFound();
       if (fn.app_id !== app.id) throw errors.validation('Invalid Fn ID - not owned by specified app');
-      const options = isStream ? deps.streams.prepare(app, fn, name, source, body.options) : undefined;
+      const id = deps.newId();
+      const options = isStream ? deps.streams.prepare(app, fn, name, source, body.options, undefined, id) : undefined;
       const now = deps.now();
       const trigger: Trigger = {
-        id: deps.newId(),
+        id,
         name,
         app_id: app.id,
         fn_id: fn.id,
@@ -76,7 +77,13 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await checkSourceFree(store, trigger);
       const saved = await store.insertTrigger(trigger).catch(conflict);
       if (options) {
-        await deps.streams.initialize(saved, options);
+        try {
+          await deps.streams.initialize(saved, options);
+        } catch (err) {
+          // A trigger whose start position could not be stored must not run from a guessed one.
+          await store.deleteTrigger(saved.id);
+          throw err;
+        }
         await deps.streams.sync();
       }
       return renderTrigger(saved, baseUrl(req, config.publicUrl), app.name);
@@ -107,11 +114,12 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         const app = await store.getAppById(t.app_id);
         if (!fn || !app) throw errors.fnNotFound();
         const current = t.options as unknown as StreamTriggerOptions;
-        next.options = deps.streams.prepare(app, fn, next.name, next.source, body.options, current) as unknown as Record<string, unknown>;
+        next.options = deps.streams.prepare(app, fn, next.name, next.source, body.options, current, t.id) as unknown as Record<string, unknown>;
       }
       const base = baseUrl(req, config.publicUrl);
       if (JSON.stringify(next) === JSON.stringify(t)) return renderTrigger(t, base, await appName(t.app_id));
       await checkSourceFree(store, next);
+      if (next.type === 'stream') await deps.streams.reinitialize(t, next);
       next.updated_at = deps.now();
       const saved = await store.updateTrigger(next).catch(conflict);
       if (saved.type === 'stream') await deps.streams.sync();

@@ -2,10 +2,16 @@ import type { Logger } from 'pino';
 import { newId } from '../ids.js';
 import type { Agent } from '../agent/agent.js';
 import type { ServerConfig } from '../config.js';
-import { errors } from '../errors.js';
+import { errors, FntsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Datastore } from '../store/datastore.js';
 import type { App, Fn, Trigger } from '../store/models.js';
+import { confluentKafkaClient, type KafkaClient } from './kafka-client.js';
+import {
+  compileKafkaOptions, isKafkaOptions, isKafkaSource, parseKafkaSource, splitKafkaOptions, withoutKafkaOptions,
+  type KafkaOnlyOptions, type KafkaSourceSpec, type KafkaTriggerOptions,
+} from './kafka-options.js';
+import { initializeKafkaGroup, KafkaSource, KafkaTopicMissing } from './kafka-source.js';
 import type { EmbeddedLog, StreamInfo } from './log.js';
 import { compileOptions, OptionsError, type StreamTriggerOptions } from './options.js';
 import { TriggerRunner } from './runner.js';
@@ -18,7 +24,12 @@ export interface ManagerDeps {
   metrics: Metrics;
   logger: Logger;
   config: ServerConfig;
+  /** Makes the Kafka client for a list of brokers (the seam to try another client library). */
+  kafkaClient?: (brokers: string[]) => KafkaClient;
 }
+
+/** The most records handed from the Kafka client to a trigger's buffers per delivery. */
+const KAFKA_MAX_DELIVERY = 1000;
 
 /** Dead-letter streams get one partition and a long retention: they are few and precious. */
 const DLQ_RETENTION_MS = 30 * 86_400_000;
@@ -26,32 +37,74 @@ const DLQ_RETENTION_MS = 30 * 86_400_000;
 /** The stream-trigger engine: one runner per stream trigger, kept in step with the store. */
 export class StreamTriggerManager {
   private readonly runners = new Map<string, { runner: TriggerRunner; version: string; source: string; fnId: string }>();
+  private serverId: string | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(private readonly deps: ManagerDeps) {}
 
-  /** Validates a stream trigger's source and options; on create, pass no `current`. */
-  prepare(app: App, fn: Fn, name: string, source: string, raw: Record<string, unknown> | undefined, current?: StreamTriggerOptions): StreamTriggerOptions {
-    if (source.startsWith('kafka://')) {
-      throw errors.validation('Kafka sources are not available on this server yet; use an embedded stream name');
-    }
+  /**
+   * Validates a stream trigger's source and options; on create, pass no `current`. `triggerId` names the default
+   * consumer group of a Kafka trigger (`fnts-<trigger id>`).
+   */
+  prepare(app: App, fn: Fn, name: string, source: string, raw: Record<string, unknown> | undefined, current?: StreamTriggerOptions, triggerId?: string): StreamTriggerOptions {
+    const defaults = { deadLetterStream: `${app.name}.${fn.name}.${name}.dlq`, maxBatchBytes: this.deps.config.maxRequestBytes };
+    if (isKafkaSource(source)) return this.prepareKafka(source, raw, current, triggerId, defaults.maxBatchBytes);
     if (!this.deps.log.getStream(source)) {
       throw errors.validation(`stream "${source}" does not exist; create it first (fnts create stream ${source})`);
     }
+    // A trigger moving from Kafka to an embedded stream drops its Kafka options and gets the embedded dead-letter stream.
+    const base = current && isKafkaOptions(current)
+      ? { ...withoutKafkaOptions(current), dead_letter_stream: defaults.deadLetterStream }
+      : current;
     try {
-      return compileOptions(raw, current, {
-        deadLetterStream: `${app.name}.${fn.name}.${name}.dlq`,
-        maxBatchBytes: this.deps.config.maxRequestBytes,
-      });
+      return compileOptions(raw, base, defaults);
     } catch (err) {
       if (err instanceof OptionsError) throw errors.validation(err.problems.join('; '));
       throw err;
     }
   }
 
+  private prepareKafka(source: string, raw: Record<string, unknown> | undefined, current: StreamTriggerOptions | undefined, triggerId: string | undefined, maxBatchBytes: number): KafkaTriggerOptions {
+    let spec: KafkaSourceSpec;
+    try {
+      spec = parseKafkaSource(source);
+    } catch (err) {
+      throw errors.validation((err as Error).message);
+    }
+    const { kafka, rest } = splitKafkaOptions(raw);
+    const problems: string[] = [];
+    const currentKafka = current && isKafkaOptions(current) ? current : undefined;
+    if ('dead_letter_stream' in rest) {
+      // It mirrors dead_letter_topic (a GET sent back as a PUT carries it): only a different value is a mistake.
+      const topic = kafka.dead_letter_topic ?? currentKafka?.dead_letter_topic ?? `${spec.topic}.dlq`;
+      if (rest.dead_letter_stream !== topic) {
+        problems.push('options.dead_letter_stream is for embedded streams; a Kafka trigger dead-letters to the topic in options.dead_letter_topic');
+      }
+      delete rest.dead_letter_stream;
+    }
+    let kafkaOpts: KafkaOnlyOptions | undefined;
+    let engineOpts: StreamTriggerOptions | undefined;
+    try {
+      kafkaOpts = compileKafkaOptions(kafka, currentKafka, { groupId: `fnts-${triggerId ?? 'trigger'}`, deadLetterTopic: `${spec.topic}.dlq` });
+    } catch (err) {
+      if (!(err instanceof OptionsError)) throw err;
+      problems.push(...err.problems);
+    }
+    try {
+      engineOpts = compileOptions(rest, current && withoutKafkaOptions(current), { deadLetterStream: `${spec.topic}.dlq`, maxBatchBytes });
+    } catch (err) {
+      if (!(err instanceof OptionsError)) throw err;
+      problems.push(...err.problems);
+    }
+    if (problems.length > 0 || !kafkaOpts || !engineOpts) throw errors.validation(problems.join('; '));
+    // dead_letter_stream mirrors the topic, so every status and listing names where dead letters go.
+    return { ...engineOpts, ...kafkaOpts, dead_letter_stream: kafkaOpts.dead_letter_topic };
+  }
+
   /** On create: the dead-letter stream exists and the start position is resolved to stored offsets (STREAMS.md §10). */
   async initialize(t: Trigger, opts: StreamTriggerOptions): Promise<void> {
+    if (isKafkaSource(t.source) && isKafkaOptions(opts)) return this.initializeKafka(t, opts);
     if (!this.deps.log.getStream(opts.dead_letter_stream)) {
       const now = new Date().toISOString();
       this.deps.log.createStream({
@@ -63,7 +116,42 @@ export class StreamTriggerManager {
     for (const [p, offset] of await source.resolve(opts.start_position)) await source.commit(p, offset);
   }
 
-  /** Forgets a deleted trigger's offsets. */
+  /**
+   * On create of a Kafka trigger: the start position becomes the group's committed offsets before anything is fetched
+   * (a group that has offsets already keeps them: re-creating a trigger with the same group_id resumes).
+   */
+  private async initializeKafka(t: Trigger, opts: KafkaTriggerOptions): Promise<void> {
+    const spec = parseKafkaSource(t.source);
+    try {
+      const { start, resumed } = await initializeKafkaGroup(
+        this.kafkaClient(spec.brokers), spec, opts.group_id, opts.start_position, opts.dead_letter_topic, this.deps.logger,
+      );
+      this.deps.logger.info({ trigger_id: t.id, group_id: opts.group_id, start: Object.fromEntries(start), resumed },
+        resumed.length > 0 ? 'kafka trigger resumes the consumer group\'s committed offsets' : 'kafka trigger start position committed');
+    } catch (err) {
+      if (err instanceof KafkaTopicMissing) {
+        throw errors.validation(`Kafka topic "${spec.topic}" does not exist on ${spec.brokers.join(',')}; create it first`);
+      }
+      throw new FntsError(503, 'FNTS_ERR_KAFKA_UNAVAILABLE',
+        `cannot set up consumer group "${opts.group_id}" on Kafka at ${spec.brokers.join(',')}: ${(err as Error).message}`);
+    }
+  }
+
+  private kafkaClient(brokers: string[]): KafkaClient {
+    return this.deps.kafkaClient?.(brokers) ?? confluentKafkaClient(brokers, this.deps.config.kafka, this.deps.logger.child({ component: 'kafka' }));
+  }
+
+  /**
+   * On update: a Kafka trigger that now reads another topic or group gets that group's start position stored first,
+   * as on create (a group with committed offsets keeps them).
+   */
+  async reinitialize(before: Trigger, after: Trigger): Promise<void> {
+    const opts = after.options as unknown as StreamTriggerOptions | undefined;
+    if (!opts || !isKafkaSource(after.source) || !isKafkaOptions(opts) || sourceKey(before) === sourceKey(after)) return;
+    await this.initializeKafka(after, opts);
+  }
+
+  /** Forgets a deleted trigger's offsets (a Kafka group keeps its offsets in Kafka: re-creating with its group_id resumes). */
   forget(triggerId: string): void {
     this.deps.log.deleteGroup(triggerId);
     this.deps.log.deleteGroup(`${triggerId}:redrive`);
@@ -96,26 +184,47 @@ export class StreamTriggerManager {
       const current = this.runners.get(t.id);
       const opts = t.options as unknown as StreamTriggerOptions;
       if (current && current.version === t.updated_at) continue;
-      if (current && current.source === t.source && current.fnId === t.fn_id) {
+      if (current && current.source === sourceKey(t) && current.fnId === t.fn_id) {
         current.runner.reconfigure(opts);
         current.version = t.updated_at;
         continue;
       }
       if (current) await current.runner.stop();
-      const source = this.sourceFor(t);
+      const source = await this.sourceFor(t);
       if (!source) {
         this.deps.logger.error({ trigger_id: t.id, source: t.source }, 'stream trigger source is missing; not started');
         continue;
       }
       const runner = new TriggerRunner(t, opts, source, {
         agent: this.deps.agent, store: this.deps.store, log: this.deps.log, metrics: this.deps.metrics, logger: this.deps.logger,
+        maxRequestBytes: this.deps.config.maxRequestBytes, shutdownGraceMs: this.deps.config.shutdownGraceMs,
       });
       await runner.start();
-      this.runners.set(t.id, { runner, version: t.updated_at, source: t.source, fnId: t.fn_id });
+      this.runners.set(t.id, { runner, version: t.updated_at, source: sourceKey(t), fnId: t.fn_id });
     }
   }
 
-  private sourceFor(t: Trigger): StreamSource | undefined {
+  private async sourceFor(t: Trigger): Promise<StreamSource | undefined> {
+    if (isKafkaSource(t.source)) {
+      const opts = t.options as unknown as StreamTriggerOptions;
+      if (!isKafkaOptions(opts)) return undefined;
+      const spec = parseKafkaSource(t.source);
+      this.serverId ??= await this.deps.store.getMeta('server_id') ?? 'fnts';
+      return new KafkaSource({
+        client: this.kafkaClient(spec.brokers),
+        spec,
+        groupId: opts.group_id,
+        // Static membership keyed by server identity: a restart within the session timeout moves no partition.
+        instanceId: this.deps.config.kafka.staticMembership ? `${this.serverId}-${t.id}` : undefined,
+        maxBufferedBytes: () => {
+          const live = this.runners.get(t.id)?.runner.options;
+          return live && isKafkaOptions(live) ? live.max_buffered_bytes : opts.max_buffered_bytes;
+        },
+        // About two engine batches per delivery, so a full buffer overshoots its bound by little.
+        maxBatch: Math.min(KAFKA_MAX_DELIVERY, Math.max(32, opts.batch_size * 2)),
+        log: this.deps.logger.child({ component: 'kafka', trigger_id: t.id, topic: spec.topic }),
+      });
+    }
     const stream = this.deps.log.getStream(t.source);
     return stream && new EmbeddedSource(this.deps.log, stream, t.id);
   }
@@ -132,4 +241,10 @@ export class StreamTriggerManager {
     await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
     this.runners.clear();
   }
+}
+
+/** What a runner consumes: a new one starts when it changes (a Kafka trigger's group is part of it). */
+function sourceKey(t: Trigger): string {
+  const opts = t.options as unknown as StreamTriggerOptions | undefined;
+  return opts && isKafkaOptions(opts) ? `${t.source}#${opts.group_id}` : t.source;
 }

@@ -1,20 +1,22 @@
 import type { Logger } from 'pino';
 import { newId } from '../ids.js';
 import type { Agent } from '../agent/agent.js';
-import { isFntsError } from '../errors.js';
+import { errors, isFntsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Datastore } from '../store/datastore.js';
 import type { Trigger } from '../store/models.js';
 import { batchEvent, batchHeaders, batchId, parseBatchResponse, type BatchEventInput } from './event.js';
 import type { EmbeddedLog } from './log.js';
+import { isKafkaOptions } from './kafka-options.js';
 import type { StreamTriggerOptions } from './options.js';
-import { PartitionWorker, type DeadLetter, type InvokeOutcome } from './partition-worker.js';
-import { Semaphore } from './semaphore.js';
-import type { SourceRecord, StartPosition, StreamSource } from './source.js';
+import { PartitionWorker, type DeadLetter, type InvokeOutcome, type PartitionState } from './partition-worker.js';
+import { interruptibleSleep, Semaphore } from './semaphore.js';
+import type { AssignmentListener, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
 
 /** Platform conditions that must not spend a batch's retry budget (STREAMS.md §5). */
 const THROTTLE_CODES = new Set([
   'FNTS_ERR_SERVER_BUSY', 'FNTS_ERR_CONTAINER_INIT_FAILED', 'FNTS_ERR_CONTAINER_INIT_TIMEOUT', 'FNTS_ERR_IMAGE_NOT_FOUND',
+  'FNTS_ERR_IMAGE_PULL_FAILED', 'FNTS_ERR_IMAGE_PULL_TIMEOUT',
 ]);
 /** The most of a batch answer that is read (a partial-failure list, not a payload). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -22,11 +24,18 @@ export const DLQ_HEADER = 'fnts.dlq.';
 
 export interface RunnerDeps {
   agent: Agent;
+  /** The invoke body limit, which an encoded batch must fit in. */
+  maxRequestBytes: number;
   store: Datastore;
   log: EmbeddedLog;
   metrics: Metrics;
   logger: Logger;
+  /** At shutdown, partitions are drained for at most this long (the server's grace period). */
+  shutdownGraceMs?: number;
 }
+
+/** Default drain time of a revoked partition when the options have none. */
+const DEFAULT_DRAIN_MS = 10_000;
 
 export interface PartitionStatus {
   partition: number;
@@ -35,7 +44,8 @@ export interface PartitionStatus {
   end: number;
   lag_records: number;
   lag_seconds: number;
-  state: PartitionWorker['state'];
+  /** UNASSIGNED: another server of the consumer group consumes it (or nobody does yet). */
+  state: PartitionState | { kind: 'UNASSIGNED' };
   in_flight: PartitionWorker['inFlight'] | null;
   last_error: string | null;
   last_success_at: string | null;
@@ -43,13 +53,80 @@ export interface PartitionStatus {
 }
 
 
-/** Runs one stream trigger: a worker per partition sharing the trigger's concurrency limit. */
+/**
+ * Lets a partition's worker start batches through the trigger's shared concurrency limit, until it is closed: then
+ * no new batch starts (the worker waits to be stopped) and `idle` tells when the batch in flight is over.
+ */
+class PartitionGate extends Semaphore {
+  private closed = false;
+  private held = false;
+  private readonly idlers = new Set<() => void>();
+
+  constructor(private readonly shared: Semaphore) {
+    super(1);
+  }
+
+  /** A batch is in flight (from before the call to its commit or its retry wait). */
+  get busy(): boolean {
+    return this.held;
+  }
+
+  override async acquire(signal: AbortSignal): Promise<boolean> {
+    if (!this.closed && (await this.shared.acquire(signal))) {
+      if (!this.closed) {
+        this.held = true;
+        return true;
+      }
+      this.shared.release();
+    }
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    return false;
+  }
+
+  override release(): void {
+    this.held = false;
+    this.shared.release();
+    for (const f of [...this.idlers]) f();
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Resolves when no batch is in flight, or after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<void> {
+    if (!this.held) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.idlers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      this.idlers.add(done);
+    });
+  }
+}
+
+interface WorkerSlot {
+  worker: PartitionWorker;
+  gate: PartitionGate;
+  stop: AbortController;
+  running: Promise<void>;
+}
+
+/**
+ * Runs one stream trigger: a worker per partition sharing the trigger's concurrency limit. With a source whose
+ * partitions move between servers (Kafka), workers come and go with the group's assignment: a revoked partition is
+ * drained (its batch in flight may finish and commit within the drain timeout), then fenced and stopped.
+ */
 export class TriggerRunner {
   private readonly stopper = new AbortController();
-  private readonly workers = new Map<number, PartitionWorker>();
-  private running: Promise<void>[] = [];
+  private readonly workers = new Map<number, WorkerSlot>();
+  private semaphore = new Semaphore(1);
   private readonly labels: { app_id: string; fn_id: string; trigger_id: string };
   private readonly logger: Logger;
+  private stopping = false;
 
   constructor(
     readonly trigger: Trigger,
@@ -65,82 +142,198 @@ export class TriggerRunner {
     return this.opts;
   }
 
+  /** Whether partitions come from a consumer group rather than all being consumed here. */
+  private get grouped(): boolean {
+    return this.source.onAssignment !== undefined;
+  }
+
   async start(): Promise<void> {
+    this.semaphore = new Semaphore(this.opts.max_concurrency);
+    if (this.source.onAssignment) {
+      this.source.onAssignment((change) => this.rebalance(change));
+      await this.source.start?.();
+      this.logger.info({ paused: this.opts.paused }, 'stream trigger started: partitions come from the consumer group');
+      return;
+    }
     const committed = await this.source.committed();
     const bounds = await this.source.bounds();
-    const semaphore = new Semaphore(this.opts.max_concurrency);
-    for (const p of await this.source.partitions()) {
-      const worker = new PartitionWorker(p, {
-        triggerId: this.trigger.id,
-        triggerName: this.trigger.name,
-        source: this.source,
-        options: () => this.opts,
-        semaphore,
-        invoke: (batch, signal) => this.invoke(batch, signal),
-        deadLetter: (letters) => this.deadLetter(letters),
-        onBatch: (outcome, records) => {
-          this.deps.metrics.streamBatches.inc({ ...this.labels, outcome });
-          if (outcome === 'ok' || outcome === 'partial') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'ok' }, records);
-          if (outcome === 'dead_lettered') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'dead_lettered' }, records);
-        },
-        log: this.logger.child({ partition: p }),
-      }, this.stopper.signal);
-      worker.committed = committed.get(p) ?? bounds.get(p)?.start ?? 0;
-      this.workers.set(p, worker);
-    }
-    this.running = [...this.workers.values()].map((w) => w.run());
+    for (const p of await this.source.partitions()) this.addWorker(p, committed.get(p) ?? bounds.get(p)?.start ?? 0);
     this.logger.info({ partitions: this.workers.size, paused: this.opts.paused }, 'stream trigger started');
   }
 
+  private addWorker(p: number, committed: number): void {
+    const stop = new AbortController();
+    const gate = new PartitionGate(this.semaphore);
+    const worker = new PartitionWorker(p, {
+      triggerId: this.trigger.id,
+      triggerName: this.trigger.name,
+      source: this.source,
+      options: () => this.opts,
+      semaphore: gate,
+      invoke: (batch, signal) => this.invoke(batch, signal),
+      deadLetter: (letters) => this.deadLetter(letters),
+      onBatch: (outcome, records) => {
+        this.deps.metrics.streamBatches.inc({ ...this.labels, outcome });
+        if (outcome === 'ok' || outcome === 'partial') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'ok' }, records);
+        if (outcome === 'dead_lettered') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'dead_lettered' }, records);
+      },
+      log: this.logger.child({ partition: p }),
+    }, AbortSignal.any([this.stopper.signal, stop.signal]));
+    worker.committed = committed;
+    this.workers.set(p, { worker, gate, stop, running: worker.run() });
+  }
+
+  /** Applies a change of the consumer group's assignment (one at a time, in order: the source serializes them). */
+  private readonly rebalance: AssignmentListener = async ({ assigned, revoked, lost }) => {
+    if (revoked.length > 0) {
+      const drainMs = lost ? 0 : this.drainTimeoutMs();
+      const results = await Promise.all(revoked.map((p) => this.retire(p, drainMs)));
+      const fenced = revoked.filter((_, i) => results[i] === 'fenced');
+      this.logger.info({ partitions: revoked, lost, drain_ms: drainMs, fenced_in_flight: fenced },
+        lost ? 'partitions lost: fenced without draining' : 'partitions revoked: drained, committed and fenced');
+    }
+    if (assigned.length > 0) {
+      const offsets = await this.startOffsets(assigned);
+      const started: number[] = [];
+      for (const [p, offset] of offsets) {
+        if (this.stopper.signal.aborted || this.workers.has(p)) continue;
+        this.addWorker(p, offset);
+        started.push(p);
+      }
+      this.logger.info({ partitions: started, offsets: Object.fromEntries(offsets) }, 'partitions assigned: consuming');
+    }
+  };
+
+  /** Where newly assigned partitions start: the group's committed offsets (retried while the partitions are still ours). */
+  private async startOffsets(partitions: number[]): Promise<Map<number, number>> {
+    for (let attempt = 1; ; attempt++) {
+      const owned = new Set(await this.source.partitions());
+      const wanted = partitions.filter((p) => owned.has(p));
+      if (wanted.length === 0 || this.stopper.signal.aborted) return new Map();
+      try {
+        const committed = await this.source.committed();
+        const missing = wanted.filter((p) => !committed.has(p));
+        // Without a committed offset (a partition added to the topic later) start at the beginning: nothing skipped.
+        const bounds = missing.length > 0 ? await this.source.bounds() : new Map<number, { start: number; end: number }>();
+        return new Map(wanted.map((p) => [p, committed.get(p) ?? bounds.get(p)?.start ?? 0]));
+      } catch (err) {
+        this.logger.warn({ err, partitions: wanted, attempt }, 'cannot read committed offsets for assigned partitions; retrying');
+        await interruptibleSleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)), [this.stopper.signal]);
+      }
+    }
+  }
+
+  private drainTimeoutMs(): number {
+    const ms = isKafkaOptions(this.opts) ? this.opts.drain_timeout_ms : DEFAULT_DRAIN_MS;
+    return this.stopping && this.deps.shutdownGraceMs !== undefined ? Math.min(ms, this.deps.shutdownGraceMs) : ms;
+  }
+
+  /**
+   * Drain then fence: no new batch starts on the partition; its batch in flight may finish (and commit) for up to
+   * `drainMs`; then any late completion is fenced and the worker stops.
+   */
+  private async retire(p: number, drainMs: number): Promise<'idle' | 'drained' | 'fenced'> {
+    const slot = this.workers.get(p);
+    if (!slot) return 'idle';
+    slot.gate.close();
+    const wasBusy = slot.gate.busy;
+    const until = Date.now() + drainMs;
+    while (slot.gate.busy && Date.now() < until) {
+      // Between calls (a retry backoff, a throttle wait) there is nothing to finish: cut the wait short.
+      if (!slot.worker.inFlight) slot.worker.nudge();
+      await slot.gate.idle(Math.min(50, until - Date.now()));
+    }
+    const outcome = slot.gate.busy ? 'fenced' : wasBusy ? 'drained' : 'idle';
+    slot.worker.fence();
+    slot.stop.abort();
+    await slot.running;
+    this.workers.delete(p);
+    return outcome;
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.source.release) {
+      // Hand every partition back drained, while the consumer can still commit.
+      await this.source.release().catch((err: unknown) => this.logger.error({ err }, 'releasing partitions failed'));
+    }
     this.stopper.abort();
-    await Promise.all(this.running);
+    await Promise.all([...this.workers.values()].map((s) => s.running));
+    this.workers.clear();
     await this.source.close();
   }
 
   /** New options from an update; batches in flight finish under the old ones. */
   reconfigure(opts: StreamTriggerOptions): void {
     this.opts = opts;
-    for (const w of this.workers.values()) w.nudge();
+    for (const { worker } of this.workers.values()) worker.nudge();
   }
 
   setPaused(paused: boolean): void {
     this.opts = { ...this.opts, paused };
-    for (const w of this.workers.values()) {
-      if (paused) w.fence();
-      else w.unblock();
+    for (const { worker } of this.workers.values()) {
+      if (paused) worker.fence();
+      else worker.unblock();
     }
   }
 
-  /** Moves every partition (or one) to a position; the trigger must be paused. */
+  /**
+   * Moves every partition (or one) to a position; the trigger must be paused. With a consumer group, only the
+   * partitions assigned to this server move.
+   */
   async seek(position: StartPosition, partition?: number): Promise<Map<number, number>> {
+    if (partition !== undefined && this.grouped && !this.workers.has(partition)) {
+      throw errors.conflict(`partition ${partition} is not assigned to this server (another member of the consumer group consumes it); seek it there`);
+    }
     const resolved = await this.source.resolve(position);
     for (const [p, offset] of resolved) {
       if (partition !== undefined && p !== partition) continue;
-      await this.workers.get(p)?.seek(offset);
+      await this.workers.get(p)?.worker.seek(offset);
     }
     return resolved;
   }
 
   async status(): Promise<PartitionStatus[]> {
-    const bounds = await this.source.bounds();
+    let bounds = new Map<number, { start: number; end: number }>();
+    let committed = new Map<number, number>();
+    if (this.grouped) {
+      // The group's view (every partition of the topic), best effort: the broker may be unreachable.
+      [bounds, committed] = await Promise.all([
+        this.source.bounds().catch(() => bounds),
+        this.source.committed().catch(() => committed),
+      ]);
+    } else {
+      bounds = await this.source.bounds();
+    }
+    const partitions = this.grouped
+      ? [...new Set([...bounds.keys(), ...this.workers.keys()])].sort((a, b) => a - b)
+      : [...this.workers.keys()];
     const now = Date.now();
     const out: PartitionStatus[] = [];
-    for (const [p, w] of this.workers) {
+    for (const p of partitions) {
+      const w = this.workers.get(p)?.worker;
       const b = bounds.get(p) ?? { start: 0, end: 0 };
-      const from = Math.max(w.committed, b.start);
+      const at = w ? w.committed : committed.get(p) ?? b.start;
+      const from = Math.max(at, b.start);
       const lag = Math.max(0, b.end - from);
-      const oldest = lag > 0 ? (await this.source.fetch(p, from, 1, Infinity))[0] : undefined;
-      const lagSeconds = oldest ? Math.max(0, (now - oldest.timestamp) / 1000) : 0;
-      this.deps.metrics.streamLagRecords.set({ ...this.labels, partition: String(p) }, lag);
-      this.deps.metrics.streamLagSeconds.set({ ...this.labels, partition: String(p) }, lagSeconds);
+      const oldest = lag > 0 && w ? await this.peekTimestamp(p, from) : undefined;
+      const lagSeconds = oldest !== undefined ? Math.max(0, (now - oldest) / 1000) : 0;
+      if (w) {
+        this.deps.metrics.streamLagRecords.set({ ...this.labels, partition: String(p) }, lag);
+        this.deps.metrics.streamLagSeconds.set({ ...this.labels, partition: String(p) }, lagSeconds);
+      }
       out.push({
-        partition: p, committed: w.committed, start: b.start, end: b.end, lag_records: lag, lag_seconds: lagSeconds,
-        state: w.state, in_flight: w.inFlight ?? null, last_error: w.lastError ?? null,
-        last_success_at: w.lastSuccessAt ?? null, dead_lettered: w.deadLettered,
+        partition: p, committed: at, start: b.start, end: b.end, lag_records: lag, lag_seconds: lagSeconds,
+        state: w ? w.state : { kind: 'UNASSIGNED' }, in_flight: w?.inFlight ?? null, last_error: w?.lastError ?? null,
+        last_success_at: w?.lastSuccessAt ?? null, dead_lettered: w?.deadLettered ?? 0,
       });
     }
     return out;
+  }
+
+  private async peekTimestamp(p: number, offset: number): Promise<number | undefined> {
+    if (this.source.peekTimestamp) return this.source.peekTimestamp(p, offset);
+    return (await this.source.fetch(p, offset, 1, Infinity))[0]?.timestamp;
   }
 
   /** One batch call through the agent, classified: ok, throttled (no attempt spent) or failed. */
@@ -148,11 +341,12 @@ export class TriggerRunner {
     const fn = await this.deps.store.getFnById(this.trigger.fn_id);
     const app = fn && (await this.deps.store.getAppById(fn.app_id));
     if (!fn || !app) return { kind: 'throttled', error: 'the function or its app no longer exists' };
+    const body = Buffer.from(batchEvent(batch));
+    if (body.length > this.deps.maxRequestBytes) {
+      return { kind: 'too_large', error: `the batch is ${body.length} bytes encoded; a call carries at most ${this.deps.maxRequestBytes}` };
+    }
     try {
-      const res = await this.deps.agent.call({
-        app, fn, callId: newId(), headers: batchHeaders(batch),
-        body: Buffer.from(batchEvent(batch)), signal,
-      });
+      const res = await this.deps.agent.call({ app, fn, callId: newId(), headers: batchHeaders(batch), body, signal });
       let size = 0;
       const chunks: Buffer[] = [];
       for await (const chunk of res.body) {
@@ -167,16 +361,20 @@ export class TriggerRunner {
     }
   }
 
-  /** Appends dead letters to the trigger's dead-letter stream with everything needed to redrive them. */
+  /** Where dead letters go: the embedded dead-letter stream, or the Kafka trigger's dead-letter topic. */
+  private get deadLetterDestination(): string {
+    return isKafkaOptions(this.opts) ? this.opts.dead_letter_topic : this.opts.dead_letter_stream;
+  }
+
+  /** Writes dead letters with everything needed to redrive them (STREAMS.md §8). */
   private async deadLetter(letters: DeadLetter[]): Promise<void> {
-    const dlq = this.deps.log.getStream(this.opts.dead_letter_stream);
-    if (!dlq) throw new Error(`dead-letter stream "${this.opts.dead_letter_stream}" does not exist`);
+    const destination = this.deadLetterDestination;
+    const dlq = this.source.writeDeadLetters ? undefined : this.deps.log.getStream(destination);
+    if (!this.source.writeDeadLetters && !dlq) throw new Error(`dead-letter stream "${destination}" does not exist`);
     const fn = await this.deps.store.getFnById(this.trigger.fn_id);
-    this.deps.log.append(dlq, letters.map((l) => ({
-      key: l.record.key,
-      value: l.record.value,
+    const records = letters.map((l) => ({
+      record: l.record,
       headers: {
-        ...l.record.headers,
         [`${DLQ_HEADER}stream`]: this.source.name,
         [`${DLQ_HEADER}source-type`]: this.source.type,
         [`${DLQ_HEADER}partition`]: String(l.record.partition),
@@ -190,6 +388,13 @@ export class TriggerRunner {
         [`${DLQ_HEADER}error`]: l.error,
         [`${DLQ_HEADER}status`]: String(l.status),
       },
+    }));
+    if (this.source.writeDeadLetters) {
+      await this.source.writeDeadLetters(destination, records);
+      return;
+    }
+    this.deps.log.append(dlq as NonNullable<typeof dlq>, records.map((r) => ({
+      key: r.record.key, value: r.record.value, headers: { ...r.record.headers, ...r.headers },
     })));
   }
 
@@ -197,7 +402,10 @@ export class TriggerRunner {
    * Sends this trigger's dead letters back to the function, one record per call, from where the last redrive
    * stopped; stops at the first failure. Original coordinates travel in the record and its headers.
    */
-  async redrive(): Promise<{ redriven: number; remaining: number; error?: string }> {
+  async redrive(): Promise<RedriveResult> {
+    if (this.source.redriveDeadLetters) {
+      return this.source.redriveDeadLetters(this.deadLetterDestination, (letter) => this.redriveOne(letter));
+    }
     const dlq = this.deps.log.getStream(this.opts.dead_letter_stream);
     if (!dlq) return { redriven: 0, remaining: 0, error: `dead-letter stream "${this.opts.dead_letter_stream}" does not exist` };
     const group = `${this.trigger.id}:redrive`;
@@ -207,22 +415,8 @@ export class TriggerRunner {
       for (; offset < bound.end; offset++) {
         const [letter] = this.deps.log.read(dlq.id, bound.partition, offset, 1);
         if (!letter || letter.headers[`${DLQ_HEADER}trigger-id`] !== this.trigger.id) continue;
-        const h = letter.headers;
-        const record: SourceRecord = {
-          partition: Number(h[`${DLQ_HEADER}partition`]), offset: Number(h[`${DLQ_HEADER}offset`]),
-          timestamp: Number(h[`${DLQ_HEADER}timestamp`]), key: letter.key, value: letter.value, headers: h,
-        };
-        const range = { partition: record.partition, first: record.offset, last: record.offset };
-        const outcome = await this.invoke({
-          sourceType: this.source.type, stream: this.source.name, range, id: batchId(this.trigger.id, range),
-          attempt: Number(h[`${DLQ_HEADER}attempts`] ?? 0) + 1, trigger: { id: this.trigger.id, name: this.trigger.name },
-          encoding: this.opts.value_encoding, records: [record],
-        }, this.stopper.signal);
-        const ok = outcome.kind === 'ok' && parseBatchResponse(outcome.body, range).kind === 'success';
-        if (!ok) {
-          const error = outcome.kind === 'ok' ? 'the function reported the record as failed' : outcome.error;
-          return { redriven, remaining: this.remainingLetters(dlq.id, group), error };
-        }
+        const error = await this.redriveOne(letter);
+        if (error !== undefined) return { redriven, remaining: this.remainingLetters(dlq.id, group), error };
         redriven++;
         this.deps.log.setGroupOffset(group, dlq.id, bound.partition, offset + 1);
       }
@@ -231,8 +425,33 @@ export class TriggerRunner {
     return { redriven, remaining: 0 };
   }
 
+  /** One dead letter back to the function with its original coordinates; the error when it fails again. */
+  private async redriveOne(letter: Pick<SourceRecord, 'key' | 'value' | 'headers'>): Promise<string | undefined> {
+    const h = letter.headers;
+    const record: SourceRecord = {
+      partition: Number(h[`${DLQ_HEADER}partition`]), offset: Number(h[`${DLQ_HEADER}offset`]),
+      timestamp: Number(h[`${DLQ_HEADER}timestamp`]), key: letter.key, value: letter.value, headers: h,
+    };
+    const range = { partition: record.partition, first: record.offset, last: record.offset };
+    const outcome = await this.invoke({
+      sourceType: this.source.type, stream: this.source.name, range, id: batchId(this.trigger.id, range),
+      attempt: Number(h[`${DLQ_HEADER}attempts`] ?? 0) + 1, trigger: { id: this.trigger.id, name: this.trigger.name },
+      encoding: this.opts.value_encoding, records: [record],
+    }, this.stopper.signal);
+    if (outcome.kind === 'ok' && parseBatchResponse(outcome.body, range).kind === 'success') return undefined;
+    return outcome.kind === 'ok' ? 'the function reported the record as failed' : outcome.error;
+  }
+
+  /** This trigger's letters not yet redriven (a dead-letter stream may be shared by several triggers). */
   private remainingLetters(dlqId: string, group: string): number {
     const done = this.deps.log.getGroupOffsets(group, dlqId);
-    return this.deps.log.bounds(dlqId).reduce((n, b) => n + Math.max(0, b.end - Math.max(done.get(b.partition) ?? 0, b.start)), 0);
+    let n = 0;
+    for (const b of this.deps.log.bounds(dlqId)) {
+      const from = Math.max(done.get(b.partition) ?? 0, b.start);
+      for (const m of this.deps.log.read(dlqId, b.partition, from, Math.max(1, b.end - from))) {
+        if (m.headers[`${DLQ_HEADER}trigger-id`] === this.trigger.id) n++;
+      }
+    }
+    return n;
   }
 }

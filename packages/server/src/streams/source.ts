@@ -14,6 +14,26 @@ export interface SourceRecord {
 export type StartPosition = 'earliest' | 'latest' | { timestamp: number } | { offsets: Record<string, number> };
 
 /**
+ * Told when partitions move to or away from this server (Kafka's group protocol). The engine starts workers for
+ * `assigned`; for `revoked` it drains and fences them, and the source releases the partitions only when the returned
+ * promise settles: commits made until then are the last ones this server makes for them. `lost` means the partitions
+ * are gone already (session expired): nothing can be committed, so nothing is drained.
+ */
+export type AssignmentListener = (change: { assigned: number[]; revoked: number[]; lost: boolean }) => Promise<void>;
+
+export interface RedriveResult {
+  redriven: number;
+  remaining: number;
+  error?: string;
+}
+
+/** A dead letter ready to write: the record and the headers that describe its fate. */
+export interface DeadLetterRecord {
+  record: SourceRecord;
+  headers: Record<string, string>;
+}
+
+/**
  * What the trigger engine needs from a stream: the seam the embedded log and Kafka both implement.
  * Offsets are "next offset to read", as Kafka commits them.
  */
@@ -33,6 +53,26 @@ export interface StreamSource {
   committed(): Promise<Map<number, number>>;
   commit(partition: number, offset: number): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Sources whose partitions move between servers announce it here; the engine then runs workers only for the
+   * partitions assigned to this server. Without it, `partitions()` is fixed and all of them are consumed.
+   */
+  onAssignment?(listener: AssignmentListener): void;
+  /** Starts consuming (joins the group); called once, after `onAssignment`. Must not wait for the broker. */
+  start?(): Promise<void>;
+  /** Stops announcing assignments and hands every partition back through the listener (drained), before `close`. */
+  release?(): Promise<void>;
+  /** Timestamp of the first record at or after `offset` when it is at hand, for lag in seconds; no side effects. */
+  peekTimestamp?(partition: number, offset: number): Promise<number | undefined>;
+  /** Writes dead letters to the source's own dead-letter destination (a Kafka topic); throws when it cannot. */
+  writeDeadLetters?(destination: string, letters: DeadLetterRecord[]): Promise<void>;
+  /**
+   * Sends the source's own dead letters (those of this consumer group in the Kafka dead-letter topic) through
+   * `deliver`, one at a time, from where the last redrive stopped; stops at the first one `deliver` reports failed.
+   */
+  redriveDeadLetters?(destination: string, deliver: (letter: SourceRecord) => Promise<string | undefined>): Promise<RedriveResult>;
+  /** Source-specific facts for `status` (group, assignment, connection problems). */
+  describe?(): Record<string, unknown>;
 }
 
 /** The embedded log as a trigger source; the consumer group is the trigger's id. */
@@ -71,6 +111,10 @@ export class EmbeddedSource implements StreamSource {
 
   async fetch(partition: number, offset: number, maxRecords: number, maxBytes: number): Promise<SourceRecord[]> {
     return this.log.read(this.stream.id, partition, offset, maxRecords, maxBytes);
+  }
+
+  async peekTimestamp(partition: number, offset: number): Promise<number | undefined> {
+    return this.log.read(this.stream.id, partition, offset, 1)[0]?.timestamp;
   }
 
   async waitForData(partition: number, offset: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
