@@ -536,6 +536,17 @@ describe('pause, seek and resume', () => {
     expect(replays[0]?.id).not.toBe(second?.id);
   });
 
+  it('moves only the partitions named in an offsets seek', async () => {
+    const d = await deploy(server);
+    await createStream(server, 'named', { partitions: 2 });
+    await append(server, 'named', span(0, 3).map((i) => ({ value: `n${i}` })));
+    const trigger = await createTrigger(server, d, 'consume', 'named', { start_position: 'earliest' });
+    await settled(server, trigger.id);
+    await call(server, 'POST', `/v2/triggers/${trigger.id}/pause`);
+    const sought = await call<TriggerStatus>(server, 'POST', `/v2/triggers/${trigger.id}/seek`, { position: { offsets: { 1: 0 } } });
+    expect(sought.partitions.map((p) => [p.partition, p.committed])).toEqual([[0, 2], [1, 0]]);
+  });
+
   it('fences a batch that finishes after a pause: its commit is discarded and it is redelivered with the same id', async () => {
     const d = await deploy(server);
     await createStream(server, 'fence');

@@ -286,8 +286,11 @@ export class TriggerRunner {
       throw errors.conflict(`partition ${partition} is not assigned to this server (another member of the consumer group consumes it); seek it there`);
     }
     const resolved = await this.source.resolve(position);
+    // With explicit offsets, only the partitions named move; the others keep their place.
+    const named = typeof position === 'object' && 'offsets' in position ? new Set(Object.keys(position.offsets).map(Number)) : undefined;
     for (const [p, offset] of resolved) {
       if (partition !== undefined && p !== partition) continue;
+      if (named && !named.has(p)) continue;
       await this.workers.get(p)?.worker.seek(offset);
     }
     return resolved;
