@@ -69,6 +69,16 @@ export const cliErrors = {
   notFound: (what: string, hint?: string) => new CliError('FNTS_ERR_NOT_FOUND', `${what} not found`, hint),
   /** `fnts stream put` got input it cannot send (a message over the limit, bad base64); `hint` says what was put before it. */
   streamInput: (message: string, hint: string) => new CliError('FNTS_ERR_STREAM_INPUT', message, hint),
+  /** `fnts stream put|tail kafka://…`: the brokers did not answer in time (or refused the connection's security settings). */
+  kafkaUnreachable: (brokers: string, cause: string) =>
+    new CliError('FNTS_ERR_KAFKA_UNREACHABLE', `cannot reach the Kafka brokers at ${brokers} (${cause})`,
+      'check the host:port list in the kafka:// name and that the brokers listen there; for TLS or SASL set FNTS_KAFKA_SECURITY_PROTOCOL, FNTS_KAFKA_SASL_* and FNTS_KAFKA_SSL_* as for the server'),
+  /** FNTS_KAFKA_* settings that do not add up; `problems` as the server reports them. */
+  kafkaSettings: (problems: string[]) =>
+    new CliError('FNTS_ERR_KAFKA_SETTINGS', `invalid Kafka settings: ${problems.join('; ')}`,
+      'fix these FNTS_KAFKA_* environment variables (the CLI reads the same ones as the server)', 2),
+  /** Kafka refused or failed a produce or a read. */
+  kafka: (message: string, hint?: string) => new CliError('FNTS_ERR_KAFKA', message, hint),
   /** A stream trigger command on a trigger of another type. */
   notStreamTrigger: (app: string, name: string, type: string) =>
     new CliError('FNTS_ERR_NOT_STREAM_TRIGGER', `trigger "${name}" is a ${type} trigger; status, pause, resume, seek and redrive are for stream triggers`,

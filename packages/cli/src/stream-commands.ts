@@ -55,11 +55,15 @@ export function registerStreamCommands(prog: Command, groups: CommandGroups, ctx
     .addHelpText('after', examples('fnts delete stream orders', 'fnts delete stream demo.orders.orders.dlq --force'))
     .action(async (name: string, o: { force?: boolean }) => void (await deleteStreamCommand({ name, ...o }, ctx())));
 
-  const stream = prog.command('stream').description('put messages into an embedded stream, or print its messages')
-    .addHelpText('after', examples('printf \'%s\\n\' one two | fnts stream put orders', 'fnts stream tail orders --from-beginning'));
+  const stream = prog.command('stream').description('put messages into an embedded stream or a Kafka topic (kafka://…), or print its messages')
+    .addHelpText('after', examples(
+      'printf \'%s\\n\' one two | fnts stream put orders',
+      'fnts stream tail orders --from-beginning',
+      'fnts stream tail kafka://localhost:9092/orders --from-beginning   # a Kafka topic, no fnts server needed',
+    ));
 
   stream.command('put <name>')
-    .description('append stdin to a stream: one message per line (empty lines skipped), or all of it as one message with --whole')
+    .description('append stdin to a stream (or to a Kafka topic named kafka://host:port[,host:port]/topic): one message per line (empty lines skipped), or all of it as one message with --whole')
     .option('-k, --key <key>', 'the key of every message; messages with the same key go to the same partition, in order')
     .option('-H, --header <KEY=VALUE>', 'a header on every message (repeatable)', collect)
     .option('--whole', 'put the whole input as one message (at most 1 MiB)')
@@ -69,6 +73,7 @@ export function registerStreamCommands(prog: Command, groups: CommandGroups, ctx
       'printf \'%s\\n\' \'{"id":"a1"}\' \'{"id":"a2"}\' | fnts stream put orders --key customer-7',
       'fnts stream put orders --whole --header source=upload < order.json',
       'base64 -w0 photo.jpg | fnts stream put images --whole --base64',
+      'echo \'{"id":"a3"}\' | fnts stream put kafka://broker1:9092,broker2:9092/orders --key customer-7',
     ))
     .action(async (name: string, o: { key?: string; header?: string[]; whole?: boolean; base64?: boolean; output?: string }) => {
       const { input, terminal } = io.stdin();
@@ -76,7 +81,7 @@ export function registerStreamCommands(prog: Command, groups: CommandGroups, ctx
     });
 
   stream.command('tail <name>')
-    .description("print a stream's messages (partition offset time key value) from each partition's end, or from the beginning")
+    .description("print a stream's (or a kafka:// topic's) messages (partition offset time key value) from each partition's end, or from the beginning")
     .option('--from-beginning', "start at each partition's oldest kept message instead of its end")
     .option('--partition <p>', 'only this partition', parseIntFlag('--partition'))
     .option('-f, --follow', 'keep printing new messages (checking every 500 ms) until interrupted')
@@ -87,6 +92,7 @@ export function registerStreamCommands(prog: Command, groups: CommandGroups, ctx
       'fnts stream tail orders --from-beginning --limit 10',
       'fnts stream tail orders --follow                 # new messages until Ctrl-C',
       'fnts stream tail orders --partition 2 --from-beginning --output json | jq .value',
+      'fnts stream tail kafka://localhost:9092/orders --follow   # reads without a consumer group: commits nothing',
     ))
     .action(async (name: string, o: {
       fromBeginning?: boolean; partition?: number; follow?: boolean; limit?: number; base64?: boolean; output?: string;

@@ -86,16 +86,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Resolves the config from env vars (FNTS_*) overlaid with explicit overrides; collects every problem before failing. */
 export function loadConfig(env: Env = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
   const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${JSON.stringify(raw)} must be an integer between ${min} and ${max}`);
-      return fallback;
-    }
-    return n;
-  };
+  const int = intReader(env, problems);
   const labels: Record<string, string> = {};
   for (const pair of (env.FNTS_CONTAINER_LABELS ?? '').split(',').filter(Boolean)) {
     const eq = pair.indexOf('=');
@@ -147,11 +138,38 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   return Object.freeze(config);
 }
 
+type IntReader = (name: string, fallback: number, min: number, max: number) => number;
+
+/** Reads an integer env var within bounds; a bad one adds a problem and gives the fallback. */
+function intReader(env: Env, problems: string[]): IntReader {
+  return (name, fallback, min, max) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be an integer between ${min} and ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+}
+
+/**
+ * Only the FNTS_KAFKA_* settings, as loadConfig reads them (for clients other than the server, e.g. `fnts stream put
+ * kafka://…`); throws ConfigError with every problem.
+ */
+export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
+  const problems: string[] = [];
+  const settings = kafkaSettings(env, problems, intReader(env, problems));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
+}
+
 const SECURITY_PROTOCOLS: readonly KafkaSecurityProtocol[] = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'];
 const SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
 /** The FNTS_KAFKA_* settings, checked together: SASL needs its mechanism and credentials, TLS files must be readable. */
-function kafkaSettings(env: Env, problems: string[], int: (name: string, fallback: number, min: number, max: number) => number): KafkaSettings {
+function kafkaSettings(env: Env, problems: string[], int: IntReader): KafkaSettings {
   const protocolRaw = (env.FNTS_KAFKA_SECURITY_PROTOCOL || 'plaintext').toLowerCase();
   let securityProtocol: KafkaSecurityProtocol = 'plaintext';
   if ((SECURITY_PROTOCOLS as readonly string[]).includes(protocolRaw)) securityProtocol = protocolRaw as KafkaSecurityProtocol;

@@ -1,5 +1,5 @@
 export { buildApp, type AppDeps } from './app.js';
-export { loadConfig, ConfigError, type ServerConfig } from './config.js';
+export { loadConfig, loadKafkaSettings, ConfigError, type ServerConfig, type KafkaSettings } from './config.js';
 export { startServer, type RunningServer } from './server.js';
 export { Agent } from './agent/agent.js';
 export { DockerDriver, MANAGED_LABEL } from './agent/docker.js';
@@ -7,3 +7,5 @@ export { SqliteDatastore } from './store/sqlite.js';
 export { FntsError, errors } from './errors.js';
 export { FNTS_VERSION } from './version.js';
 export { Metrics } from './metrics.js';
+export { confluentKafkaClient, type KafkaClient, type KafkaLookup, type KafkaProducer, type KafkaRecord, type OutgoingRecord } from './streams/kafka-client.js';
+export { parseKafkaSource, isKafkaSource, KAFKA_SOURCE_FORM, type KafkaSourceSpec } from './streams/kafka-options.js';

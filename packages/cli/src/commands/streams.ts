@@ -1,27 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, type MessagePosition, type OutgoingMessage, type Stream, type StreamMessage } from '../client.js';
+import { ApiClient, type MessagePosition, type OutgoingMessage, type Stream } from '../client.js';
 import { ApiError, cliErrors } from '../errors.js';
 import { formatDuration, parseConfigPairs } from '../pairs.js';
 import type { Column } from '../table.js';
 import type { CommandContext } from './context.js';
+import { isKafkaStreamName, kafkaStreamPutCommand, kafkaStreamTailCommand } from './kafka-streams.js';
 import { withHints } from './lookup.js';
 import { outputFormat, printInspect, printList, type ReadOptions } from './print.js';
+import { describePositions, formatMessage, noMessagesNote, READ_PAGE, readPutInput, TAIL_POLL_MS } from './stream-io.js';
 
 /**
  * `fnts create|list|inspect|update|delete stream` and `fnts stream put|tail`: the server's embedded streams
  * (`/v2/streams`, an fnts extension), partitioned append-only logs that stream triggers read.
  */
 
-/** The server's limit for one message's value. */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
-/** `stream put` sends at most this many messages per request... */
-export const PUT_BATCH_MESSAGES = 1000;
-/** ...and about this many value bytes, well inside the server's 64 MiB body limit once base64-encoded. */
-const PUT_BATCH_BYTES = 8 * 1024 * 1024;
-/** The most messages the server hands out per read. */
-const READ_PAGE = 1000;
-/** How often `stream tail --follow` asks for new messages when there were none. */
-export const TAIL_POLL_MS = 500;
+export { describePositions, MAX_MESSAGE_BYTES, PUT_BATCH_MESSAGES, TAIL_POLL_MS } from './stream-io.js';
 
 const STREAM_COLUMNS: readonly Column<Stream>[] = [
   { heading: 'NAME', cell: (s) => s.name },
@@ -123,54 +116,13 @@ export interface StreamPutResult {
   offsets: MessagePosition[];
 }
 
-/** `partition 1 offsets 4..6`, `partition 0 offset 7, partition 2 offsets 1..2, 5`: where a put went, by partition. */
-export function describePositions(positions: readonly MessagePosition[]): string {
-  const byPartition = new Map<number, number[]>();
-  for (const p of positions) byPartition.set(p.partition, [...(byPartition.get(p.partition) ?? []), p.offset]);
-  return [...byPartition.entries()].sort(([a], [b]) => a - b).map(([partition, offsets]) => {
-    offsets.sort((a, b) => a - b);
-    const runs: string[] = [];
-    for (let i = 0; i < offsets.length;) {
-      let j = i;
-      while (j + 1 < offsets.length && offsets[j + 1] === (offsets[j] as number) + 1) j++;
-      runs.push(i === j ? String(offsets[i]) : `${offsets[i]}..${offsets[j]}`);
-      i = j + 1;
-    }
-    return `partition ${partition} offset${offsets.length === 1 ? '' : 's'} ${runs.join(', ')}`;
-  }).join(', ');
-}
-
-/**
- * The input's lines as bytes (without `\n`, and without a `\r` before it), each with its line number. A line longer
- * than `maxLine` ends the input there, flagged, rather than being held whole in memory.
- */
-async function* lines(input: AsyncIterable<Buffer | string>, maxLine: number): AsyncGenerator<{ line: number; bytes: Buffer; tooLong?: true }> {
-  let pending = Buffer.alloc(0);
-  let line = 0;
-  const cut = (bytes: Buffer) => (bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes);
-  for await (const chunk of input) {
-    pending = Buffer.concat([pending, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
-    let nl: number;
-    while ((nl = pending.indexOf(0x0a)) >= 0) {
-      yield { line: ++line, bytes: cut(pending.subarray(0, nl)) };
-      pending = pending.subarray(nl + 1);
-    }
-    // A line this long cannot be a message; stop reading instead of holding all of it.
-    if (pending.length > maxLine) {
-      yield { line: line + 1, bytes: pending, tooLong: true };
-      return;
-    }
-  }
-  if (pending.length > 0) yield { line: ++line, bytes: cut(pending) };
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /**
  * `fnts stream put NAME`: appends stdin to the stream, one message per line (empty lines skipped) or the whole input
- * as one message, in requests of at most 1,000 messages; prints where they went on stderr.
+ * as one message, in requests of at most 1,000 messages; prints where they went on stderr. A `kafka://` name
+ * produces to that Kafka topic instead (kafka-streams.ts).
  */
 export async function streamPutCommand(opts: StreamPutOptions, ctx: CommandContext): Promise<StreamPutResult> {
+  if (isKafkaStreamName(opts.stream)) return kafkaStreamPutCommand(opts, ctx);
   const json = outputFormat(opts.output) === 'json';
   const headers = parseConfigPairs(opts.header, '--header');
   const client = new ApiClient(ctx.settings.apiUrl);
@@ -179,59 +131,13 @@ export async function streamPutCommand(opts: StreamPutOptions, ctx: CommandConte
   const key = opts.key === undefined ? {} : { key: Buffer.from(opts.key, 'utf8').toString('base64') };
   const extra = Object.keys(headers).length > 0 ? { headers } : {};
   const put: MessagePosition[] = [];
-  let batch: OutgoingMessage[] = [];
-  let batchBytes = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    put.push(...(await client.putMessages(stream.id, 'base64', batch)));
-    batch = [];
-    batchBytes = 0;
-  };
-  // A bad message stops the put there; everything before it is sent first, so the input can be resumed from its line.
-  const fail = async (problem: string, fix: string): Promise<never> => {
-    await flush();
-    const before = put.length === 0 ? 'nothing was put' : `put before it: ${put.length} (${describePositions(put)})`;
-    throw cliErrors.streamInput(problem, `${fix}; ${before}`);
-  };
-  const what = (line: number) => (opts.whole ? 'the input' : `line ${line}`);
-  const tooLarge = (line: number, size: string) =>
-    fail(`${what(line)} is ${size} bytes; a message is at most ${MAX_MESSAGE_BYTES} bytes (1 MiB)`, 'split it into smaller messages');
-  const decode = async (text: Buffer, line: number): Promise<Buffer> => {
-    if (!opts.base64) return text;
-    const compact = text.toString('latin1').replace(/\s+/g, '');
-    if (!BASE64.test(compact) || compact.length % 4 === 1) {
-      return fail(`${what(line)} is not base64`, 'put base64 text (without --base64 the input is put as it is)');
-    }
-    return Buffer.from(compact, 'base64');
-  };
-  const add = async (value: Buffer, line: number) => {
-    if (value.length > MAX_MESSAGE_BYTES) await tooLarge(line, String(value.length));
-    if (batch.length >= PUT_BATCH_MESSAGES || (batch.length > 0 && batchBytes + value.length > PUT_BATCH_BYTES)) await flush();
-    batch.push({ ...key, value: value.toString('base64'), ...extra });
-    batchBytes += value.length;
-  };
-
-  if (opts.terminal) ctx.output.info(`Reading ${opts.whole ? 'one message' : 'one message per line'} from the terminal; end with Ctrl-D\n`);
-  const maxInput = opts.base64 ? 2 * MAX_MESSAGE_BYTES : MAX_MESSAGE_BYTES + 1;
-  if (opts.whole) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of opts.input) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      size += buf.length;
-      chunks.push(buf);
-      if (size > maxInput) await tooLarge(1, `more than ${maxInput}`);
-    }
-    const value = await decode(Buffer.concat(chunks), 1);
-    if (value.length > 0) await add(value, 1);
-  } else {
-    for await (const { line, bytes, tooLong } of lines(opts.input, maxInput)) {
-      if (tooLong) await tooLarge(line, `more than ${maxInput}`);
-      const value = await decode(bytes, line);
-      if (value.length > 0) await add(value, line); // empty lines are skipped
-    }
-  }
-  await flush();
+  await readPutInput(opts, ctx, {
+    send: async (values) => {
+      const batch: OutgoingMessage[] = values.map((v) => ({ ...key, value: v.toString('base64'), ...extra }));
+      put.push(...(await client.putMessages(stream.id, 'base64', batch)));
+    },
+    sofar: () => (put.length === 0 ? 'nothing was put' : `put before it: ${put.length} (${describePositions(put)})`),
+  });
 
   if (put.length === 0) ctx.output.info(`put 0 messages to ${stream.name}: the input was empty\n`);
   else ctx.output.info(`put ${put.length} message${put.length === 1 ? '' : 's'} to ${stream.name}: ${describePositions(put)}\n`);
@@ -262,20 +168,14 @@ export interface StreamTailOptions {
   pollMs?: number;
 }
 
-/** Text form: one line per message, `\n` and `\r` inside a value shown escaped so it stays one line. */
-const oneLine = (s: string) => s.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-
-function formatMessage(m: StreamMessage): string {
-  return `${m.partition} ${m.offset} ${new Date(m.timestamp).toISOString()} ${m.key === null ? '-' : oneLine(m.key)} ${oneLine(m.value)}\n`;
-}
-
 /**
  * `fnts stream tail NAME`: prints the messages of each partition (partition by partition), from its end (only new
  * messages, so useful with --follow) or with --from-beginning from its oldest kept one. Without --follow it stops at
  * the end each partition had when it started; with it, it polls every 500 ms until the signal aborts. Returns how
- * many messages it printed.
+ * many messages it printed. A `kafka://` name reads that Kafka topic instead (kafka-streams.ts).
  */
 export async function streamTailCommand(opts: StreamTailOptions, ctx: CommandContext): Promise<number> {
+  if (isKafkaStreamName(opts.stream)) return kafkaStreamTailCommand(opts, ctx);
   const json = outputFormat(opts.output) === 'json';
   if (opts.limit !== undefined && opts.limit < 1) throw cliErrors.usage('--limit must be at least 1', 'for example --limit 10');
   const client = new ApiClient(ctx.settings.apiUrl);
@@ -306,7 +206,7 @@ export async function streamTailCommand(opts: StreamTailOptions, ctx: CommandCon
           const page = await client.readMessages(stream.id, { partition: p, offset: from, limit: want, encoding }, signal);
           for (const m of page.messages) {
             if (m.offset >= stop || full()) break;
-            ctx.output.out(json ? `${JSON.stringify(m)}\n` : formatMessage(m));
+            ctx.output.out(formatMessage(m, json));
             printed++;
             found++;
           }
@@ -321,9 +221,7 @@ export async function streamTailCommand(opts: StreamTailOptions, ctx: CommandCon
     if (!signal?.aborted) throw err; // Ctrl-C during a read or a wait: stop quietly
   }
   if (printed === 0 && !opts.follow && !json) {
-    ctx.output.info(opts.fromBeginning
-      ? `No messages in ${stream.name}\n`
-      : `No new messages in ${stream.name}; add --from-beginning to read what is there, or --follow to wait for new ones\n`);
+    ctx.output.info(noMessagesNote(stream.name, opts.fromBeginning));
   }
   return printed;
 }
