@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Client, Pool, type Dispatcher } from 'undici';
 import type { ExitInfo } from './docker.js';
 
 /** Lifecycle of a container that has published its socket. `stopping` is final. */
@@ -21,7 +21,7 @@ export class HotContainer {
     readonly id: string,
     readonly name: string,
     readonly socketDir: string,
-    readonly client: Pool,
+    readonly client: Dispatcher,
     /** Resolves when the container stops for any reason. */
     readonly exited: Promise<ExitInfo>,
     readonly concurrency: number,
@@ -58,15 +58,8 @@ export class HotContainer {
 }
 
 /** A keep-alive HTTP client over the container's unix socket; the deadline is enforced by the agent, not here. */
-export function socketClient(socketPath: string, concurrency: number): Pool {
-  return new Pool('http://localhost', {
-    socketPath,
-    // One connection per concurrent call: http-stream allows no pipelining.
-    connections: concurrency,
-    pipelining: 1,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    keepAliveTimeout: 60_000,
-    keepAliveMaxTimeout: 600_000,
-  });
+export function socketClient(socketPath: string, concurrency: number): Dispatcher {
+  const options = { socketPath, pipelining: 1, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 };
+  // One connection per concurrent call (http-stream allows no pipelining); a plain Client when there is one.
+  return concurrency === 1 ? new Client('http://localhost', options) : new Pool('http://localhost', { ...options, connections: concurrency });
 }

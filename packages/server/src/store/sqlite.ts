@@ -190,6 +190,19 @@ export class SqliteDatastore implements Datastore {
   }
 
   private readonly stmt: (sql: string) => Database.Statement;
+  /**
+   * Apps and fns by id, read on every invoke. This process is the file's only writer, and every app or fn write
+   * clears the whole cache, so an entry is never stale. Entries are frozen: callers copy before changing.
+   */
+  private readonly byId = new Map<string, Readonly<App | Fn>>();
+
+  private cached<T extends App | Fn>(key: string, load: () => T | undefined): T | undefined {
+    const hit = this.byId.get(key) as T | undefined;
+    if (hit) return hit;
+    const value = load();
+    if (value) this.byId.set(key, Object.freeze(value));
+    return value;
+  }
 
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -212,14 +225,17 @@ export class SqliteDatastore implements Datastore {
   }
 
   async updateApp(app: App): Promise<App> {
+    this.byId.clear();
     this.stmt(`UPDATE apps SET config = ?, annotations = ?, syslog_url = ?, updated_at = ? WHERE id = ?`)
       .run(JSON.stringify(app.config), JSON.stringify(app.annotations), app.syslog_url ?? null, app.updated_at, app.id);
     return app;
   }
 
   async getAppById(id: string): Promise<App | undefined> {
-    const row = this.stmt(`SELECT * FROM apps WHERE id = ?`).get(id) as AppRow | undefined;
-    return row && appFromRow(row);
+    return this.cached(`app/${id}`, () => {
+      const row = this.stmt(`SELECT * FROM apps WHERE id = ?`).get(id) as AppRow | undefined;
+      return row && appFromRow(row);
+    });
   }
 
   async getAppByName(name: string): Promise<App | undefined> {
@@ -234,6 +250,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async deleteApp(id: string): Promise<boolean> {
+    this.byId.clear();
     return this.stmt(`DELETE FROM apps WHERE id = ?`).run(id).changes > 0;
   }
 
@@ -250,6 +267,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async updateFn(fn: Fn): Promise<Fn> {
+    this.byId.clear();
     this.stmt(`UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, max_containers = ?, concurrency = ?,
                 config = ?, annotations = ?, updated_at = ? WHERE id = ?`)
       .run(fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null, fn.concurrency ?? null,
@@ -258,8 +276,10 @@ export class SqliteDatastore implements Datastore {
   }
 
   async getFnById(id: string): Promise<Fn | undefined> {
-    const row = this.stmt(`SELECT * FROM fns WHERE id = ?`).get(id) as FnRow | undefined;
-    return row && fnFromRow(row);
+    return this.cached(`fn/${id}`, () => {
+      const row = this.stmt(`SELECT * FROM fns WHERE id = ?`).get(id) as FnRow | undefined;
+      return row && fnFromRow(row);
+    });
   }
 
   async getFnByName(appId: string, name: string): Promise<Fn | undefined> {
@@ -274,6 +294,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async deleteFn(id: string): Promise<boolean> {
+    this.byId.clear();
     return this.stmt(`DELETE FROM fns WHERE id = ?`).run(id).changes > 0;
   }
 
