@@ -14,16 +14,25 @@ import { FnIdParams } from './schemas.js';
  */
 const SMALL_BODY = 64 * 1024;
 
-/** Reads a whole body, failing with 413 past the limit. */
-async function readAll(stream: AsyncIterable<unknown>, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw errors.payloadTooLarge(`request body is larger than the limit of ${max} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** Reads a whole body, failing with 413 past the limit (events, not an async iterator: this is the hot path). */
+function readAll(stream: NodeJS.ReadableStream, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        stream.off('data', onData);
+        stream.resume(); // drain the rest so the connection stays usable
+        reject(errors.payloadTooLarge(`request body is larger than the limit of ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    stream.on('data', onData);
+    stream.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    stream.once('error', reject);
+  });
 }
 
 /** The function's answer, whole when it is small and its length known, else streamed. */
