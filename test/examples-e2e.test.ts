@@ -2,36 +2,23 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, REPO_ROOT, runCli, runId, startServerProcess, tempDir, type ServerProcess } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli, useServerProcess } from './support/harness.js';
 
 /** Every example users may copy deploys with the real CLI and answers through the real server. */
 describe('examples/', () => {
-  const label = runId();
-  let dir: string;
-  let server: ServerProcess;
-  let env: NodeJS.ProcessEnv;
-
-  beforeAll(async () => {
-    dir = await tempDir();
-    server = await startServerProcess({ dir, label });
-    env = { FNTS_API_URL: server.url, FNTS_IMAGE_LABELS: `fnts.test=${label}`, FNTS_HOME: join(dir, 'home') };
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await cleanup(label, dir);
-  });
+  const ctx = useServerProcess();
 
   /** Copies an example out of the repo (deploy bumps its version) and deploys it to app "examples". */
   const deploy = async (example: string): Promise<string> => {
-    const fnDir = join(dir, example);
+    const fnDir = join(ctx.dir, example);
     await cp(join(REPO_ROOT, 'examples', example), fnDir, { recursive: true });
-    const res = await runCli(['deploy', '--app', 'examples', '--create-app'], { cwd: fnDir, env });
+    const res = await runCli(['deploy', '--app', 'examples', '--create-app'], { cwd: fnDir, env: ctx.env });
     expect(res.code, res.stderr).toBe(0);
     return fnDir;
   };
   const invoke = async (fnDir: string, fn: string, input: string) => {
-    const res = await runCli(['invoke', 'examples', fn, '--content-type', 'application/json'], { cwd: fnDir, env, input });
+    const res = await runCli(['invoke', 'examples', fn, '--content-type', 'application/json'], { cwd: fnDir, env: ctx.env, input });
     expect(res.code, res.stderr).toBe(0);
     return JSON.parse(res.stdout) as unknown;
   };
@@ -53,24 +40,24 @@ describe('examples/', () => {
 
   it('http-trigger answers at its trigger with its status and headers', async () => {
     await deploy('http-trigger');
-    const res = await request(`${server.url}/t/examples/items`, { method: 'POST', body: '{"name":"cup"}' });
+    const res = await request(`${ctx.server.url}/t/examples/items`, { method: 'POST', body: '{"name":"cup"}' });
     expect(res.statusCode).toBe(201);
     expect(res.headers.location).toBe('/items/cup');
     expect(await res.body.json()).toEqual({ created: 'cup' });
   });
 
   it('stream-consumer processes what is put on its stream', async () => {
-    const created = await request(`${server.url}/v2/streams`, {
+    const created = await request(`${ctx.server.url}/v2/streams`, {
       method: 'POST', body: JSON.stringify({ name: 'orders', partitions: 2 }), headers: { 'content-type': 'application/json' },
     });
     expect(created.statusCode, await created.body.text()).toBe(200);
     await deploy('stream-consumer');
     const put = await runCli(['stream', 'put', 'orders', '--key', 'c7'], {
-      cwd: dir, env, input: '{"id":"a1","amount":3}\n{"id":"a2","amount":5}\n',
+      cwd: ctx.dir, env: ctx.env, input: '{"id":"a1","amount":3}\n{"id":"a2","amount":5}\n',
     });
     expect(put.code, put.stderr).toBe(0);
     const logged = async () => {
-      const r = await runCli(['logs', 'examples', 'orders'], { cwd: dir, env });
+      const r = await runCli(['logs', 'examples', 'orders'], { cwd: ctx.dir, env: ctx.env });
       return r.stdout;
     };
     let out = '';

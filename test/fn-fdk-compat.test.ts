@@ -2,8 +2,8 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, REPO_ROOT, runCli, runId, startServerProcess, tempDir, type ServerProcess } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli, useServerProcess } from './support/harness.js';
 
 
 /** Copies an installed package and, recursively, its dependencies into a node_modules dir. */
@@ -18,22 +18,10 @@ async function copyPackageTree(name: string, into: string, from = REPO_ROOT, see
 }
 
 describe('an image built with the official Fn Node FDK (@fnproject/fdk)', () => {
-  const label = runId();
-  let dir: string;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    dir = await tempDir();
-    server = await startServerProcess({ dir, label });
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await cleanup(label, dir);
-  });
+  const ctx = useServerProcess();
 
   it('runs unchanged on fnts through POST /invoke/{fnID}', async () => {
-    const fnDir = join(dir, 'fnfdk');
+    const fnDir = join(ctx.dir, 'fnfdk');
     await mkdir(join(fnDir, 'node_modules'), { recursive: true });
     await copyPackageTree('@fnproject/fdk', join(fnDir, 'node_modules'));
     await writeFile(
@@ -50,17 +38,16 @@ describe('an image built with the official Fn Node FDK (@fnproject/fdk)', () => 
     ].join('\n'));
     await writeFile(join(fnDir, 'func.yaml'), 'schema_version: 20180708\nname: fnfdk\nversion: 0.0.1\nruntime: docker\n');
 
-    const env = { FNTS_API_URL: server.url, FNTS_IMAGE_LABELS: `fnts.test=${label}` };
-    const deploy = await runCli(['deploy', '--app', 'compat', '--create-app'], { cwd: fnDir, env });
+    const deploy = await runCli(['deploy', '--app', 'compat', '--create-app'], { cwd: fnDir, env: ctx.env });
     expect(deploy.code, deploy.stderr).toBe(0);
 
-    const apps = (await (await request(`${server.url}/v2/apps?name=compat`)).body.json()) as { items: { id: string }[] };
+    const apps = (await (await request(`${ctx.server.url}/v2/apps?name=compat`)).body.json()) as { items: { id: string }[] };
     const appId = apps.items[0]?.id;
-    const fns = (await (await request(`${server.url}/v2/fns?app_id=${appId}&name=fnfdk`)).body.json()) as { items: { id: string }[] };
+    const fns = (await (await request(`${ctx.server.url}/v2/fns?app_id=${appId}&name=fnfdk`)).body.json()) as { items: { id: string }[] };
     const fnId = fns.items[0]?.id;
     expect(fnId).toMatch(/^[0-9A-Z]{26}$/);
 
-    const res = await request(`${server.url}/invoke/${fnId}`, {
+    const res = await request(`${ctx.server.url}/invoke/${fnId}`, {
       method: 'POST',
       body: '{"name":"Fn"}',
       headers: { 'content-type': 'application/json' },

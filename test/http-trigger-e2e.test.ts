@@ -2,20 +2,17 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, REPO_ROOT, runCli, runId, startServerProcess, tempDir, type ServerProcess } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli, useServerProcess } from './support/harness.js';
 
 interface Named { id: string; name: string }
 
 describe('HTTP triggers and detached calls against a real server and real containers', () => {
-  const label = runId();
-  let dir: string;
-  let server: ServerProcess;
-  let env: NodeJS.ProcessEnv;
+  const ctx = useServerProcess();
   let appId: string;
 
   const api = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
-    const res = await request(`${server.url}${path}`, {
+    const res = await request(`${ctx.server.url}${path}`, {
       method,
       ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
@@ -26,11 +23,8 @@ describe('HTTP triggers and detached calls against a real server and real contai
   const fnId = async (name: string) => (await api<{ items: Named[] }>('GET', `/v2/fns?app_id=${appId}&name=${name}`)).items[0]?.id;
 
   beforeAll(async () => {
-    dir = await tempDir();
-    server = await startServerProcess({ dir, label });
-    env = { FNTS_API_URL: server.url, FNTS_IMAGE_LABELS: `fnts.test=${label}` };
-    await cp(join(REPO_ROOT, 'examples/http-trigger'), join(dir, 'http-trigger'), { recursive: true });
-    const deploy = await runCli(['deploy', '--app', 'shop', '--create-app'], { cwd: join(dir, 'http-trigger'), env });
+    await cp(join(REPO_ROOT, 'examples/http-trigger'), join(ctx.dir, 'http-trigger'), { recursive: true });
+    const deploy = await runCli(['deploy', '--app', 'shop', '--create-app'], { cwd: join(ctx.dir, 'http-trigger'), env: ctx.env });
     expect(deploy.code, deploy.stderr).toBe(0);
     appId = (await api<{ items: Named[] }>('GET', '/v2/apps?name=shop')).items[0]?.id ?? '';
     // deploy created the trigger declared in func.yaml.
@@ -38,13 +32,8 @@ describe('HTTP triggers and detached calls against a real server and real contai
     expect(triggers.items).toMatchObject([{ name: 'items', source: '/items', fn_id: await fnId('items') }]);
   });
 
-  afterAll(async () => {
-    await server?.stop();
-    await cleanup(label, dir);
-  });
-
   it('maps the function status and headers onto the HTTP response', async () => {
-    const res = await request(`${server.url}/t/shop/items`, {
+    const res = await request(`${ctx.server.url}/t/shop/items`, {
       method: 'POST',
       body: '{"name":"pen"}',
       headers: { 'content-type': 'application/json', 'x-token': 'abc' },
@@ -60,11 +49,11 @@ describe('HTTP triggers and detached calls against a real server and real contai
   });
 
   it('passes method, URL and query to the function, and any method reaches it', async () => {
-    const get = await request(`${server.url}/t/shop/items?q=blue`);
+    const get = await request(`${ctx.server.url}/t/shop/items?q=blue`);
     expect(get.statusCode).toBe(200);
     expect(await get.body.json()).toEqual({ items: ['pen', 'paper'], query: 'blue' });
 
-    const put = await request(`${server.url}/t/shop/items`, { method: 'PUT', body: 'x' });
+    const put = await request(`${ctx.server.url}/t/shop/items`, { method: 'PUT', body: 'x' });
     expect(put.statusCode).toBe(405);
     expect(put.headers.allow).toBe('GET, POST');
     expect(put.headers['content-type']).toBe('text/plain');
@@ -72,35 +61,35 @@ describe('HTTP triggers and detached calls against a real server and real contai
   });
 
   it('serves a fresh `fnts init --trigger http` function at /t/<app>/<fn> after deploy', async () => {
-    const init = await runCli(['init', 'greeter', '--trigger', 'http'], { cwd: dir, env });
+    const init = await runCli(['init', 'greeter', '--trigger', 'http'], { cwd: ctx.dir, env: ctx.env });
     expect(init.code, init.stderr).toBe(0);
-    const deploy = await runCli(['deploy', '--app', 'shop'], { cwd: join(dir, 'greeter'), env });
+    const deploy = await runCli(['deploy', '--app', 'shop'], { cwd: join(ctx.dir, 'greeter'), env: ctx.env });
     expect(deploy.code, deploy.stderr).toBe(0);
-    const res = await request(`${server.url}/t/shop/greeter`, { method: 'PUT', body: '{"name":"trigger"}' });
+    const res = await request(`${ctx.server.url}/t/shop/greeter`, { method: 'PUT', body: '{"name":"trigger"}' });
     expect(res.statusCode).toBe(200);
     expect(await res.body.json()).toEqual({ message: 'Hello trigger' });
   });
 
   it('matches sources exactly: a trailing slash is another source', async () => {
-    const res = await request(`${server.url}/t/shop/items/`);
+    const res = await request(`${ctx.server.url}/t/shop/items/`);
     expect(res.statusCode).toBe(404);
     expect(await res.body.json()).toMatchObject({ message: 'Trigger not found' });
-    const noApp = await request(`${server.url}/t/nosuchapp/items`);
+    const noApp = await request(`${ctx.server.url}/t/nosuchapp/items`);
     expect(noApp.statusCode).toBe(404);
     expect(await noApp.body.json()).toMatchObject({ message: 'App not found' });
   });
 
   it('answers a detached invoke with 202 and still runs the call', async () => {
-    const fnDir = join(dir, 'logger');
+    const fnDir = join(ctx.dir, 'logger');
     await mkdir(fnDir);
     await writeFile(join(fnDir, 'func.yaml'), 'schema_version: 20180708\nname: logger\nversion: 0.0.1\nruntime: typescript\n');
     await writeFile(
       join(fnDir, 'func.ts'),
       "import { handle } from '@fnts/fdk';\nhandle(async (input: unknown, ctx) => { console.log(`detached-ran ${ctx.callId} ${JSON.stringify(input)}`); return 'ok'; });\n",
     );
-    const deploy = await runCli(['deploy', '--app', 'shop'], { cwd: fnDir, env });
+    const deploy = await runCli(['deploy', '--app', 'shop'], { cwd: fnDir, env: ctx.env });
     expect(deploy.code, deploy.stderr).toBe(0);
-    const res = await request(`${server.url}/invoke/${await fnId('logger')}`, {
+    const res = await request(`${ctx.server.url}/invoke/${await fnId('logger')}`, {
       method: 'POST',
       body: '{"n":1}',
       headers: { 'fn-invoke-type': 'detached', 'content-type': 'application/json' },
@@ -111,7 +100,7 @@ describe('HTTP triggers and detached calls against a real server and real contai
     expect(callId).toMatch(/^[0-9A-Z]{26}$/);
     // The function's own output reaches the server log tagged with the call id; poll for it (bounded).
     const ran = () =>
-      server
+      ctx.server
         .log()
         .split('\n')
         .filter((line) => line.startsWith('{'))
@@ -121,7 +110,7 @@ describe('HTTP triggers and detached calls against a real server and real contai
     expect(ran()).toMatchObject({ call_id: callId });
 
     // `fnts logs` shows the same line with its call id.
-    const logs = await runCli(['logs', 'shop', 'logger'], { cwd: dir, env });
+    const logs = await runCli(['logs', 'shop', 'logger'], { cwd: ctx.dir, env: ctx.env });
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(new RegExp(`^\\S+ ${callId} detached-ran ${callId} \\{"n":1\\}$`, 'm'));
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(REPO_ROOT, 'packages/cli/dist/main.js');
@@ -111,4 +112,28 @@ export async function cleanup(label: string, dir?: string): Promise<void> {
   const images = await docker.listImages({ filters: { label: [`${TEST_LABEL}=${label}`] } });
   for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
+}
+
+/** What a describe block gets from useServerProcess: filled in once its beforeAll has run. */
+export interface ServerContext {
+  label: string;
+  dir: string;
+  server: ServerProcess;
+  /** Env for runCli: the server's URL and the run's image label. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** One real server process for a describe block: started before its tests; stopped, with everything it made removed, after. */
+export function useServerProcess(): ServerContext {
+  const ctx = { label: runId(), dir: '', env: {} } as ServerContext;
+  beforeAll(async () => {
+    ctx.dir = await tempDir();
+    ctx.server = await startServerProcess({ dir: ctx.dir, label: ctx.label });
+    ctx.env = { FNTS_API_URL: ctx.server.url, FNTS_IMAGE_LABELS: `fnts.test=${ctx.label}` };
+  });
+  afterAll(async () => {
+    await ctx.server?.stop();
+    await cleanup(ctx.label, ctx.dir);
+  });
+  return ctx;
 }

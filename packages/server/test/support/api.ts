@@ -27,6 +27,8 @@ export interface FnJson {
   memory: number;
   timeout: number;
   idle_timeout: number;
+  max_containers?: number;
+  concurrency?: number;
   config: Record<string, string>;
   annotations?: Json;
   shape?: string;
