@@ -181,6 +181,12 @@ export const STREAM_TRIGGER_OPTIONS: Readonly<Record<string, Check>> = {
   max_concurrency: wholeAtLeast(1),
   value_encoding: oneOf('base64', 'utf8', 'json'),
   paused: trueOrFalse,
+  filter: (v) => {
+    const conditions = ['key', 'key_prefix', 'headers', 'value'];
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return `must be a map of conditions (${conditions.join(', ')})`;
+    const unknown = Object.keys(v).filter((k) => !conditions.includes(k));
+    return unknown.length > 0 ? `has unknown conditions ${unknown.join(', ')} (known: ${conditions.join(', ')})` : undefined;
+  },
 };
 
 /** The options only `kafka://` sources have; a Kafka trigger dead-letters to a topic, not to an embedded stream. */

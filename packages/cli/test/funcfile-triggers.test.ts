@@ -128,7 +128,7 @@ describe('func.yaml stream triggers', () => {
     expect(problems(['triggers:', '  - name: orders', '    type: stream', '    source: orders', '    options:', '      batchSize: 10'])).toEqual([
       'func.yaml:10:7: "triggers[0].options.batchSize" is not a stream trigger option; known: batch_size, max_batch_bytes, '
       + 'max_wait_ms, start_position, max_attempts, backoff_initial_ms, backoff_max_ms, bisect_on_error, dead_letter_stream, '
-      + 'max_record_age_ms, max_concurrency, value_encoding, paused',
+      + 'max_record_age_ms, max_concurrency, value_encoding, paused, filter',
     ]);
   });
 
@@ -176,7 +176,7 @@ describe('func.yaml stream triggers', () => {
       '  - {name: a, type: stream, source: orders, options: {group_id: g}}',
       '  - {name: b, type: stream, source: "kafka://k:9092/t", options: {dead_letter_stream: x}}',
     ])).toEqual([
-      expect.stringMatching(/^func\.yaml:6:55: "triggers\[0\]\.options\.group_id" is not a stream trigger option; known: batch_size, .*paused$/),
+      expect.stringMatching(/^func\.yaml:6:55: "triggers\[0\]\.options\.group_id" is not a stream trigger option; known: batch_size, .*paused, filter$/),
       expect.stringMatching(/^func\.yaml:7:67: "triggers\[1\]\.options\.dead_letter_stream" is not a stream trigger option of a kafka:\/\/ source; known: .*group_id, dead_letter_topic, max_buffered_bytes, drain_timeout_ms$/),
     ]);
   });

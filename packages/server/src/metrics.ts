@@ -48,7 +48,7 @@ export class Metrics {
     labelNames: ['app_id', 'fn_id', 'trigger_id', 'outcome'] as const, registers: [this.registry],
   });
   readonly streamRecords = new Counter({
-    name: 'fnts_stream_records_total', help: 'Stream records by outcome (ok, dead_lettered)',
+    name: 'fnts_stream_records_total', help: 'Stream records by outcome (ok, dead_lettered, filtered)',
     labelNames: ['app_id', 'fn_id', 'trigger_id', 'outcome'] as const, registers: [this.registry],
   });
 

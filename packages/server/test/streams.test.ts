@@ -194,6 +194,37 @@ async function metric(srv: FastifyInstance, name: string, triggerId: string, mat
 const deploy = (srv: FastifyInstance, extra: Record<string, unknown> = {}) =>
   fx.deploy(srv, { image, max_containers: 1, idle_timeout: 20, ...extra });
 
+describe('filtering', () => {
+  it('sends only records that match the filter; the others are committed and counted, never sent', async () => {
+    const d = await deploy(server);
+    await createStream(server, 'filtered');
+    await append(server, 'filtered', [
+      { key: 'eu-1', value: '{"kind":"skip"}' },
+      { key: 'eu-2', value: '{"kind":"order","n":1}' },
+      { key: 'us-1', value: '{"kind":"order","n":2}' },
+      { key: 'eu-3', value: 'not json' },
+      { key: 'eu-4', value: '{"kind":"order","n":3}', headers: { region: 'eu' } },
+      { key: 'eu-5', value: '{"kind":"skip"}' },
+    ]);
+    const trigger = await createTrigger(server, d, 'consume', 'filtered', {
+      start_position: 'earliest', filter: { key_prefix: 'eu-', value: { kind: 'order' } },
+    });
+    expect(trigger.options.filter).toEqual({ key_prefix: 'eu-', value: { kind: 'order' } });
+    const st = await settled(server, trigger.id);
+    expect(st.partitions[0]).toMatchObject({ committed: 6, lag_records: 0, dead_lettered: 0 });
+    const sent = (await batches(server, d.fnId)).flatMap((b) => b.done);
+    expect(sent).toEqual([1, 4]);
+    expect(await metric(server, 'fnts_stream_records_total', trigger.id, 'outcome="filtered"')).toBe(4);
+
+    const bad = await server.inject({
+      method: 'POST', url: '/v2/triggers',
+      payload: { name: 'bad', app_id: d.appId, fn_id: d.fnId, type: 'stream', source: 'filtered', options: { filter: { tag: 'x' } } },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ message: string }>().message).toMatch(/options\.filter\.tag is not a filter condition/);
+  });
+});
+
 describe('poison records', () => {
   it('dead-letters exactly the poison record among 1,000: the other 999 are processed once, in order', async () => {
     const d = await deploy(server);

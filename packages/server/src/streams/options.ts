@@ -1,3 +1,4 @@
+import { filterProblems, type RecordFilter } from './filter.js';
 import type { StartPosition } from './source.js';
 
 export type ValueEncoding = 'base64' | 'utf8' | 'json';
@@ -19,6 +20,8 @@ export interface StreamTriggerOptions {
   max_concurrency: number;
   value_encoding: ValueEncoding;
   paused: boolean;
+  /** Only records that match are sent; the others are committed and counted (STREAMS.md §13). */
+  filter?: RecordFilter;
 }
 
 export class OptionsError extends Error {
@@ -98,6 +101,13 @@ export function compileOptions(
       if (typeof value !== 'string' || !/^[\p{L}\p{N}_.-]{1,255}$/u.test(value)) {
         problems.push('options.dead_letter_stream must be a stream name (letters, digits, "_", "-", ".")');
       } else next.dead_letter_stream = value;
+    } else if (key === 'filter') {
+      if (value === null) delete next.filter;
+      else {
+        const found = filterProblems(value);
+        if (found.length > 0) problems.push(...found);
+        else next.filter = value as RecordFilter;
+      }
     } else if (key === 'start_position') {
       const problem = checkPosition(value);
       if (problem) problems.push(problem);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { matchesFilter } from './filter.js';
 import { batchId, parseBatchResponse, type BatchEventInput, type BatchRange } from './event.js';
 import { backoffMs, type StreamTriggerOptions } from './options.js';
 import { interruptibleSleep, type Semaphore } from './semaphore.js';
@@ -39,7 +40,7 @@ export interface WorkerDeps {
   invoke(batch: BatchEventInput, signal: AbortSignal): Promise<InvokeOutcome>;
   /** Writes dead letters; throws when it cannot (the partition then blocks). */
   deadLetter(letters: DeadLetter[]): Promise<void>;
-  onBatch(outcome: 'ok' | 'partial' | 'failed' | 'throttled' | 'dead_lettered' | 'fenced', records: number): void;
+  onBatch(outcome: 'ok' | 'partial' | 'failed' | 'throttled' | 'dead_lettered' | 'fenced' | 'filtered', records: number): void;
   log: Logger;
 }
 
@@ -160,9 +161,25 @@ export class PartitionWorker {
       }
     }
 
+    let skipped = 0;
+    const last = records[records.length - 1] as SourceRecord;
+    if (opts.filter) {
+      const filter = opts.filter;
+      const kept = records.filter((r) => matchesFilter(r, filter));
+      // Filtered records at the head are done: commit past them without a call, so a batch starts with a record to send.
+      const head = kept.length === 0 ? records.length : records.findIndex((r) => r === kept[0]);
+      if (head > 0) {
+        await this.commit(kept.length === 0 ? last.offset + 1 : (kept[0] as SourceRecord).offset, epoch);
+        this.deps.onBatch('filtered', head);
+        return;
+      }
+      skipped = records.length - kept.length;
+      records = kept;
+    }
+
     if (!(await this.deps.semaphore.acquire(this.stop))) return;
     try {
-      await this.deliver(records, epoch, opts);
+      await this.deliver(records, epoch, opts, last.offset, skipped);
     } finally {
       this.deps.semaphore.release();
     }
@@ -184,12 +201,9 @@ export class PartitionWorker {
     return current;
   }
 
-  private async deliver(records: SourceRecord[], epoch: number, opts: StreamTriggerOptions): Promise<void> {
-    const range: BatchRange = {
-      partition: this.partition,
-      first: (records[0] as SourceRecord).offset,
-      last: (records[records.length - 1] as SourceRecord).offset,
-    };
+  /** One call for `records` (the filter's survivors); the range runs to `lastOffset`, past trailing filtered ones. */
+  private async deliver(records: SourceRecord[], epoch: number, opts: StreamTriggerOptions, lastOffset: number, skipped: number): Promise<void> {
+    const range: BatchRange = { partition: this.partition, first: (records[0] as SourceRecord).offset, last: lastOffset };
     const id = batchId(this.deps.triggerId, range);
     const attempt = this.headAttempts + 1;
     this.inFlight = { ...range, id, attempt };
@@ -217,6 +231,7 @@ export class PartitionWorker {
       if (response.kind === 'success') {
         await this.commit(range.last + 1, epoch);
         this.deps.onBatch('ok', records.length);
+        if (skipped > 0) this.deps.onBatch('filtered', skipped);
         return;
       }
       if (response.kind === 'partial') {

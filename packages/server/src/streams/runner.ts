@@ -175,7 +175,9 @@ export class TriggerRunner {
       onBatch: (outcome, records) => {
         this.deps.metrics.streamBatches.inc({ ...this.labels, outcome });
         if (outcome === 'ok' || outcome === 'partial') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'ok' }, records);
-        if (outcome === 'dead_lettered') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'dead_lettered' }, records);
+        if (outcome === 'dead_lettered' || outcome === 'filtered') {
+          this.deps.metrics.streamRecords.inc({ ...this.labels, outcome }, records);
+        }
       },
       log: this.logger.child({ partition: p }),
     }, AbortSignal.any([this.stopper.signal, stop.signal]));
