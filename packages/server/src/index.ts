@@ -8,4 +8,5 @@ export { FntsError, errors } from './errors.js';
 export { FNTS_VERSION } from './version.js';
 export { Metrics } from './metrics.js';
 export { confluentKafkaClient, type KafkaClient, type KafkaLookup, type KafkaProducer, type KafkaRecord, type OutgoingRecord } from './streams/kafka-client.js';
+export { headerMap as kafkaHeaderText } from './streams/kafka-source.js';
 export { parseKafkaSource, isKafkaSource, KAFKA_SOURCE_FORM, type KafkaSourceSpec } from './streams/kafka-options.js';

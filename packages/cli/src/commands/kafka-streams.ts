@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ConfigError, confluentKafkaClient, isKafkaSource, loadKafkaSettings, parseKafkaSource,
+  ConfigError, confluentKafkaClient, isKafkaSource, kafkaHeaderText, loadKafkaSettings, parseKafkaSource,
   type KafkaClient, type KafkaLookup, type KafkaProducer, type KafkaRecord, type KafkaSettings, type OutgoingRecord,
 } from '@fnts/server';
 import type { MessagePosition, StreamMessage } from '../client.js';
@@ -198,20 +198,6 @@ export async function kafkaStreamPutCommand(opts: StreamPutOptions, ctx: Command
 
 // tail
 
-/** Header values as text where they are UTF-8, base64 otherwise (as a Kafka trigger's function sees them); the last of repeated names. */
-function headerMap(pairs: readonly [string, Buffer][]): Record<string, string> {
-  const out: Record<string, string> = {};
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  for (const [name, value] of pairs) {
-    try {
-      out[name] = utf8.decode(value);
-    } catch {
-      out[name] = value.toString('base64');
-    }
-  }
-  return out;
-}
-
 function toMessage(r: KafkaRecord, encoding: 'utf8' | 'base64'): StreamMessage {
   return {
     partition: r.partition,
@@ -219,7 +205,7 @@ function toMessage(r: KafkaRecord, encoding: 'utf8' | 'base64'): StreamMessage {
     timestamp: r.timestamp,
     key: r.key && r.key.length > 0 ? r.key.toString(encoding) : null,
     value: r.value.toString(encoding),
-    headers: headerMap(r.headers),
+    headers: kafkaHeaderText(r.headers),
   };
 }
 

@@ -58,8 +58,11 @@ const REDRIVE_CHUNK = 100;
 const PARTITIONS_TTL_MS = 30_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Header values as UTF-8 text; bytes that are not UTF-8 go as base64 (the raw bytes stay on the record). */
-function headerMap(pairs: [string, Buffer][]): Record<string, string> {
+/**
+ * Kafka header values as text: UTF-8 where they are, base64 otherwise; the last of repeated names. The CLI's
+ * `stream tail` shows them the same way a trigger's function sees them.
+ */
+export function headerMap(pairs: readonly [string, Buffer][]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of pairs) {
     try {
