@@ -18,6 +18,7 @@ import { EmbeddedLog } from './streams/log.js';
 import { StreamTriggerManager } from './streams/manager.js';
 import { join } from 'node:path';
 import { triggerRoutes } from './api/triggers.js';
+import { jsonOrNothing } from './api/body-rules.js';
 import swagger from '@fastify/swagger';
 import type { ServerConfig } from './config.js';
 import { errors, isFntsError } from './errors.js';
@@ -90,9 +91,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(internal.status).send({ message: internal.message, code: internal.code });
   });
   app.setNotFoundHandler(routeTable(app));
-  // Fn reads API bodies as JSON whatever their Content-Type (curl -d sends a form type).
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // Fn reads API bodies as JSON whatever their Content-Type (curl -d sends a form type); an empty body is none.
+  const parseJson = jsonOrNothing(app.getDefaultJsonParser('error', 'error'));
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
   await app.register(swagger, {
     openapi: {
       info: { title: 'fnts API (Fn API v2)', version: FNTS_VERSION },

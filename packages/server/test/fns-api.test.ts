@@ -161,13 +161,13 @@ describe('fns', () => {
       timeout: 60,
       idle_timeout: 5,
       config: { KEEP: 'k', SET: 'new', ADD: 'a' },
-      // The PUT response is not annotated with the invoke endpoint (CONTRACT §4.1).
-      annotations: undefined,
+      // Unlike Fn (CONTRACT §4.1), the PUT response carries the invoke endpoint like every other answer.
+      annotations: fn.annotations,
       updated_at: expect.stringMatching(RFC3339_MS),
     });
     expect(updated.updated_at > fn.updated_at).toBe(true);
     const got = await getFn(fn.id);
-    expect(got).toEqual({ ...updated, annotations: fn.annotations });
+    expect(got).toEqual(updated);
     // 0 on update means "leave it".
     expect((await req('PUT', `/v2/fns/${fn.id}`, { memory: 0, timeout: 0 })).json<FnJson>().memory).toBe(256);
   });

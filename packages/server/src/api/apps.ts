@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errors } from '../errors.js';
 import { UniqueViolation } from '../store/datastore.js';
 import type { App } from '../store/models.js';
+import { useResourceBodyRules } from './body-rules.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { renderApp } from './render.js';
@@ -16,6 +17,7 @@ export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const load = async (id: string): Promise<App> => (await store.getAppById(id)) ?? Promise.reject(errors.appNotFound());
 
   return async (api) => {
+    useResourceBodyRules(api);
     api.get('/v2/apps', { schema: { tags: ['apps'], querystring: ListQuery, response: { 200: AppList } } }, async (req) =>
       listBody(await store.listApps(listOptions(req.query)), renderApp),
     );

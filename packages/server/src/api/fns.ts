@@ -2,11 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errors } from '../errors.js';
 import { UniqueViolation } from '../store/datastore.js';
 import { FN_DEFAULTS, type Fn } from '../store/models.js';
+import { useResourceBodyRules } from './body-rules.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderFn } from './render.js';
 import { FnBody, FnIdParams, FnList, FnResponse, ListQuery } from './schemas.js';
 import { checkFnName, checkRange, mergeAnnotations, mergeConfig } from './validate.js';
+
+/** fnts's own fields where `null` on PUT goes back to the server default (every other `null` is absent). */
+const NULL_RESETS: ReadonlySet<string> = new Set(['max_containers', 'concurrency']);
 
 /** Functions: `/v2/fns` (CONTRACT §4.1). */
 export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -14,6 +18,7 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const load = async (id: string): Promise<Fn> => (await store.getFnById(id)) ?? Promise.reject(errors.fnNotFound());
 
   return async (api) => {
+    useResourceBodyRules(api, NULL_RESETS);
     api.get('/v2/fns', { schema: { tags: ['fns'], querystring: ListQuery, response: { 200: FnList } } }, async (req) => {
       if (!req.query.app_id) throw errors.validation('Missing AppID on Fn');
       if (!(await store.getAppById(req.query.app_id))) throw errors.appNotFound();
@@ -84,9 +89,10 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         if (v === null) delete next[field];
         else if (v !== undefined && v !== 0) next[field] = checkRange(field, v);
       }
-      if (JSON.stringify(next) === JSON.stringify(fn)) return renderFn(fn);
+      const base = baseUrl(req, config.publicUrl);
+      if (JSON.stringify(next) === JSON.stringify(fn)) return renderFn(fn, base);
       next.updated_at = deps.now();
-      return renderFn(await store.updateFn(next));
+      return renderFn(await store.updateFn(next), base);
     });
 
     api.delete('/v2/fns/:fn_id', { schema: { tags: ['fns'], params: FnIdParams } }, async (req, reply) => {

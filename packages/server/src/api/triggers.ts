@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errors } from '../errors.js';
 import { UniqueViolation, type Datastore } from '../store/datastore.js';
 import type { Trigger } from '../store/models.js';
+import { useResourceBodyRules } from './body-rules.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderTrigger } from './render.js';
@@ -32,6 +33,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const appName = async (appId: string) => (await store.getAppById(appId))?.name;
 
   return async (api) => {
+    useResourceBodyRules(api);
     api.get('/v2/triggers', { schema: { tags: ['triggers'], querystring: ListQuery, response: { 200: TriggerList } } }, async (req) => {
       const { app_id: appId, fn_id: fnId } = req.query;
       if (!appId) throw errors.validation('Missing App ID on Trigger');

@@ -333,11 +333,12 @@ export class SqliteDatastore implements Datastore {
   }
 
   async listTriggers(appId: string, opts: ListOptions & { fnId?: string }): Promise<Page<Trigger>> {
-    // Trigger names repeat across fns, so the position is (name, id); the cursor carries both.
+    // Trigger names repeat across fns, so fnts's own position is (name, id) and its cursor carries both. A
+    // name-only cursor (Fn's format, built by clients from a name) means "names after this one" (CONTRACT §4.6).
     const [afterName, afterId] = (opts.after ?? '').split(TRIGGER_CURSOR_SEP);
     const rows = this.stmt(`SELECT * FROM triggers WHERE app_id = ? AND (? IS NULL OR fn_id = ?)
-                AND (name > ? OR (name = ? AND id > ?)) AND (? IS NULL OR name = ?) ORDER BY name, id LIMIT ?`)
-      .all(appId, opts.fnId ?? null, opts.fnId ?? null, afterName ?? '', afterName ?? '', afterId ?? '',
+                AND (name > ? OR (name = ? AND ? IS NOT NULL AND id > ?)) AND (? IS NULL OR name = ?) ORDER BY name, id LIMIT ?`)
+      .all(appId, opts.fnId ?? null, opts.fnId ?? null, afterName ?? '', afterName ?? '', afterId ?? null, afterId ?? '',
         opts.name ?? null, opts.name ?? null, opts.limit) as TriggerRow[];
     return page(rows, opts.limit, triggerFromRow, (t) => `${t.name}${TRIGGER_CURSOR_SEP}${t.id}`);
   }
