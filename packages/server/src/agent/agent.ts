@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { configKeyProblem } from './platform-env.js';
 import { Transform, finished, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -40,7 +41,9 @@ async function* chunked(body: Readable): AsyncGenerator<Buffer> {
 
 /** The platform variables of CONTRACT §1.1, written over the user's config. */
 export function containerEnv(app: App, fn: Fn): Record<string, string> {
-  const config = { ...app.config, ...fn.config };
+  const config: Record<string, string> = {};
+  // Keys the API refuses today (stored before it did) never reach Docker, where `=` would split them.
+  for (const [k, v] of Object.entries({ ...app.config, ...fn.config })) if (!configKeyProblem(k)) config[k] = v;
   return {
     ...config,
     FNTS_CONFIG_KEYS: Object.keys(config).sort().join(','),

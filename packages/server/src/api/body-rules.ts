@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors } from '../errors.js';
 
 /**
  * The request-shape rules every Fn client relies on, applied once to every resource body before validation
@@ -46,6 +47,29 @@ type BodyParser = (req: FastifyRequest, body: string, done: (err: Error | null, 
 export function jsonOrNothing(parseJson: BodyParser): BodyParser {
   return (req, body, done) => {
     if (body.trim() === '') done(null, undefined);
-    else parseJson(req, body, done);
+    else if (nestingDepth(body) > MAX_JSON_DEPTH) {
+      done(errors.invalidJson(`Invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels`));
+    } else parseJson(req, body, done);
   };
+}
+
+/** Deeper bodies are refused before parsing: every consumer of a parsed body (merges, JSON.stringify) recurses. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest array/object nesting in a JSON text, found in one pass without recursion (strings skipped). */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }

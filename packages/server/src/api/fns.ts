@@ -7,7 +7,7 @@ import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderFn } from './render.js';
 import { FnBody, FnIdParams, FnList, FnResponse, ListQuery } from './schemas.js';
-import { checkFnName, checkRange, mergeAnnotations, mergeConfig } from './validate.js';
+import { checkFnName, checkImage, checkRange, mergeAnnotations, mergeConfig } from './validate.js';
 
 /** fnts's own fields where `null` on PUT goes back to the server default (every other `null` is absent). */
 const NULL_RESETS: ReadonlySet<string> = new Set(['max_containers', 'concurrency']);
@@ -32,6 +32,7 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       if (!body.app_id) throw errors.validation('Missing AppID on Fn');
       const name = checkFnName(body.name);
       if (!body.image) throw errors.validation('Missing image on Fn');
+      checkImage(body.image);
       // Fn treats 0 as "use the default" on create.
       const pick = (field: 'memory' | 'timeout' | 'idle_timeout') =>
         checkRange(field, body[field] === undefined || body[field] === 0 ? FN_DEFAULTS[field] : body[field]);
@@ -79,7 +80,7 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         config: mergeConfig(fn.config, body.config),
         annotations: mergeAnnotations(fn.annotations, body.annotations, false),
       };
-      if (body.image) next.image = body.image;
+      if (body.image) next.image = checkImage(body.image);
       for (const field of ['memory', 'timeout', 'idle_timeout'] as const) {
         const v = body[field];
         if (v !== undefined && v !== 0) next[field] = checkRange(field, v);

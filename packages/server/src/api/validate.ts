@@ -1,5 +1,6 @@
 import { errors } from '../errors.js';
 import type { Annotations, ConfigMap } from '../store/models.js';
+import { configKeyProblem } from '../agent/platform-env.js';
 
 /** Resource validation with Fn's exact messages (CONTRACT §4.3). */
 
@@ -73,14 +74,39 @@ export function checkSyslogUrl(url: string): string {
   return url;
 }
 
-/** Applies a config patch: `""` and `null` delete a key, other values set it. */
+/** Applies a config patch: `""` and `null` delete a key, other values set it; keys must be valid env names. */
 export function mergeConfig(base: ConfigMap, patch: Record<string, string | null> | undefined): ConfigMap {
   const out = { ...base };
   for (const [k, v] of Object.entries(patch ?? {})) {
-    if (v === '' || v === null) delete out[k];
-    else out[k] = v;
+    if (v === '' || v === null) {
+      delete out[k];
+      continue;
+    }
+    const problem = configKeyProblem(k);
+    if (problem) throw errors.validation(problem);
+    if (v.includes('\0')) throw errors.validation(`config value of ${k} may not contain NUL`);
+    out[k] = v;
   }
   return out;
+}
+
+// Docker's image reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
+const DOMAIN = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?`;
+const PATH_COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const TAG = String.raw`[\w][\w.-]{0,127}`;
+const DIGEST = String.raw`[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`;
+const IMAGE_RE = new RegExp(`^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::${TAG})?(?:@${DIGEST})?$`);
+
+/** An image reference Docker accepts, checked where it is written (a bad one would only fail at the first call). */
+export function checkImage(image: string): string {
+  const m = IMAGE_RE.exec(image);
+  const nameLength = m ? (m[1] ? m[1].length + 1 : 0) + (m[2]?.length ?? 0) : 0;
+  if (!m || nameLength > 255) {
+    throw errors.validation(
+      `invalid image ${JSON.stringify(image.length > 300 ? `${image.slice(0, 300)}…` : image)}: use Docker's reference form [registry[:port]/]name[:tag][@digest], lowercase name, e.g. hello:0.0.2`,
+    );
+  }
+  return image;
 }
 
 /** Applies an annotations patch with Fn's rules; on create an empty value is an error, on update it deletes. */
