@@ -172,6 +172,7 @@ export function buildProgram(env: ProgramEnv): Command {
   prog
     .command('keys')
     .description('API keys for a server')
+    .addHelpText('after', examples('fnts keys create --scope invoke --name web'))
     .command('create')
     .description("make a random API key: prints the key once, and the line for the server's keys file")
     .option('--scope <scope>', 'admin (everything), invoke (/invoke and triggers that require a key) or metrics (/metrics)', 'admin')

@@ -181,8 +181,10 @@ function apiKeys(env: Env, problems: string[]): ApiKeyEntry[] {
   const file = env.FNTS_API_KEYS_FILE || undefined;
   if (file !== undefined) {
     try {
+      const before = problems.length;
       const entries = parseKeysFile(readFileSync(file, 'utf8'), problems, file);
-      if (entries.length === 0) problems.push(`FNTS_API_KEYS_FILE=${file} holds no keys`);
+      // An empty file would silently mean "no keys", which on a public address is the opposite of what was meant.
+      if (entries.length === 0 && problems.length === before) problems.push(`FNTS_API_KEYS_FILE=${file} holds no keys`);
       keys.push(...entries);
     } catch (err) {
       problems.push(`FNTS_API_KEYS_FILE=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
