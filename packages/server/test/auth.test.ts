@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../src/auth/keys.js';
+import { presentedKey, requiredScope } from '../src/api/auth.js';
+import { createApiKey, matchKey, parseKeysEnv, parseKeysFile } from '../src/auth/keys.js';
 import { checkBindSafety, ConfigError, loadConfig, UnsafeBindError } from '../src/config.js';
 import { ContainerFixture, TEST_LABEL } from './support/fixtures.js';
 
@@ -266,6 +267,45 @@ describe('a server with API keys', () => {
     // An invoke-only key in the context can call but not manage.
     expect((await cli(['update', 'context', 'keyed', '--api-key', invokeKey])).code).toBe(0);
     expect((await cli(['invoke', appName, 'fn'])).stderr).toContain('403');
+  });
+});
+
+describe('reading keys and requests (pure parts)', () => {
+  it('reads FNTS_API_KEYS entries with an optional :scope suffix, keeping other colons in the key', () => {
+    const problems: string[] = [];
+    const entries = parseKeysEnv('first-key-0123456789, second:key:0123456789:invoke\nthird-key-0123456789:metrics', problems);
+    expect(problems).toEqual([]);
+    expect(entries.map((e) => e.scope)).toEqual(['admin', 'invoke', 'metrics']);
+    expect(matchKey(entries, 'second:key:0123456789')?.scope).toBe('invoke');
+    expect(matchKey(entries, 'second:key:0123456789:invoke')).toBeUndefined();
+  });
+
+  it('reads a keys file with comments, names and the default scope', () => {
+    const a = createApiKey('invoke', 'web');
+    const b = createApiKey();
+    const problems: string[] = [];
+    const entries = parseKeysFile(`# header\n${a.line}  # the web tier\n\n${b.line.replace(' admin', '')}\n`, problems);
+    expect(problems).toEqual([]);
+    expect(entries.map((e) => [e.scope, e.label])).toEqual([['invoke', 'web'], ['admin', 'keys file line 4']]);
+    expect(matchKey(entries, a.key)?.label).toBe('web');
+    expect(matchKey(entries, b.key)?.scope).toBe('admin');
+    expect(matchKey(entries, `${a.key}x`)).toBeUndefined();
+  });
+
+  it('classifies paths before routing, needing admin for anything not known to be open', () => {
+    expect(['/', '/version', '/version?x=1', '/t/app/x'].map(requiredScope)).toEqual(['public', 'public', 'public', 'public']);
+    expect(['/invoke/01ABC', '/metrics', '/v2/apps', '/t', '/versions', '/metrics/'].map(requiredScope))
+      .toEqual(['invoke', 'metrics', 'admin', 'admin', 'admin', 'admin']);
+  });
+
+  it('takes the key from Bearer or Basic (password, else user), and nothing from other schemes', () => {
+    const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+    expect(presentedKey(undefined)).toBeUndefined();
+    expect(presentedKey('Bearer abc')).toBe('abc');
+    expect(presentedKey('BEARER  abc ')).toBe('abc');
+    expect(presentedKey(basic('user:pa:ss'))).toBe('pa:ss');
+    expect(presentedKey(basic('key-as-user:'))).toBe('key-as-user');
+    expect(presentedKey('Digest abc')).toBe('');
   });
 });
 
