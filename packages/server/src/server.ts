@@ -17,6 +17,11 @@ export async function startServer(config: ServerConfig, opts: { handleSignals?: 
   // Before anything is built or bound: a refused start leaves no socket, store or container behind.
   checkBindSafety(config);
   const app = await buildApp({ config });
+  if (config.apiKeys.length > 0) {
+    const scopes: Record<string, number> = {};
+    for (const k of config.apiKeys) scopes[k.scope] = (scopes[k.scope] ?? 0) + 1;
+    app.log.info({ scopes, tls: config.tls !== undefined }, 'API keys required');
+  }
   if (!isLoopbackHost(config.host)) {
     if (config.apiKeys.length === 0) {
       app.log.warn({ host: config.host }, 'listening beyond loopback WITHOUT API keys (insecure-no-auth): anyone who reaches the port can run containers on this host');
