@@ -184,13 +184,19 @@ const seg = encodeURIComponent;
 
 /** A typed client for the fnts (Fn v2) API. */
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  /** `apiKey` goes as `Authorization: Bearer` on every request, as Fn's CLI sends FN_TOKEN. */
+  constructor(readonly baseUrl: string, private readonly apiKey?: string) {}
+
+  /** The headers every request carries, plus `extra`. */
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.apiKey ? { ...extra, authorization: `Bearer ${this.apiKey}` } : extra;
+  }
 
   private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
     try {
       return await request(`${this.baseUrl}${path}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        ...(body === undefined ? { headers: this.headers() } : { body: JSON.stringify(body), headers: this.headers({ 'content-type': 'application/json' }) }),
         ...(signal ? { signal } : {}),
       });
     } catch (err) {
@@ -397,7 +403,7 @@ export class ApiClient {
   async invoke(url: string, body: Buffer, contentType: string): Promise<InvokeResult> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+      res = await request(url, { method: 'POST', body, headers: this.headers({ 'content-type': contentType }) });
     } catch (err) {
       const e = err as { code?: string; message?: string };
       throw cliErrors.serverUnreachable(this.baseUrl, e.code ?? e.message ?? String(err));

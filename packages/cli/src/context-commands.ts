@@ -17,6 +17,7 @@ export function registerContextCommands(prog: Command, groups: CommandGroups, ct
   groups.create.command('context <name>').aliases(CTX).description('create a context: a server address and a registry to deploy to')
     .option('--api-url <url>', 'the fnts (or Fn) server (default http://127.0.0.1:8080)')
     .option('--registry <registry>', 'push images here on deploy, as <registry>/<name>:<version> (host[:port][/namespace])')
+    .option('--api-key <key>', 'send this key to the server on every request (FNTS_API_KEY overrides it)')
     .addHelpText('after', examples(
       'fnts create context prod --api-url https://fn.example.com --registry registry.example.com:5000/team',
       'fnts create context local --api-url http://127.0.0.1:8080',
@@ -40,9 +41,10 @@ export function registerContextCommands(prog: Command, groups: CommandGroups, ct
     .action(async (name: string | undefined, field: string | undefined, o: { output?: string }) =>
       void (await inspectContextCommand({ ...o, ...(name ? { name } : {}), ...(field ? { field } : {}) }, lenient())));
 
-  groups.update.command('context <name>').aliases(CTX).description("change a context's server address or registry")
+  groups.update.command('context <name>').aliases(CTX).description("change a context's server address, registry or API key")
     .option('--api-url <url>', 'the fnts (or Fn) server')
     .option('--registry <registry>', 'push images here on deploy; "" removes it so images stay on the local engine')
+    .option('--api-key <key>', 'send this key to the server on every request; "" removes it')
     .addHelpText('after', examples('fnts update context prod --registry registry.example.com:5000/team', 'fnts update context default --registry ""'))
     .action(async (name: string, o: ContextFieldOptions) => void (await updateContextCommand({ ...o, name }, lenient())));
 

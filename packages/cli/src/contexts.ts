@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, isMap, parseDocument } from 'yaml';
 import { cliErrors } from './errors.js';
@@ -17,6 +17,8 @@ export interface ContextValues {
   'api-url': string;
   /** `host[:port][/namespace]`; function images are named `<registry>/<name>:<version>` and pushed there. */
   registry?: string;
+  /** Sent as `Authorization: Bearer` on every request to the server; the file is then readable by its owner only. */
+  'api-key'?: string;
 }
 
 export interface StoredContext extends ContextValues {
@@ -40,9 +42,15 @@ export function registryProblem(v: unknown): string | undefined {
   return /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/.test(v) && !v.endsWith('/') ? undefined : 'must be a registry such as registry.example.com:5000/team';
 }
 
+/** Why an API key is not acceptable (the server's rule: printable ASCII, no spaces), or undefined when it is. */
+export function apiKeyProblem(v: unknown): string | undefined {
+  return typeof v === 'string' && /^[!-~]+$/.test(v) ? undefined : 'must be printable characters without spaces, as `fnts keys create` makes them';
+}
+
 const CONTEXT_SCHEMA: Schema = {
   'api-url': { check: apiUrlProblem },
   registry: { check: (v) => (v === '' || v === null ? undefined : registryProblem(v)) },
+  'api-key': { check: (v) => (v === '' || v === null ? undefined : apiKeyProblem(v)) },
 };
 
 const CONFIG_SCHEMA: Schema = {
@@ -74,10 +82,12 @@ export function readContext(home: string, name: string): StoredContext | undefin
   const values = readYaml(path, CONTEXT_SCHEMA);
   if (!values) return name === DEFAULT_CONTEXT ? { name, 'api-url': DEFAULT_API_URL } : undefined;
   const registry = values.registry;
+  const apiKey = values['api-key'];
   return {
     name,
     'api-url': typeof values['api-url'] === 'string' ? values['api-url'].replace(/\/+$/, '') : DEFAULT_API_URL,
     ...(typeof registry === 'string' && registry !== '' ? { registry } : {}),
+    ...(typeof apiKey === 'string' && apiKey !== '' ? { 'api-key': apiKey } : {}),
   };
 }
 
@@ -106,7 +116,10 @@ function editYaml(path: string, changes: Record<string, string | undefined>): vo
 
 export function writeContext(home: string, name: string, changes: Partial<Record<keyof ContextValues, string | undefined>>): void {
   mkdirSync(contextsDir(home), { recursive: true });
-  editYaml(contextPath(home, name), changes);
+  const path = contextPath(home, name);
+  editYaml(path, changes);
+  // A key is a secret: once a context holds one, only its owner may read the file.
+  if (readContext(home, name)?.['api-key'] !== undefined) chmodSync(path, 0o600);
 }
 
 export function setCurrentContext(home: string, name: string): void {

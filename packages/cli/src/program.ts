@@ -7,6 +7,7 @@ import type { CommandContext } from './commands/context.js';
 import { deployCommand } from './commands/deploy.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand, readBody } from './commands/invoke.js';
+import { keysCreateCommand } from './commands/keys.js';
 import { logsCommand } from './commands/logs.js';
 import { startCommand } from './commands/start.js';
 import { registerContextCommands } from './context-commands.js';
@@ -155,10 +156,33 @@ export function buildProgram(env: ProgramEnv): Command {
     .option('--port <port>', 'port to listen on (default 8080, FNTS_PORT)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1, FNTS_HOST)')
     .option('--db <path>', 'SQLite file (default ~/.fnts/data/fnts.db, FNTS_DB)')
-    .addHelpText('after', examples('fnts start', 'fnts start --port 8080 --db ./fnts.db'))
-    .action(async (o: { port?: string; host?: string; db?: string }) => {
+    .option('--api-keys-file <file>', 'require API keys: one `sha256:<hex> [scope]` line each, made by `fnts keys create` (FNTS_API_KEYS_FILE)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (FNTS_TLS_CERT); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key for --tls-cert (FNTS_TLS_KEY)')
+    .option('--insecure-no-auth', 'listen beyond loopback without API keys anyway (FNTS_INSECURE_NO_AUTH)')
+    .addHelpText('after', examples(
+      'fnts start',
+      'fnts start --port 8080 --db ./fnts.db',
+      'fnts start --host 0.0.0.0 --api-keys-file /etc/fnts/keys --tls-cert cert.pem --tls-key key.pem',
+    ))
+    .action(async (o: { port?: string; host?: string; db?: string; apiKeysFile?: string; tlsCert?: string; tlsKey?: string; insecureNoAuth?: boolean }) => {
       await startCommand(o);
     });
+
+  prog
+    .command('keys')
+    .description('API keys for a server')
+    .addHelpText('after', examples('fnts keys create --scope invoke --name web'))
+    .command('create')
+    .description("make a random API key: prints the key once, and the line for the server's keys file")
+    .option('--scope <scope>', 'admin (everything), invoke (/invoke and triggers that require a key) or metrics (/metrics)', 'admin')
+    .option('--name <name>', 'a one-word name kept on the line, for the server log')
+    .option('--output <format>', 'json: print {key, scope, line} as JSON')
+    .addHelpText('after', examples(
+      'fnts keys create --scope invoke --name web',
+      'fnts keys create --output json',
+    ))
+    .action(async (o: { scope?: string; name?: string; output?: string }) => void (await keysCreateCommand(o, ctx({ lenient: true }))));
 
   prog
     .command('completion')

@@ -6,6 +6,8 @@ import { cliErrors } from './errors.js';
 /** The CLI's settings, resolved once here and passed down: environment > current context > defaults. */
 export interface CliSettings {
   apiUrl: string;
+  /** Sent as `Authorization: Bearer` on every request (FNTS_API_KEY, else the context's api-key). */
+  apiKey?: string;
   /** Where deploy pushes images (`<registry>/<name>:<version>`); none means images stay on the local engine. */
   registry?: string;
   /** The context in effect, and what chose it. */
@@ -58,8 +60,12 @@ export function loadSettings(env: Env = process.env, opts: SettingsOptions = {})
   }
 
   const registry = env.FNTS_REGISTRY !== undefined ? env.FNTS_REGISTRY : stored?.registry;
+  const apiUrl = (env.FNTS_API_URL || stored?.['api-url'] || DEFAULT_API_URL).replace(/\/+$/, '');
+  // A context's key belongs to the context's server: FNTS_API_URL pointing elsewhere does not get it.
+  const apiKey = env.FNTS_API_KEY || (stored && stored['api-url'] === apiUrl ? stored['api-key'] : undefined);
   return {
-    apiUrl: (env.FNTS_API_URL || stored?.['api-url'] || DEFAULT_API_URL).replace(/\/+$/, ''),
+    apiUrl,
+    ...(apiKey ? { apiKey } : {}),
     ...(registry ? { registry: registry.replace(/\/+$/, '') } : {}),
     context,
     contextSource,

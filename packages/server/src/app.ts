@@ -5,6 +5,7 @@ import { newId } from './ids.js';
 import { Agent } from './agent/agent.js';
 import { DockerDriver } from './agent/docker.js';
 import { appRoutes } from './api/apps.js';
+import { registerApiKeyAuth } from './api/auth.js';
 import type { ApiDeps } from './api/deps.js';
 import { fnRoutes } from './api/fns.js';
 import { callRoutes } from './api/calls.js';
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const api: ApiDeps = { store, config, agent, streamLog, streams, newId, now: () => new Date().toISOString() };
 
   const app = Fastify({
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
     // A pino Logger is a FastifyBaseLogger; widening keeps FastifyInstance's default logger type.
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
@@ -72,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Before every route, so none is left out.
+  registerApiKeyAuth(app, config.apiKeys);
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isFntsError(err)) {
       return reply.code(err.status).headers(err.headers).send({ message: err.message, code: err.code });

@@ -2,6 +2,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { defaultMemoryBudgetMiB } from './agent/capacity.js';
+import { parseKeysEnv, parseKeysFile, type ApiKeyEntry } from './auth/keys.js';
 
 function readMeminfo(): string | undefined {
   try {
@@ -52,6 +53,12 @@ export interface ServerConfig {
   readonly retentionCheckMs: number;
   /** How this server talks to Kafka for `kafka://` stream triggers (never set per trigger or in func.yaml). */
   readonly kafka: KafkaSettings;
+  /** Keys from FNTS_API_KEYS_FILE and FNTS_API_KEYS; when there are any, every API call but `/`, `/version` and public triggers needs one. */
+  readonly apiKeys: readonly ApiKeyEntry[];
+  /** The operator chose to listen beyond loopback without keys (FNTS_INSECURE_NO_AUTH). */
+  readonly insecureNoAuth: boolean;
+  /** PEM certificate chain and key (FNTS_TLS_CERT, FNTS_TLS_KEY): the server speaks HTTPS. */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
 }
 
 export type KafkaSecurityProtocol = 'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl';
@@ -126,6 +133,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     imagePull: env.FNTS_IMAGE_PULL === 'missing' ? 'missing' : 'never',
     pullTimeoutMs: int('FNTS_HOT_PULL_TIMEOUT_MS', 600_000, 1000, 3_600_000),
     kafka: kafkaSettings(env, problems, int),
+    apiKeys: apiKeys(env, problems),
+    insecureNoAuth: flag(env, 'FNTS_INSECURE_NO_AUTH', problems),
+    tls: tlsFiles(env, problems),
     ...overrides,
   };
   if (env.FNTS_IMAGE_PULL !== undefined && !['missing', 'never'].includes(env.FNTS_IMAGE_PULL)) {
@@ -136,6 +146,71 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** Hosts that only this machine can reach; any other bind address needs keys (or FNTS_INSECURE_NO_AUTH). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Listening beyond loopback without keys, unless the operator said so: the API runs any image on this host's Docker. */
+export class UnsafeBindError extends Error {
+  constructor(host: string) {
+    super(`refusing to listen on ${host} without API keys: anyone who reaches the port could run containers on this host; ` +
+      'set FNTS_API_KEYS_FILE (--api-keys-file) or FNTS_API_KEYS, or pass --insecure-no-auth (FNTS_INSECURE_NO_AUTH=true) to do it anyway');
+    this.name = 'UnsafeBindError';
+  }
+}
+
+/** Throws UnsafeBindError when the config would serve the API to the network with no keys and no explicit opt-out. */
+export function checkBindSafety(config: Pick<ServerConfig, 'host' | 'apiKeys' | 'insecureNoAuth'>): void {
+  if (!isLoopbackHost(config.host) && config.apiKeys.length === 0 && !config.insecureNoAuth) throw new UnsafeBindError(config.host);
+}
+
+function flag(env: Env, name: string, problems: string[]): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  problems.push(`${name}=${raw} must be true or false`);
+  return false;
+}
+
+function apiKeys(env: Env, problems: string[]): ApiKeyEntry[] {
+  const keys: ApiKeyEntry[] = [];
+  const file = env.FNTS_API_KEYS_FILE || undefined;
+  if (file !== undefined) {
+    try {
+      const before = problems.length;
+      const entries = parseKeysFile(readFileSync(file, 'utf8'), problems, file);
+      // An empty file would silently mean "no keys", which on a public address is the opposite of what was meant.
+      if (entries.length === 0 && problems.length === before) problems.push(`FNTS_API_KEYS_FILE=${file} holds no keys`);
+      keys.push(...entries);
+    } catch (err) {
+      problems.push(`FNTS_API_KEYS_FILE=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
+  if (env.FNTS_API_KEYS) keys.push(...parseKeysEnv(env.FNTS_API_KEYS, problems));
+  return keys;
+}
+
+function tlsFiles(env: Env, problems: string[]): ServerConfig['tls'] {
+  const certPath = env.FNTS_TLS_CERT || undefined;
+  const keyPath = env.FNTS_TLS_KEY || undefined;
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) {
+    problems.push('FNTS_TLS_CERT and FNTS_TLS_KEY (--tls-cert, --tls-key) go together');
+    return undefined;
+  }
+  const read = (name: string, path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      problems.push(`${name}=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      return '';
+    }
+  };
+  return { cert: read('FNTS_TLS_CERT', certPath), key: read('FNTS_TLS_KEY', keyPath) };
 }
 
 type IntReader = (name: string, fallback: number, min: number, max: number) => number;

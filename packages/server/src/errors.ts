@@ -29,6 +29,17 @@ export const errors = {
   pathNotFound: make(404, 'FNTS_ERR_API_PATH_NOT_FOUND'),
   methodNotAllowed: make(405, 'FNTS_ERR_API_METHOD_NOT_ALLOWED'),
   payloadTooLarge: make(413, 'FNTS_ERR_API_PAYLOAD_TOO_LARGE'),
+  // API keys (api/auth.ts): 401 carries the challenge RFC 6750 asks for; 403 is a valid key without the scope.
+  authMissing: () =>
+    new FntsError(401, 'FNTS_ERR_AUTH_MISSING', 'an API key is required: send it as Authorization: Bearer <key>', {
+      'WWW-Authenticate': 'Bearer realm="fnts"',
+    }),
+  authInvalid: () =>
+    new FntsError(401, 'FNTS_ERR_AUTH_INVALID', 'the API key is not valid', {
+      'WWW-Authenticate': 'Bearer realm="fnts", error="invalid_token"',
+    }),
+  authScope: (scope: string, needed: string) =>
+    new FntsError(403, 'FNTS_ERR_AUTH_SCOPE', `this API key has scope "${scope}"; this request needs "${needed}"`),
   // Call outcomes: a function's failure is a result of the call, reported with these.
   functionFailed: () => new FntsError(502, 'FNTS_ERR_CALL_FUNCTION_FAILED', 'function failed'),
   invalidResponse: () => new FntsError(502, 'FNTS_ERR_CALL_INVALID_RESPONSE', 'invalid function response'),

@@ -1,5 +1,7 @@
 export { buildApp, type AppDeps } from './app.js';
-export { loadConfig, loadKafkaSettings, ConfigError, type ServerConfig, type KafkaSettings } from './config.js';
+export { loadConfig, loadKafkaSettings, ConfigError, UnsafeBindError, checkBindSafety, isLoopbackHost, type ServerConfig, type KafkaSettings } from './config.js';
+export { createApiKey, keyFileLine, API_KEY_SCOPES, MIN_KEY_LENGTH, type ApiKeyScope } from './auth/keys.js';
+export { TRIGGER_AUTH_ANNOTATION } from './api/auth.js';
 export { startServer, type RunningServer } from './server.js';
 export { Agent } from './agent/agent.js';
 export { DockerDriver, MANAGED_LABEL } from './agent/docker.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, UnsafeBindError } from './config.js';
 import { startServer } from './server.js';
 
 /** Process entry: config → compose → listen; stops cleanly on SIGINT/SIGTERM. */
@@ -18,6 +18,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof UnsafeBindError) {
+    process.stderr.write(`fnts-server: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`fnts-server: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import type { ServerConfig } from './config.js';
+import { checkBindSafety, isLoopbackHost, type ServerConfig } from './config.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -14,11 +14,26 @@ export interface RunningServer {
  * stops cleanly on SIGINT/SIGTERM: no new calls, every container removed.
  */
 export async function startServer(config: ServerConfig, opts: { handleSignals?: boolean } = {}): Promise<RunningServer> {
+  // Before anything is built or bound: a refused start leaves no socket, store or container behind.
+  checkBindSafety(config);
   const app = await buildApp({ config });
+  if (config.apiKeys.length > 0) {
+    const scopes: Record<string, number> = {};
+    for (const k of config.apiKeys) scopes[k.scope] = (scopes[k.scope] ?? 0) + 1;
+    app.log.info({ scopes, tls: config.tls !== undefined }, 'API keys required');
+  }
+  if (!isLoopbackHost(config.host)) {
+    if (config.apiKeys.length === 0) {
+      app.log.warn({ host: config.host }, 'listening beyond loopback WITHOUT API keys (insecure-no-auth): anyone who reaches the port can run containers on this host');
+    } else if (!config.tls) {
+      app.log.warn({ host: config.host }, 'API keys travel in clear text over plain HTTP; use --tls-cert/--tls-key or a TLS-terminating proxy');
+    }
+  }
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
   process.stdout.write(`fnts server listening on ${url}\n`);
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= app.close());

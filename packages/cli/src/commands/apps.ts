@@ -32,7 +32,7 @@ function appFields(opts: AppFieldOptions): AppPatch {
 }
 
 export async function createAppCommand(opts: AppFieldOptions & { name: string }, ctx: CommandContext): Promise<App> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await withHints(client.createApp({ name: opts.name, ...appFields(opts) }), {
     409: `change it with \`fnts update app ${opts.name}\`, or pick another name`,
   });
@@ -41,13 +41,13 @@ export async function createAppCommand(opts: AppFieldOptions & { name: string },
 }
 
 export async function listAppsCommand(opts: ReadOptions, ctx: CommandContext): Promise<App[]> {
-  const apps = await new ApiClient(ctx.settings.apiUrl).listApps();
+  const apps = await new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey).listApps();
   printList(ctx, opts, apps, APP_COLUMNS, 'No apps found');
   return apps;
 }
 
 export async function inspectAppCommand(opts: ReadOptions & { name: string; field?: string }, ctx: CommandContext): Promise<App> {
-  const app = await requireApp(new ApiClient(ctx.settings.apiUrl), opts.name);
+  const app = await requireApp(new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey), opts.name);
   printInspect(ctx, opts, app, opts.field, `app "${app.name}"`);
   return app;
 }
@@ -57,7 +57,7 @@ export async function updateAppCommand(opts: AppFieldOptions & { name: string },
   if (Object.keys(patch).length === 0) {
     throw cliErrors.usage('nothing to update', `pass --config K=V, --annotation K=V or --syslog-url URL; for example \`fnts update app ${opts.name} --config LOG_LEVEL=debug\``);
   }
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.name);
   const updated = await client.updateApp(app.id, patch);
   ctx.output.out(`app ${app.name} updated\n`);
@@ -65,7 +65,7 @@ export async function updateAppCommand(opts: AppFieldOptions & { name: string },
 }
 
 export async function deleteAppCommand(opts: { name: string }, ctx: CommandContext): Promise<void> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.name);
   await client.deleteApp(app.id);
   ctx.output.out(`App ${app.name} deleted\n`);
@@ -76,7 +76,7 @@ export async function configAppCommand(opts: { app: string; key: string; value: 
   if (opts.value === '') {
     throw cliErrors.usage(`an empty value would remove "${opts.key}"`, `to remove it, run \`fnts unset config app ${opts.app} ${opts.key}\``);
   }
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const updated = await client.updateApp(app.id, { config: { [opts.key]: opts.value } });
   ctx.output.out(`${app.name} updated ${opts.key} with ${opts.value}\n`);
@@ -85,7 +85,7 @@ export async function configAppCommand(opts: { app: string; key: string; value: 
 
 /** `fnts unset config app APP KEY`: removes one config key (an empty value deletes it on the server). */
 export async function unsetAppConfigCommand(opts: { app: string; key: string }, ctx: CommandContext): Promise<App> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   if (!Object.hasOwn(app.config ?? {}, opts.key)) {
     ctx.output.info(`app '${app.name}' has no config key '${opts.key}'; nothing to remove\n`);

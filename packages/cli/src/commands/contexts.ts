@@ -1,5 +1,5 @@
 import {
-  apiUrlProblem, CONTEXT_NAME, contextFileExists, DEFAULT_API_URL, DEFAULT_CONTEXT, listContexts, readContext,
+  apiKeyProblem, apiUrlProblem, CONTEXT_NAME, contextFileExists, DEFAULT_API_URL, DEFAULT_CONTEXT, listContexts, readContext,
   readCurrentContext, registryProblem, removeContext, setCurrentContext, writeContext, type StoredContext,
 } from '../contexts.js';
 import { cliErrors } from '../errors.js';
@@ -13,6 +13,8 @@ export interface ContextFieldOptions {
   apiUrl?: string;
   /** `""` clears it (on update). */
   registry?: string;
+  /** `""` clears it (on update). */
+  apiKey?: string;
 }
 
 /** A context as the commands show it: its values and whether it is the one in effect. */
@@ -31,6 +33,8 @@ function checkFields(opts: ContextFieldOptions): void {
   if (urlProblem) throw cliErrors.usage(`--api-url "${opts.apiUrl}" ${urlProblem}`, 'for example --api-url http://127.0.0.1:8080');
   const regProblem = opts.registry === undefined || opts.registry === '' ? undefined : registryProblem(opts.registry);
   if (regProblem) throw cliErrors.usage(`--registry "${opts.registry}" ${regProblem}`, 'for example --registry localhost:5000/team');
+  const keyProblem = opts.apiKey === undefined || opts.apiKey === '' ? undefined : apiKeyProblem(opts.apiKey);
+  if (keyProblem) throw cliErrors.usage(`--api-key ${keyProblem}`, 'make a key on the server with `fnts keys create`');
 }
 
 function requireContext(ctx: CommandContext, name: string): StoredContext {
@@ -40,8 +44,10 @@ function requireContext(ctx: CommandContext, name: string): StoredContext {
   return found;
 }
 
+/** A stored key is shown by its last four characters only: listings end up in terminals and CI logs. */
 function view(ctx: CommandContext, c: StoredContext): ContextView {
-  return { ...c, current: c.name === ctx.settings.context };
+  const key = c['api-key'];
+  return { ...c, ...(key ? { 'api-key': `****${key.slice(-4)}` } : {}), current: c.name === ctx.settings.context };
 }
 
 export async function createContextCommand(opts: ContextFieldOptions & { name: string }, ctx: CommandContext): Promise<ContextView> {
@@ -52,6 +58,7 @@ export async function createContextCommand(opts: ContextFieldOptions & { name: s
   writeContext(home, opts.name, {
     'api-url': (opts.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, ''),
     ...(opts.registry ? { registry: opts.registry.replace(/\/+$/, '') } : {}),
+    ...(opts.apiKey ? { 'api-key': opts.apiKey } : {}),
   });
   ctx.output.out(`Successfully created context: ${opts.name}\n`);
   ctx.output.info(`Switch to it with \`fnts use context ${opts.name}\`\n`);
@@ -91,13 +98,14 @@ export async function inspectContextCommand(opts: ReadOptions & { name?: string;
 export async function updateContextCommand(opts: ContextFieldOptions & { name: string }, ctx: CommandContext): Promise<ContextView> {
   checkFields(opts);
   const found = requireContext(ctx, opts.name);
-  if (opts.apiUrl === undefined && opts.registry === undefined) {
-    throw cliErrors.usage('nothing to update', `pass --api-url or --registry; for example \`fnts update context ${opts.name} --registry localhost:5000\``);
+  if (opts.apiUrl === undefined && opts.registry === undefined && opts.apiKey === undefined) {
+    throw cliErrors.usage('nothing to update', `pass --api-url, --registry or --api-key; for example \`fnts update context ${opts.name} --registry localhost:5000\``);
   }
   writeContext(ctx.settings.homeDir, opts.name, {
     // The implied default context gets its api-url written out the first time it is changed.
     'api-url': (opts.apiUrl ?? found['api-url']).replace(/\/+$/, ''),
     ...(opts.registry !== undefined ? { registry: opts.registry === '' ? undefined : opts.registry.replace(/\/+$/, '') } : {}),
+    ...(opts.apiKey !== undefined ? { 'api-key': opts.apiKey === '' ? undefined : opts.apiKey } : {}),
   });
   ctx.output.out(`Context ${opts.name} updated\n`);
   return view(ctx, requireContext(ctx, opts.name));

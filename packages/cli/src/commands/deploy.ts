@@ -104,7 +104,7 @@ export async function deployCommand(opts: DeployOptions, ctx: CommandContext): P
   // Every func.yaml is checked before anything is built, so a typo in the last one does not leave a half deploy.
   if (opts.all) for (const d of dirs) await loadFuncFile(d);
 
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = appResolver(client, appName, appFile?.app, opts.createApp ?? false, ctx);
   if (!opts.createApp) await app(); // fail fast on a missing app, before a build
   const settings = {

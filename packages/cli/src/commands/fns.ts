@@ -46,7 +46,7 @@ function fnFields(opts: FnFieldOptions): FnPatch {
 
 export async function createFnCommand(opts: FnFieldOptions & { app: string; name: string; image: string }, ctx: CommandContext): Promise<Fn> {
   checkImageTag(opts.image);
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await withHints(client.createFn({ app_id: app.id, name: opts.name, image: opts.image, ...fnFields(opts) }), {
     409: `change it with \`fnts update fn ${app.name} ${opts.name}\`, or pick another name`,
@@ -56,7 +56,7 @@ export async function createFnCommand(opts: FnFieldOptions & { app: string; name
 }
 
 export async function listFnsCommand(opts: ReadOptions & { app: string }, ctx: CommandContext): Promise<Fn[]> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fns = await client.listFns(app.id);
   printList(ctx, opts, fns, FN_COLUMNS, `No functions found for app: ${app.name}`);
@@ -64,7 +64,7 @@ export async function listFnsCommand(opts: ReadOptions & { app: string }, ctx: C
 }
 
 export async function inspectFnCommand(opts: ReadOptions & { app: string; fn: string; field?: string }, ctx: CommandContext): Promise<Fn> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const fn = await requireFn(client, await requireApp(client, opts.app), opts.fn);
   printInspect(ctx, opts, fn, opts.field, `function "${fn.name}"`);
   return fn;
@@ -77,7 +77,7 @@ export async function updateFnCommand(opts: FnFieldOptions & { app: string; fn: 
       `pass --image, --memory, --timeout, --idle-timeout, --config K=V or --annotation K=V; for example \`fnts update fn ${opts.app} ${opts.fn} --memory 256\``);
   }
   if (patch.image !== undefined) checkImageTag(patch.image);
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   const updated = await client.updateFn(fn.id, patch);
@@ -86,7 +86,7 @@ export async function updateFnCommand(opts: FnFieldOptions & { app: string; fn: 
 }
 
 export async function deleteFnCommand(opts: { app: string; fn: string }, ctx: CommandContext): Promise<void> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   await client.deleteFn(fn.id);
@@ -99,7 +99,7 @@ export async function configFnCommand(opts: { app: string; fn: string; key: stri
     throw cliErrors.usage(`an empty value would remove "${opts.key}"`,
       `to remove it, run \`fnts unset config fn ${opts.app} ${opts.fn} ${opts.key}\``);
   }
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   const updated = await client.updateFn(fn.id, { config: { [opts.key]: opts.value } });
@@ -109,7 +109,7 @@ export async function configFnCommand(opts: { app: string; fn: string; key: stri
 
 /** `fnts unset config fn APP FN KEY`: removes one config key (an empty value deletes it on the server). */
 export async function unsetFnConfigCommand(opts: { app: string; fn: string; key: string }, ctx: CommandContext): Promise<Fn> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   if (!Object.hasOwn(fn.config, opts.key)) {

@@ -56,7 +56,7 @@ export async function funcFileContentType(dir: string, fnName: string): Promise<
 /** `fnts invoke APP FN`: resolves the function's invoke endpoint, sends the body, prints the response. */
 export async function invokeCommand(opts: InvokeOptions, ctx: CommandContext): Promise<number> {
   const json = outputFormat(opts.output) === 'json';
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   let endpoint = opts.endpoint;
   if (!endpoint) {
     const app = await client.findApp(opts.app);

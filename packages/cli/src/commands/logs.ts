@@ -20,7 +20,7 @@ interface LogLine {
 
 /** `fnts logs APP FN`: the function's recent output, one line each with time and call id; `--follow` streams. */
 export async function logsCommand(opts: LogsOptions, ctx: CommandContext): Promise<void> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   const stream = await client.logs(fn.id, { tail: opts.tail ?? 100, follow: opts.follow ?? false });

@@ -1,16 +1,31 @@
-import { loadConfig, startServer, type RunningServer } from '@fnts/server';
+import { loadConfig, startServer, UnsafeBindError, type RunningServer } from '@fnts/server';
+import { CliError } from '../errors.js';
 
 export interface StartOptions {
   port?: string;
   host?: string;
   db?: string;
+  apiKeysFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureNoAuth?: boolean;
 }
 
-/** `fnts start`: runs the server in the foreground until SIGINT/SIGTERM. */
+/** `fnts start`: runs the server in the foreground until SIGINT/SIGTERM; flags override the FNTS_* variables. */
 export async function startCommand(opts: StartOptions, env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const configEnv = { ...env };
   if (opts.port !== undefined) configEnv.FNTS_PORT = opts.port;
   if (opts.host !== undefined) configEnv.FNTS_HOST = opts.host;
   if (opts.db !== undefined) configEnv.FNTS_DB = opts.db;
-  return startServer(loadConfig(configEnv));
+  if (opts.apiKeysFile !== undefined) configEnv.FNTS_API_KEYS_FILE = opts.apiKeysFile;
+  if (opts.tlsCert !== undefined) configEnv.FNTS_TLS_CERT = opts.tlsCert;
+  if (opts.tlsKey !== undefined) configEnv.FNTS_TLS_KEY = opts.tlsKey;
+  if (opts.insecureNoAuth) configEnv.FNTS_INSECURE_NO_AUTH = 'true';
+  try {
+    return await startServer(loadConfig(configEnv));
+  } catch (err) {
+    // One line, exit 1: the message already says what to do.
+    if (err instanceof UnsafeBindError) throw new CliError('FNTS_ERR_UNSAFE_BIND', err.message);
+    throw err;
+  }
 }

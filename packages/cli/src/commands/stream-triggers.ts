@@ -28,7 +28,7 @@ interface Resolved {
 }
 
 async function resolve(opts: TriggerRef, ctx: CommandContext): Promise<Resolved> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   const trigger = await requireTrigger(client, app, fn, opts.name);

@@ -44,7 +44,7 @@ export interface CreateStreamOptions {
 }
 
 export async function createStreamCommand(opts: CreateStreamOptions, ctx: CommandContext): Promise<Stream> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const stream = await withHints(client.createStream({
     name: opts.name,
     ...(opts.partitions !== undefined ? { partitions: opts.partitions } : {}),
@@ -56,14 +56,14 @@ export async function createStreamCommand(opts: CreateStreamOptions, ctx: Comman
 }
 
 export async function listStreamsCommand(opts: ReadOptions, ctx: CommandContext): Promise<Stream[]> {
-  const streams = await new ApiClient(ctx.settings.apiUrl).listStreams();
+  const streams = await new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey).listStreams();
   printList(ctx, opts, streams, STREAM_COLUMNS, 'No streams found');
   return streams;
 }
 
 /** Prints the stream as JSON, with `offsets`: each partition's first kept offset (`start`) and next offset (`end`). */
 export async function inspectStreamCommand(opts: ReadOptions & { name: string; field?: string }, ctx: CommandContext): Promise<Stream> {
-  const stream = await requireStream(new ApiClient(ctx.settings.apiUrl), opts.name);
+  const stream = await requireStream(new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey), opts.name);
   printInspect(ctx, opts, stream, opts.field, `stream "${stream.name}"`);
   return stream;
 }
@@ -73,7 +73,7 @@ export async function updateStreamCommand(opts: { name: string; retention?: numb
     throw cliErrors.usage('nothing to update',
       `pass --retention; for example \`fnts update stream ${opts.name} --retention 12h\` (the number of partitions cannot change)`);
   }
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const stream = await requireStream(client, opts.name);
   const updated = await client.updateStream(stream.id, { retention_ms: opts.retention });
   ctx.output.out(`stream ${stream.name} updated: retention ${formatDuration(updated.retention_ms)}\n`);
@@ -81,7 +81,7 @@ export async function updateStreamCommand(opts: { name: string; retention?: numb
 }
 
 export async function deleteStreamCommand(opts: { name: string; force?: boolean }, ctx: CommandContext): Promise<void> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const stream = await requireStream(client, opts.name);
   await withHints(client.deleteStream(stream.id, opts.force ?? false), {
     409: (err) => (/dead letters/.test(err.apiMessage)
@@ -125,7 +125,7 @@ export async function streamPutCommand(opts: StreamPutOptions, ctx: CommandConte
   if (isKafkaStreamName(opts.stream)) return kafkaStreamPutCommand(opts, ctx);
   const json = outputFormat(opts.output) === 'json';
   const headers = parseConfigPairs(opts.header, '--header');
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const stream = await requireStream(client, opts.stream);
   // Values (and the key) go as base64 so bytes arrive exactly as read, whatever the input's encoding.
   const key = opts.key === undefined ? {} : { key: Buffer.from(opts.key, 'utf8').toString('base64') };
@@ -178,7 +178,7 @@ export async function streamTailCommand(opts: StreamTailOptions, ctx: CommandCon
   if (isKafkaStreamName(opts.stream)) return kafkaStreamTailCommand(opts, ctx);
   const json = outputFormat(opts.output) === 'json';
   if (opts.limit !== undefined && opts.limit < 1) throw cliErrors.usage('--limit must be at least 1', 'for example --limit 10');
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const stream = await requireStream(client, opts.stream);
   if (opts.partition !== undefined && (opts.partition < 0 || opts.partition >= stream.partitions)) {
     throw cliErrors.usage(`stream ${stream.name} has no partition ${opts.partition}`,

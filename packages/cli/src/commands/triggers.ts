@@ -77,7 +77,7 @@ export async function createTriggerCommand(opts: CreateTriggerOptions, ctx: Comm
     : `for example \`fnts create trigger ${opts.app} ${opts.fn} ${opts.name} --type http --source /${opts.name}\``;
   if (!opts.source) throw cliErrors.usage('a trigger needs a source', example);
   const options = triggerOptions(type, opts.option, example);
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   const annotations = parseAnnotationPairs(opts.annotation);
@@ -110,7 +110,7 @@ function deadLetterTarget(trigger: Trigger): string | undefined {
 }
 
 export async function listTriggersCommand(opts: ReadOptions & { app: string; fn?: string }, ctx: CommandContext): Promise<Trigger[]> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = opts.fn === undefined ? undefined : await requireFn(client, app, opts.fn);
   const triggers = await client.listTriggers({ appId: app.id, ...(fn ? { fnId: fn.id } : {}) });
@@ -134,7 +134,7 @@ export async function inspectTriggerCommand(
   opts: ReadOptions & { app: string; fn: string; name: string; field?: string },
   ctx: CommandContext,
 ): Promise<Trigger> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const trigger = await requireTrigger(client, app, await requireFn(client, app, opts.fn), opts.name);
   printInspect(ctx, opts, trigger, opts.field, `trigger "${trigger.name}"`);
@@ -150,7 +150,7 @@ export async function updateTriggerCommand(
     throw cliErrors.usage('nothing to update',
       `pass --source, --annotation K=V or (stream triggers) --option K=V; for example \`fnts update trigger ${opts.app} ${opts.fn} ${opts.name} --source /new-path\``);
   }
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   const trigger = await requireTrigger(client, app, fn, opts.name);
@@ -169,7 +169,7 @@ export async function updateTriggerCommand(
 }
 
 export async function deleteTriggerCommand(opts: { app: string; fn: string; name: string }, ctx: CommandContext): Promise<void> {
-  const client = new ApiClient(ctx.settings.apiUrl);
+  const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = await requireApp(client, opts.app);
   const fn = await requireFn(client, app, opts.fn);
   const trigger = await requireTrigger(client, app, fn, opts.name);

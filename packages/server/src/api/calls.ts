@@ -5,6 +5,7 @@ import type { CallResponse } from '../agent/agent.js';
 import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, triggerResponse, type HeaderMap } from '../agent/http-headers.js';
 import { ClientGoneError, errors } from '../errors.js';
 import type { App, Fn } from '../store/models.js';
+import { checkTriggerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { FnIdParams } from './schemas.js';
 
@@ -121,6 +122,7 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       }
       const t = await store.getTriggerBySource(app.id, 'http', source);
       if (!t) throw errors.triggerNotFound();
+      checkTriggerAuth(config.apiKeys, req, t.annotations);
       const fn = await store.getFnById(t.fn_id);
       if (!fn) throw errors.fnNotFound();
       const callId = deps.newId();

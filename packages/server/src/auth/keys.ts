@@ -1,0 +1,108 @@
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * API keys: what a key may do (its scope), how keys are written down (hashed in the keys file, plain in the
+ * FNTS_API_KEYS env var) and how a presented key is checked. The format lives here only; the CLI's
+ * `fnts keys create` uses the same functions.
+ */
+
+/** `admin`: everything. `invoke`: `/invoke/...` and triggers that require a key. `metrics`: `/metrics` only. */
+export type ApiKeyScope = 'admin' | 'invoke' | 'metrics';
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['admin', 'invoke', 'metrics'];
+
+/** One accepted key: the SHA-256 of the key, never the key itself. */
+export interface ApiKeyEntry {
+  readonly sha256: Buffer;
+  readonly scope: ApiKeyScope;
+  /** Where it came from (`keys file line 3`, `FNTS_API_KEYS entry 1`) or the name written on its line; for logs. */
+  readonly label: string;
+}
+
+/**
+ * Keys a client sends are at least this long: anything shorter is guessable. Keys made by `fnts keys create`
+ * are 256 random bits, which is also why one SHA-256 (not a slow password hash) is enough at rest.
+ */
+export const MIN_KEY_LENGTH = 16;
+const KEY_CHARS = /^[!-~]+$/;
+
+/** One-shot `crypto.hash` (about half the cost of createHash on this per-request path). */
+export function hashKey(key: string): Buffer {
+  return hash('sha256', key, 'buffer');
+}
+
+/** A line for the keys file: `sha256:<hex> <scope> [name]`. */
+export function keyFileLine(key: string, scope: ApiKeyScope, name?: string): string {
+  return `sha256:${hashKey(key).toString('hex')} ${scope}${name ? ` ${name}` : ''}`;
+}
+
+/** A new random key (`fnts_` + 43 base64url characters) and its line for the keys file. */
+export function createApiKey(scope: ApiKeyScope = 'admin', name?: string): { key: string; line: string } {
+  const key = `fnts_${randomBytes(32).toString('base64url')}`;
+  return { key, line: keyFileLine(key, scope, name) };
+}
+
+function isScope(s: string): s is ApiKeyScope {
+  return (API_KEY_SCOPES as readonly string[]).includes(s);
+}
+
+/**
+ * Parses a keys file: one `sha256:<64 hex> [scope] [name]` per line (scope defaults to admin), `#` comments and
+ * blank lines ignored. A plain key in the file is refused: the file is meant to be safe to read.
+ */
+export function parseKeysFile(text: string, problems: string[], source = 'keys file'): ApiKeyEntry[] {
+  const entries: ApiKeyEntry[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (line === '') return;
+    const where = `${source} line ${i + 1}`;
+    const [hash = '', scope = 'admin', name, ...rest] = line.split(/\s+/);
+    const m = /^sha256:([0-9a-fA-F]{64})$/.exec(hash);
+    if (!m?.[1]) {
+      problems.push(`${where}: expected "sha256:<64 hex digits> [scope] [name]" (make one with \`fnts keys create\`), not a plain key`);
+      return;
+    }
+    if (!isScope(scope)) {
+      problems.push(`${where}: scope "${scope}" must be one of ${API_KEY_SCOPES.join(', ')}`);
+      return;
+    }
+    if (rest.length > 0) {
+      problems.push(`${where}: a name is one word; put remarks after #`);
+      return;
+    }
+    entries.push({ sha256: Buffer.from(m[1], 'hex'), scope, label: name ?? where });
+  });
+  return entries;
+}
+
+/**
+ * Parses FNTS_API_KEYS: comma- or newline-separated plain keys, each optionally followed by `:scope`
+ * (`k1,k2:invoke`); the env var itself is the secret, so keys are hashed only in memory.
+ */
+export function parseKeysEnv(text: string, problems: string[]): ApiKeyEntry[] {
+  const entries: ApiKeyEntry[] = [];
+  text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean).forEach((entry, i) => {
+    const where = `FNTS_API_KEYS entry ${i + 1}`;
+    const colon = entry.lastIndexOf(':');
+    const suffix = colon > 0 ? entry.slice(colon + 1) : '';
+    const [key, scope] = isScope(suffix) ? [entry.slice(0, colon), suffix] : [entry, 'admin' as const];
+    if (key.length < MIN_KEY_LENGTH || !KEY_CHARS.test(key)) {
+      problems.push(`${where}: a key must be at least ${MIN_KEY_LENGTH} printable characters without spaces (make one with \`fnts keys create\`)`);
+      return;
+    }
+    entries.push({ sha256: hashKey(key), scope, label: where });
+  });
+  return entries;
+}
+
+/**
+ * Finds the entry a presented key matches: one hash, then a constant-time compare against every entry (no early
+ * exit, so the time taken says nothing about which entry, if any, matched).
+ */
+export function matchKey(entries: readonly ApiKeyEntry[], key: string): ApiKeyEntry | undefined {
+  const presented = hashKey(key);
+  let found: ApiKeyEntry | undefined;
+  for (const entry of entries) {
+    if (timingSafeEqual(entry.sha256, presented) && found === undefined) found = entry;
+  }
+  return found;
+}
