@@ -15,22 +15,34 @@ export interface CallHistorySettings {
   trimEveryMs: number;
 }
 
-/** The record of a call that has ended, made from the agent's report. */
-export function recordOf(end: CallEnd): CallRecord {
-  const { req } = end;
+/** What the history keeps of an ended call until the next flush: ids and times, no request body or headers. */
+export interface EndedCall {
+  callId: string;
+  appId: string;
+  fnId: string;
+  origin: CallEnd['req']['origin'];
+  createdMs: number;
+  startedMs: number | undefined;
+  endedMs: number;
+  outcome: CallEnd['outcome'];
+  error: Error | undefined;
+}
+
+/** The record of a call that has ended (made at flush time: formatting dates is kept off the call's path). */
+export function recordOf(end: EndedCall): CallRecord {
   const outcome = end.outcome === 'success' ? { status: 'success' as const } : failureOf(end.error);
   const call: CallRecord = {
-    id: req.callId,
-    app_id: req.app.id,
-    fn_id: req.fn.id,
-    type: req.origin?.detached ? 'detached' : 'sync',
+    id: end.callId,
+    app_id: end.appId,
+    fn_id: end.fnId,
+    type: end.origin?.detached ? 'detached' : 'sync',
     created_at: new Date(end.createdMs).toISOString(),
     attempts: 1,
     ...resultAt(end.createdMs, end.endedMs, outcome),
   };
   if (end.startedMs !== undefined) call.started_at = new Date(end.startedMs).toISOString();
-  if (req.origin?.triggerId !== undefined) call.trigger_id = req.origin.triggerId;
-  if (req.origin?.batch !== undefined) call.batch = req.origin.batch;
+  if (end.origin?.triggerId !== undefined) call.trigger_id = end.origin.triggerId;
+  if (end.origin?.batch !== undefined) call.batch = end.origin.batch;
   return call;
 }
 
@@ -40,7 +52,7 @@ export function recordOf(end: CallEnd): CallRecord {
  * the store. Detached calls have their own rows (the detached queue writes them) and are skipped here.
  */
 export class CallHistory {
-  private buffer: CallRecord[] = [];
+  private buffer: EndedCall[] = [];
   private dropped = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private trimTimer: NodeJS.Timeout | undefined;
@@ -54,11 +66,16 @@ export class CallHistory {
 
   /** The agent's call-end listener. */
   readonly onCallEnd = (end: CallEnd): void => {
-    if (!end.req.origin?.detached) this.record(recordOf(end));
+    const { req } = end;
+    if (req.origin?.detached) return;
+    this.record({
+      callId: req.callId, appId: req.app.id, fnId: req.fn.id, origin: req.origin, createdMs: end.createdMs,
+      startedMs: end.startedMs, endedMs: end.endedMs, outcome: end.outcome, error: end.error,
+    });
   };
 
-  /** Buffers one finished call for the next flush. */
-  record(call: CallRecord): void {
+  /** Buffers one ended call for the next flush. */
+  record(call: EndedCall): void {
     if (this.buffer.length >= this.settings.maxBuffered) {
       this.dropped++;
       return;
@@ -88,7 +105,7 @@ export class CallHistory {
       this.dropped = 0;
     }
     try {
-      await this.store.insertMany(batch);
+      await this.store.insertMany(batch.map(recordOf));
     } catch (err) {
       this.log.error({ err, records: batch.length }, 'writing call records failed');
     }
