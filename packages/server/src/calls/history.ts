@@ -57,6 +57,7 @@ export class CallHistory {
   private flushTimer: NodeJS.Timeout | undefined;
   private trimTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly store: CallStore,
@@ -76,6 +77,7 @@ export class CallHistory {
 
   /** Buffers one ended call for the next flush. */
   record(call: EndedCall): void {
+    if (this.closed) return;
     if (this.buffer.length >= this.settings.maxBuffered) {
       this.dropped++;
       return;
@@ -131,6 +133,7 @@ export class CallHistory {
 
   /** Stops the timers and writes what is buffered. */
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     clearInterval(this.trimTimer);
