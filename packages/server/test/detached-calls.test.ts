@@ -184,4 +184,26 @@ describe('call records', () => {
     expectError(await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/calls/01ABCDEFGHJKMNPQRSTVWXYZ00` }), 404, 'Call not found', 'FNTS_ERR_CALL_NOT_FOUND');
     expectError(await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/calls?cursor=%21%21` }), 400, /invalid cursor/);
   });
+
+  it('records a stream trigger\'s calls with the trigger and the batch they carried', async () => {
+    const server = await fx.server();
+    const { fnId, appId } = await fx.deploy(server, { image });
+    const post = async (url: string, payload: unknown) => {
+      const res = await server.inject({ method: 'POST', url, payload: payload as Record<string, unknown> });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<{ id: string }>();
+    };
+    await post('/v2/streams', { name: 'recorded', partitions: 1 });
+    const trigger = await post('/v2/triggers', {
+      name: 'rec', app_id: appId, fn_id: fnId, type: 'stream', source: 'recorded', options: { start_position: 'earliest', value_encoding: 'utf8' },
+    });
+    await post('/v2/streams/recorded/messages', { encoding: 'utf8', messages: [{ value: 'a' }, { value: 'b' }] });
+    const records = await waitFor(async () => {
+      const list = (await calls(server, fnId)).items;
+      return list.length > 0 && list.every(finished) ? list : undefined;
+    }, 30_000);
+    expect(records?.[records.length - 1]).toMatchObject({
+      type: 'sync', status: 'success', trigger_id: trigger.id, batch: expect.stringMatching(/^recorded\/0@0-[01]$/),
+    });
+  });
 });
