@@ -9,6 +9,9 @@ import { registerApiKeyAuth } from './api/auth.js';
 import type { ApiDeps } from './api/deps.js';
 import { fnRoutes } from './api/fns.js';
 import { callRoutes } from './api/calls.js';
+import { callRecordRoutes } from './api/call-records.js';
+import { DetachedCallQueue } from './calls/detached-queue.js';
+import { CallHistory } from './calls/history.js';
 import { metaRoutes, routeTable } from './api/meta.js';
 import { observeRoutes } from './api/observe.js';
 import { reapLeftovers } from './agent/reaper.js';
@@ -49,7 +52,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   const streamLog = new EmbeddedLog(store.db);
   const streams = new StreamTriggerManager({ store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config });
-  const api: ApiDeps = { store, config, agent, streamLog, streams, newId, now: () => new Date().toISOString() };
+  const history = new CallHistory(store.calls, {
+    flushMs: 100,
+    maxBuffered: 10_000,
+    retention: { perFn: config.callHistoryPerFn, maxAgeMs: config.callHistoryMaxAgeMs },
+    trimEveryMs: config.retentionCheckMs,
+  }, logger.child({ component: 'calls' }));
+  agent.onCallEnd(history.onCallEnd);
+  const detached = new DetachedCallQueue({ store, agent, log: logger.child({ component: 'detached' }), owner: serverId }, {
+    concurrency: config.detachedConcurrency,
+    maxPending: config.detachedMaxQueued,
+    maxAttempts: config.detachedMaxAttempts,
+    retryBaseMs: config.detachedRetryBaseMs,
+    retryMaxMs: config.detachedRetryMaxMs,
+    defaultMaxContainers: config.maxContainersPerFn,
+  });
+  const api: ApiDeps = {
+    store, config, agent, streamLog, streams, detached, history, newId, now: () => new Date().toISOString(),
+  };
 
   const app = Fastify({
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
@@ -111,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fnRoutes(api));
   await app.register(triggerRoutes(api));
   await app.register(callRoutes(api));
+  await app.register(callRecordRoutes(api));
   await app.register(streamRoutes(api));
   await app.register(streamControlRoutes(api));
   await app.register(observeRoutes(api, metrics));
@@ -127,13 +148,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }, config.retentionCheckMs);
   trimmer.unref();
   app.addHook('onReady', async () => {
+    history.start();
+    await detached.start();
     await streams.sync();
   });
   // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
   app.addHook('preClose', async () => {
     clearInterval(trimmer);
+    detached.stop();
     await streams.stop();
     await agent.close();
+    // Detached calls the shutdown cut short are back in the queue and every ended call is recorded before the store closes.
+    await detached.drained();
+    await history.close();
   });
   app.addHook('onClose', async () => {
     await store.close();

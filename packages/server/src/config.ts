@@ -49,8 +49,20 @@ export interface ServerConfig {
    */
   readonly imagePull: 'missing' | 'never';
   readonly pullTimeoutMs: number;
-  /** How often retention trims the embedded streams. */
+  /** How often retention trims the embedded streams and the call history. */
   readonly retentionCheckMs: number;
+  /** Detached calls running at once across functions (each function also at most its own capacity). */
+  readonly detachedConcurrency: number;
+  /** Detached calls stored and not yet finished; past it, a new one gets 503 instead of 202. */
+  readonly detachedMaxQueued: number;
+  /** Runs of a detached call the platform keeps throttling (503 busy) before it is recorded as an error. */
+  readonly detachedMaxAttempts: number;
+  /** Backoff between those runs: doubling from the base, capped at the max. */
+  readonly detachedRetryBaseMs: number;
+  readonly detachedRetryMaxMs: number;
+  /** Call records kept per function (the newest), and the age past which they go. */
+  readonly callHistoryPerFn: number;
+  readonly callHistoryMaxAgeMs: number;
   /** How this server talks to Kafka for `kafka://` stream triggers (never set per trigger or in func.yaml). */
   readonly kafka: KafkaSettings;
   /** Keys from FNTS_API_KEYS_FILE and FNTS_API_KEYS; when there are any, every API call but `/`, `/version` and public triggers needs one. */
@@ -130,6 +142,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     freezeIdleMs: int('FNTS_FREEZE_IDLE_MS', -1, -1, 3_600_000),
     shutdownGraceMs: int('FNTS_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     retentionCheckMs: int('FNTS_RETENTION_CHECK_MS', 60_000, 100, 86_400_000),
+    detachedConcurrency: int('FNTS_DETACHED_CONCURRENCY', 32, 1, 10_000),
+    detachedMaxQueued: int('FNTS_DETACHED_MAX_QUEUED', 1000, 0, 1_000_000),
+    detachedMaxAttempts: int('FNTS_DETACHED_MAX_ATTEMPTS', 20, 1, 1000),
+    detachedRetryBaseMs: int('FNTS_DETACHED_RETRY_BASE_MS', 500, 1, 3_600_000),
+    detachedRetryMaxMs: int('FNTS_DETACHED_RETRY_MAX_MS', 30_000, 1, 3_600_000),
+    callHistoryPerFn: int('FNTS_CALL_HISTORY_PER_FN', 1000, 1, 1_000_000),
+    callHistoryMaxAgeMs: int('FNTS_CALL_HISTORY_MAX_AGE_MS', 7 * 86_400_000, 1000, 3650 * 86_400_000),
     imagePull: env.FNTS_IMAGE_PULL === 'missing' ? 'missing' : 'never',
     pullTimeoutMs: int('FNTS_HOT_PULL_TIMEOUT_MS', 600_000, 1000, 3_600_000),
     kafka: kafkaSettings(env, problems, int),
@@ -143,6 +162,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`FNTS_LOG_LEVEL=${config.logLevel} must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (config.detachedRetryBaseMs > config.detachedRetryMaxMs) {
+    problems.push('FNTS_DETACHED_RETRY_BASE_MS must not be larger than FNTS_DETACHED_RETRY_MAX_MS');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -74,6 +74,11 @@ export const errors = {
   imagePullTimeout: () => new FntsError(504, 'FNTS_ERR_IMAGE_PULL_TIMEOUT', 'Image pull timed out'),
   serverBusy: () =>
     new FntsError(503, 'FNTS_ERR_SERVER_BUSY', 'Timed out - server too busy', { 'Retry-After': '15' }),
+  detachedQueueFull: (max: number) =>
+    new FntsError(503, 'FNTS_ERR_CALL_QUEUE_FULL', `too many detached calls are waiting to run (${max}); try again later`, {
+      'Retry-After': '15',
+    }),
+  callNotFound: () => new FntsError(404, 'FNTS_ERR_CALL_NOT_FOUND', 'Call not found'),
   internal: () => new FntsError(500, 'FNTS_ERR_INTERNAL', 'internal server error'),
 } as const;
 

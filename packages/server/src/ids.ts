@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { encodeTime, monotonicFactory } from 'ulid';
 
 const POOL_SIZE = 4096;
 let pool = randomBytes(POOL_SIZE);
@@ -21,3 +21,8 @@ function pooledRandom(): number {
 
 /** 26-character, lexically sortable ids (Fn's format), monotonic within a process. */
 export const newId: () => string = monotonicFactory(pooledRandom);
+
+/** The smallest id made at `ms` (epoch milliseconds): ids sort by time, so `id < idFloor(t)` means "made before t". */
+export function idFloor(ms: number): string {
+  return `${encodeTime(Math.max(0, Math.floor(ms)), 10)}${'0'.repeat(16)}`;
+}

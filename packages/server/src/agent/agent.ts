@@ -27,6 +27,26 @@ export interface CallRequest {
   body: Readable | Buffer | null;
   /** Aborts when the caller goes away. */
   signal: AbortSignal;
+  /** What made the call, for its record (an `/invoke` when absent). */
+  origin?: CallOrigin;
+}
+
+/** What made a call: a detached invoke, or a trigger (with the stream batch a stream trigger sent). */
+export interface CallOrigin {
+  detached?: boolean;
+  triggerId?: string;
+  batch?: string;
+}
+
+/** Reported once per call when it ends, for call records and history; listeners must not block. */
+export interface CallEnd {
+  req: CallRequest;
+  /** Epoch ms: the call reached the agent, got a container, ended (its response body finished or it failed). */
+  createdMs: number;
+  startedMs: number | undefined;
+  endedMs: number;
+  outcome: CallOutcome;
+  error: Error | undefined;
 }
 
 /** A successful call: the FDK said 200. The body streams; the container is released when it ends. */
@@ -104,6 +124,7 @@ export class Agent {
   private closing = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly callEndListeners: ((end: CallEnd) => void)[] = [];
 
   constructor(
     private readonly config: ServerConfig,
@@ -116,33 +137,48 @@ export class Agent {
     this.budget = new MemoryBudget(config.maxTotalMemoryMiB);
   }
 
+  /** Calls `listener` as each call ends (sync, in the agent's path: it must only hand the event on). */
+  onCallEnd(listener: (end: CallEnd) => void): void {
+    this.callEndListeners.push(listener);
+  }
+
   /** Runs one call; resolves once the function has answered 200, or rejects with the call's error. */
   async call(req: CallRequest): Promise<CallResponse> {
     if (this.closing) throw errors.serverBusy();
     const started = process.hrtime.bigint();
+    const timing = { createdMs: Date.now(), startedMs: undefined as number | undefined };
     this.inFlight++;
     let counted = false;
-    const done = (outcome: CallOutcome) => {
+    const done = (outcome: CallOutcome, error?: Error) => {
       if (counted) return;
       counted = true;
       this.metrics.calls.inc({ fn_id: req.fn.id, outcome });
       this.metrics.callDuration.observe({ fn_id: req.fn.id }, Number(process.hrtime.bigint() - started) / 1e9);
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      const end: CallEnd = { req, ...timing, endedMs: Date.now(), outcome, error };
+      for (const listener of this.callEndListeners) {
+        try {
+          listener(end);
+        } catch (err) {
+          this.log.error({ err, call_id: req.callId }, 'call-end listener failed');
+        }
+      }
     };
     try {
-      const res = await this.dispatch(req);
-      finished(res.body, (err) => done(err ? 'killed' : 'success'));
+      const res = await this.dispatch(req, timing);
+      finished(res.body, (err) => done(err ? 'killed' : 'success', err ?? undefined));
       return res;
     } catch (err) {
-      done(isFntsError(err) ? outcomeOf(err) : 'error');
+      done(isFntsError(err) ? outcomeOf(err) : 'error', err as Error);
       throw err;
     }
   }
 
-  private async dispatch(req: CallRequest): Promise<CallResponse> {
+  private async dispatch(req: CallRequest, timing: { startedMs: number | undefined }): Promise<CallResponse> {
     const body = this.requestBody(req.body);
     const pool = this.poolFor(req.app, req.fn);
     const container = await pool.acquire(req.signal);
+    timing.startedMs = Date.now();
     container.callIds.add(req.callId);
     // Fn starts the timeout clock once a container is acquired (CONTRACT §2.4).
     const timeoutMs = req.fn.timeout * 1000;

@@ -95,12 +95,9 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const body = await requestBody(req);
 
       if (req.headers['fn-invoke-type'] === 'detached') {
-        // Answer 202 as soon as the input is safely in hand; the call runs on without the client.
+        // 202 only once the call is stored: the queue runs it when there is capacity, after a restart too.
         const input = body instanceof Readable ? await readAll(body, config.maxRequestBytes) : body;
-        void agent
-          .call({ app, fn, callId, headers, body: input, signal: new AbortController().signal })
-          .then((res) => res.body.resume())
-          .catch((err: unknown) => req.log.warn({ err, call_id: callId }, 'detached call failed'));
+        await deps.detached.submit({ app, fn, callId, headers, body: input });
         return reply.code(202).send();
       }
 

@@ -1,4 +1,6 @@
 import type { Agent } from '../agent/agent.js';
+import type { DetachedCallQueue } from '../calls/detached-queue.js';
+import type { CallHistory } from '../calls/history.js';
 import type { ServerConfig } from '../config.js';
 import type { Datastore } from '../store/datastore.js';
 import type { EmbeddedLog } from '../streams/log.js';
@@ -11,6 +13,10 @@ export interface ApiDeps {
   agent: Agent;
   streamLog: EmbeddedLog;
   streams: StreamTriggerManager;
+  /** Runs detached calls durably. */
+  detached: DetachedCallQueue;
+  /** Records sync calls and keeps the recent calls of each function. */
+  history: CallHistory;
   /** A new 26-character sortable id. */
   newId(): string;
   /** The current time as an RFC 3339 string with milliseconds. */

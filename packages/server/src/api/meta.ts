@@ -30,12 +30,10 @@ export function routeTable(app: FastifyInstance): (req: FastifyRequest, reply: F
   };
 }
 
-/** `GET /`, `GET /version`, and the removed call-log routes that answer 410 (CONTRACT §4.1). */
+/** `GET /`, `GET /version`, and Fn's removed call-log route that answers 410 (CONTRACT §4.1; call records are in call-records.ts). */
 export async function metaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', { schema: { hide: true } }, async () => ({ hello: 'world!', goto: 'https://github.com/fnproject/fn' }));
   app.get('/version', { schema: { tags: ['meta'] } }, async () => ({ version: FNTS_VERSION }));
   const gone = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(410).send();
-  for (const path of ['/v2/fns/:fn_id/calls', '/v2/fns/:fn_id/calls/:call_id', '/v2/fns/:fn_id/calls/:call_id/log']) {
-    app.get(path, { schema: { hide: true } }, gone);
-  }
+  app.get('/v2/fns/:fn_id/calls/:call_id/log', { schema: { hide: true } }, gone);
 }

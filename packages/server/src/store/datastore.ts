@@ -1,4 +1,6 @@
-import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
+import type {
+  App, CallRecord, CallResult, CallRetention, ClaimedCall, DetachedInput, Fn, ListOptions, Page, Trigger,
+} from './models.js';
 
 /** The one storage interface; SQLite implements it. Every method is synchronous-safe but async for other backends. */
 export interface Datastore {
@@ -30,7 +32,42 @@ export interface Datastore {
   /** Stores `value` unless the key exists; returns what is stored. */
   setMetaIfAbsent(key: string, value: string): Promise<string>;
 
+  /** Call records and the durable detached-call queue. */
+  readonly calls: CallStore;
+
   close(): Promise<void>;
+}
+
+/**
+ * Call records (sync and detached) and the detached calls waiting to run. A detached call is claimed by one
+ * server at a time: the claim is a status transition queued → running in one statement, owned by that server.
+ */
+export interface CallStore {
+  /** Records finished calls in one transaction; an id already stored is left as it is. */
+  insertMany(calls: readonly CallRecord[]): Promise<void>;
+  get(fnId: string, id: string): Promise<CallRecord | undefined>;
+  /** Newest first; `after` is the id of the last call of the previous page. */
+  list(fnId: string, opts: ListOptions): Promise<Page<CallRecord>>;
+  /** Deletes finished records past the retention; detached calls still queued or running are never deleted. */
+  trim(retention: CallRetention, nowMs: number): Promise<number>;
+
+  /** Stores a detached call as `queued` with its input (before the client gets its 202). */
+  enqueue(call: CallRecord, input: DetachedInput): Promise<void>;
+  /**
+   * Claims the oldest queued detached call that is due and not of a function in `skipFnIds`, marking it running
+   * for `owner` with one more attempt; undefined when there is none.
+   */
+  claim(owner: string, nowMs: number, skipFnIds: readonly string[]): Promise<ClaimedCall | undefined>;
+  /** Ends a running call and forgets its input. */
+  finish(id: string, result: CallResult): Promise<void>;
+  /** Puts a running call back in the queue, due at `dueMs`; `refund` takes back the attempt its claim counted. */
+  requeue(id: string, dueMs: number, refund: boolean): Promise<void>;
+  /** Queues again the calls `owner` left running (it stopped or crashed mid-call); returns how many. */
+  recover(owner: string): Promise<number>;
+  /** Detached calls queued or running, across servers. */
+  countPending(): Promise<number>;
+  /** When the next queued call that waits for a retry is due (epoch ms), if any. */
+  nextDue(nowMs: number): Promise<number | undefined>;
 }
 
 /** Thrown by a store when a unique constraint would be broken; the API maps it to a 409. */

@@ -59,3 +59,53 @@ export interface ListOptions {
 }
 
 export const FN_DEFAULTS = { memory: 128, timeout: 30, idle_timeout: 30 } as const;
+
+/** Fn's call states; `queued` and `running` are only ever seen on detached calls (sync calls are recorded once done). */
+export type CallStatus = 'queued' | 'running' | 'success' | 'error' | 'timeout' | 'cancelled';
+
+/** One call of a function, sync or detached: Fn's call model plus what issue 13's call history shows. */
+export interface CallRecord {
+  id: string;
+  app_id: string;
+  fn_id: string;
+  /** `detached` calls are stored before their 202 and run by the detached queue; `sync` ones are recorded afterwards. */
+  type: 'sync' | 'detached';
+  status: CallStatus;
+  created_at: string;
+  started_at?: string;
+  completed_at?: string;
+  /** From created_at to completed_at, in milliseconds. */
+  duration_ms?: number;
+  /** The trigger that made the call (an HTTP or stream trigger); absent for `/invoke`. */
+  trigger_id?: string;
+  /** The stream batch a stream trigger's call carried, e.g. `orders/3@120-129`. */
+  batch?: string;
+  error?: string;
+  error_code?: string;
+  /** Runs started (a detached call retried after platform throttling counts each one). */
+  attempts: number;
+}
+
+/** What a detached call needs to run after a restart: the function's request headers and body. */
+export interface DetachedInput {
+  headers: Record<string, string | string[]>;
+  body: Buffer | null;
+}
+
+/** A detached call claimed for running by one server. */
+export interface ClaimedCall extends CallRecord, DetachedInput {}
+
+/** How a finished call ended, as written to its record. */
+export interface CallResult {
+  status: Exclude<CallStatus, 'queued' | 'running'>;
+  completed_at: string;
+  duration_ms: number;
+  error?: string;
+  error_code?: string;
+}
+
+/** Retention of finished call records: at most `perFn` per function and none older than `maxAgeMs`. */
+export interface CallRetention {
+  perFn: number;
+  maxAgeMs: number;
+}

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UniqueViolation, type Datastore } from './datastore.js';
 import { statementCache } from './statements.js';
+import { CALLS_MIGRATION, SqliteCallStore } from './sqlite-calls.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
@@ -103,6 +104,7 @@ const MIGRATIONS = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (group_id, stream_id, partition)
    );`,
+  CALLS_MIGRATION,
 ];
 
 interface AppRow {
@@ -187,9 +189,11 @@ export class SqliteDatastore implements Datastore {
     this.db.pragma('busy_timeout = 5000');
     this.stmt = statementCache(this.db);
     this.migrate();
+    this.calls = new SqliteCallStore(this.db, this.stmt);
   }
 
   private readonly stmt: (sql: string) => Database.Statement;
+  readonly calls: SqliteCallStore;
   /**
    * Apps and fns by id, read on every invoke. This process is the file's only writer, and every app or fn write
    * clears the whole cache, so an entry is never stale. Entries are frozen: callers copy before changing.
@@ -251,7 +255,12 @@ export class SqliteDatastore implements Datastore {
 
   async deleteApp(id: string): Promise<boolean> {
     this.byId.clear();
-    return this.stmt(`DELETE FROM apps WHERE id = ?`).run(id).changes > 0;
+    // Call records name their app and fn without a foreign key (recording a call must never fail on a race with
+    // a delete), so they go with them here.
+    return this.db.transaction(() => {
+      this.stmt(`DELETE FROM calls WHERE app_id = ?`).run(id);
+      return this.stmt(`DELETE FROM apps WHERE id = ?`).run(id).changes > 0;
+    })();
   }
 
   async insertFn(fn: Fn): Promise<Fn> {
@@ -295,7 +304,10 @@ export class SqliteDatastore implements Datastore {
 
   async deleteFn(id: string): Promise<boolean> {
     this.byId.clear();
-    return this.stmt(`DELETE FROM fns WHERE id = ?`).run(id).changes > 0;
+    return this.db.transaction(() => {
+      this.stmt(`DELETE FROM calls WHERE fn_id = ?`).run(id);
+      return this.stmt(`DELETE FROM fns WHERE id = ?`).run(id).changes > 0;
+    })();
   }
 
   async insertTrigger(t: Trigger): Promise<Trigger> {

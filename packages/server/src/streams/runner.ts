@@ -351,7 +351,8 @@ export class TriggerRunner {
       return { kind: 'too_large', error: `the batch is ${body.length} bytes encoded; a call carries at most ${this.deps.maxRequestBytes}` };
     }
     try {
-      const res = await this.deps.agent.call({ app, fn, callId: newId(), headers: batchHeaders(batch), body, signal });
+      const origin = { triggerId: this.trigger.id, batch: `${batch.stream}/${batch.range.partition}@${batch.range.first}-${batch.range.last}` };
+      const res = await this.deps.agent.call({ app, fn, callId: newId(), headers: batchHeaders(batch), body, signal, origin });
       let size = 0;
       const chunks: Buffer[] = [];
       for await (const chunk of res.body) {

@@ -1,0 +1,169 @@
+import type Database from 'better-sqlite3';
+import { idFloor } from '../ids.js';
+import type { CallStore } from './datastore.js';
+import type {
+  CallRecord, CallResult, CallRetention, CallStatus, ClaimedCall, DetachedInput, ListOptions, Page,
+} from './models.js';
+
+/** Schema of the call records, as one migration of the store (see sqlite.ts MIGRATIONS). */
+export const CALLS_MIGRATION = `
+  CREATE TABLE calls (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    fn_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    completed_at TEXT,
+    duration_ms INTEGER,
+    trigger_id TEXT,
+    batch TEXT,
+    error TEXT,
+    error_code TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    -- A queued detached call runs no earlier than this (epoch ms): retries after throttling back off.
+    due_ms INTEGER NOT NULL DEFAULT 0,
+    -- The server that claimed a running detached call.
+    owner TEXT,
+    -- A detached call's input, kept until it has run.
+    headers TEXT,
+    body BLOB
+  );
+  CREATE INDEX calls_by_fn ON calls (fn_id, id);
+  CREATE INDEX calls_queued ON calls (id) WHERE status = 'queued';
+  CREATE INDEX calls_running ON calls (owner) WHERE status = 'running';`;
+
+/** Every column a record shows; the input columns are read only by a claim. */
+const RECORD_COLUMNS = `id, app_id, fn_id, type, status, created_at, started_at, completed_at, duration_ms, trigger_id,
+  batch, error, error_code, attempts`;
+
+interface CallRow {
+  id: string; app_id: string; fn_id: string; type: string; status: string; created_at: string;
+  started_at: string | null; completed_at: string | null; duration_ms: number | null; trigger_id: string | null;
+  batch: string | null; error: string | null; error_code: string | null; attempts: number;
+}
+interface ClaimRow extends CallRow {
+  headers: string | null;
+  body: Buffer | null;
+}
+
+function recordFromRow(r: CallRow): CallRecord {
+  const call: CallRecord = {
+    id: r.id, app_id: r.app_id, fn_id: r.fn_id, type: r.type === 'detached' ? 'detached' : 'sync',
+    status: r.status as CallStatus, created_at: r.created_at, attempts: r.attempts,
+  };
+  if (r.started_at !== null) call.started_at = r.started_at;
+  if (r.completed_at !== null) call.completed_at = r.completed_at;
+  if (r.duration_ms !== null) call.duration_ms = r.duration_ms;
+  if (r.trigger_id !== null) call.trigger_id = r.trigger_id;
+  if (r.batch !== null) call.batch = r.batch;
+  if (r.error !== null) call.error = r.error;
+  if (r.error_code !== null) call.error_code = r.error_code;
+  return call;
+}
+
+/** Call records in the store's SQLite connection. */
+export class SqliteCallStore implements CallStore {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly stmt: (sql: string) => Database.Statement,
+  ) {}
+
+  private insertRow(c: CallRecord, input: DetachedInput | undefined, orIgnore: boolean): void {
+    this.stmt(`INSERT ${orIgnore ? 'OR IGNORE ' : ''}INTO calls (id, app_id, fn_id, type, status, created_at, started_at,
+                 completed_at, duration_ms, trigger_id, batch, error, error_code, attempts, headers, body)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(c.id, c.app_id, c.fn_id, c.type, c.status, c.created_at, c.started_at ?? null, c.completed_at ?? null,
+        c.duration_ms ?? null, c.trigger_id ?? null, c.batch ?? null, c.error ?? null, c.error_code ?? null, c.attempts,
+        input ? JSON.stringify(input.headers) : null, input?.body ?? null);
+  }
+
+  private readonly insertAll = (calls: readonly CallRecord[]) => {
+    this.db.transaction(() => {
+      for (const c of calls) this.insertRow(c, undefined, true);
+    })();
+  };
+
+  async insertMany(calls: readonly CallRecord[]): Promise<void> {
+    if (calls.length > 0) this.insertAll(calls);
+  }
+
+  async get(fnId: string, id: string): Promise<CallRecord | undefined> {
+    const row = this.stmt(`SELECT ${RECORD_COLUMNS} FROM calls WHERE id = ? AND fn_id = ?`).get(id, fnId) as CallRow | undefined;
+    return row && recordFromRow(row);
+  }
+
+  async list(fnId: string, opts: ListOptions): Promise<Page<CallRecord>> {
+    // '~' sorts after every id character, so the first page starts at the newest call.
+    const rows = this.stmt(`SELECT ${RECORD_COLUMNS} FROM calls WHERE fn_id = ? AND id < ? ORDER BY id DESC LIMIT ?`)
+      .all(fnId, opts.after ?? '~', opts.limit) as CallRow[];
+    const items = rows.map(recordFromRow);
+    const last = items[items.length - 1];
+    return items.length === opts.limit && last !== undefined ? { items, nextCursor: last.id } : { items };
+  }
+
+  async trim(retention: CallRetention, nowMs: number): Promise<number> {
+    return this.db.transaction(() => {
+      // Ids sort by creation time, so the age cut is a range of the primary key.
+      let removed = this.stmt(`DELETE FROM calls WHERE id < ? AND status NOT IN ('queued', 'running')`)
+        .run(idFloor(nowMs - retention.maxAgeMs)).changes;
+      const crowded = this.stmt(`SELECT fn_id FROM calls GROUP BY fn_id HAVING COUNT(*) > ?`)
+        .all(retention.perFn) as { fn_id: string }[];
+      for (const { fn_id } of crowded) {
+        removed += this.stmt(`DELETE FROM calls WHERE fn_id = ? AND status NOT IN ('queued', 'running')
+                                AND id <= (SELECT id FROM calls WHERE fn_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`)
+          .run(fn_id, fn_id, retention.perFn).changes;
+      }
+      return removed;
+    })();
+  }
+
+  async enqueue(call: CallRecord, input: DetachedInput): Promise<void> {
+    this.insertRow({ ...call, status: 'queued' }, input, false);
+  }
+
+  async claim(owner: string, nowMs: number, skipFnIds: readonly string[]): Promise<ClaimedCall | undefined> {
+    // One statement: the queued → running transition is the claim, so no two claimers get the same call.
+    const row = this.stmt(`UPDATE calls SET status = 'running', owner = ?, started_at = ?, attempts = attempts + 1
+        WHERE id = (SELECT id FROM calls WHERE status = 'queued' AND due_ms <= ?
+                      AND fn_id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1)
+        RETURNING ${RECORD_COLUMNS}, headers, body`)
+      .get(owner, new Date(nowMs).toISOString(), nowMs, JSON.stringify(skipFnIds)) as ClaimRow | undefined;
+    if (!row) return undefined;
+    return {
+      ...recordFromRow(row),
+      headers: row.headers === null ? {} : (JSON.parse(row.headers) as DetachedInput['headers']),
+      body: row.body,
+    };
+  }
+
+  async finish(id: string, r: CallResult): Promise<void> {
+    this.stmt(`UPDATE calls SET status = ?, completed_at = ?, duration_ms = ?, error = ?, error_code = ?, owner = NULL,
+                 headers = NULL, body = NULL WHERE id = ?`)
+      .run(r.status, r.completed_at, r.duration_ms, r.error ?? null, r.error_code ?? null, id);
+  }
+
+  async requeue(id: string, dueMs: number, refund: boolean): Promise<void> {
+    this.stmt(`UPDATE calls SET status = 'queued', due_ms = ?, attempts = attempts - ?, owner = NULL, started_at = NULL
+                 WHERE id = ? AND status = 'running'`)
+      .run(dueMs, refund ? 1 : 0, id);
+  }
+
+  async recover(owner: string): Promise<number> {
+    return this.stmt(`UPDATE calls SET status = 'queued', owner = NULL, started_at = NULL WHERE status = 'running' AND owner = ?`)
+      .run(owner).changes;
+  }
+
+  async countPending(): Promise<number> {
+    const q = this.stmt(`SELECT COUNT(*) AS n FROM calls WHERE status = 'queued'`).get() as { n: number };
+    const r = this.stmt(`SELECT COUNT(*) AS n FROM calls WHERE status = 'running'`).get() as { n: number };
+    return q.n + r.n;
+  }
+
+  async nextDue(nowMs: number): Promise<number | undefined> {
+    const row = this.stmt(`SELECT MIN(due_ms) AS due FROM calls WHERE status = 'queued' AND due_ms > ?`).get(nowMs) as
+      { due: number | null };
+    return row.due ?? undefined;
+  }
+}
