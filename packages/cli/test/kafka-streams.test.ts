@@ -1,10 +1,10 @@
 // `fnts stream put|tail kafka://…`: straight against a Kafka-protocol broker (librdkafka's mock cluster from
 // test/support/kafka.ts, or the cluster in KAFKA_BROKERS), with no fnts server at all.
 import { randomBytes } from 'node:crypto';
-import type { KafkaClient, KafkaLookup, KafkaProducer } from '@fnts/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confluentKafkaClient, type KafkaClient, type KafkaLookup, type KafkaProducer } from '@fnts/server';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { produce, readAll, startKafka, type KafkaCluster } from '../../../test/support/kafka.js';
-import { kafkaStreamPutCommand, kafkaStreamTailCommand } from '../src/commands/kafka-streams.js';
+import { kafkaStreamPutCommand, kafkaStreamTailCommand, type KafkaStreamDeps } from '../src/commands/kafka-streams.js';
 import { streamPutCommand, streamTailCommand, type StreamPutOptions } from '../src/commands/streams.js';
 import { buildProgram } from '../src/program.js';
 import { captureContext, type Captured } from './support/harness.js';
@@ -133,19 +133,23 @@ describe('stream tail kafka://', () => {
     await program('old\n').parseAsync(['stream', 'put', url(TOPICS.follow), '--key', 'k'], { from: 'user' });
     expect(c.stderr()).toMatch(new RegExp(`^put 1 message to ${TOPICS.follow}: partition \\d offset 0\\n$`));
     c.clear();
-    const tail = program('').parseAsync(['stream', 'tail', url(TOPICS.follow), '--follow', '--output', 'json'], { from: 'user' });
-    await new Promise((r) => setTimeout(r, 700));
+    // From the beginning, so the tail shows when it is following: once it has printed "old", it has read the ends
+    // and waits; what is put after that reaches it only through --follow.
+    const tail = program('').parseAsync(['stream', 'tail', url(TOPICS.follow), '--follow', '--from-beginning', '--output', 'json'], { from: 'user' });
+    await vi.waitFor(() => expect(ndjson(c.stdout()).map((m) => m.value)).toEqual(['old']), { timeout: 20_000, interval: 20 });
     await program('n1\nn2\n').parseAsync(['stream', 'put', url(TOPICS.follow), '--key', 'k'], { from: 'user' });
-    for (let i = 0; i < 100 && ndjson(c.stdout()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(ndjson(c.stdout())).toHaveLength(3), { timeout: 20_000, interval: 20 });
     stop.abort();
     await tail;
-    expect(ndjson(c.stdout()).map((m) => [m.offset, m.value])).toEqual([[1, 'n1'], [2, 'n2']]);
+    expect(ndjson(c.stdout()).map((m) => [m.offset, m.value])).toEqual([[0, 'old'], [1, 'n1'], [2, 'n2']]);
   });
 
   it('with --follow and --limit ends by itself after that many', async () => {
     const c = cli();
-    const tail = kafkaStreamTailCommand({ stream: url(TOPICS.follow), follow: true, limit: 1, pollMs: 50 }, c.ctx);
-    await new Promise((r) => setTimeout(r, 500));
+    const watched = watchingEnds();
+    const tail = kafkaStreamTailCommand({ stream: url(TOPICS.follow), follow: true, limit: 1, pollMs: 50 }, c.ctx, { client: watched.client });
+    // A tail without --from-beginning starts at the ends it reads first: put only once it has them.
+    await watched.endsRead;
     await put(cli(), { stream: url(TOPICS.follow) }, 'x\ny\n');
     await expect(tail).resolves.toBe(1);
   });
@@ -187,6 +191,37 @@ describe('kafka:// errors', () => {
     });
   });
 });
+
+/** The real Kafka client, with a promise that resolves once a lookup has read a topic's partition ends. */
+function watchingEnds(): { client: NonNullable<KafkaStreamDeps['client']>; endsRead: Promise<void> } {
+  let read: () => void = () => undefined;
+  const endsRead = new Promise<void>((resolve) => (read = resolve));
+  const client: NonNullable<KafkaStreamDeps['client']> = (brokers, settings, log) => {
+    const real = confluentKafkaClient(brokers, settings, log);
+    return {
+      groupConsumer: (options, events) => real.groupConsumer(options, events),
+      producer: () => real.producer(),
+      lookup: async (groupId) => {
+        const l = await real.lookup(groupId);
+        return {
+          partitions: (topic) => l.partitions(topic),
+          watermarks: async (topic, partitions) => {
+            const marks = await l.watermarks(topic, partitions);
+            read();
+            return marks;
+          },
+          offsetsForTime: (topic, partitions, timestamp) => l.offsetsForTime(topic, partitions, timestamp),
+          committed: (topic, partitions) => l.committed(topic, partitions),
+          commitAsOutsider: (topic, offsets) => l.commitAsOutsider(topic, offsets),
+          createTopic: (topic, partitions) => l.createTopic(topic, partitions),
+          read: (topic, partition, from, max) => l.read(topic, partition, from, max),
+          close: () => l.close(),
+        };
+      },
+    };
+  };
+  return { client, endsRead };
+}
 
 /** A KafkaClient in memory, for the failures the mock broker cannot show (it creates any topic it is asked about). */
 function fakeClient(over: {

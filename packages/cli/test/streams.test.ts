@@ -41,6 +41,20 @@ async function messages(name: string): Promise<[number, number, string | null, s
   });
 }
 
+/** The values `stream tail` printed so far, one per line (the fifth word of the text form). */
+const printedValues = (cli: Captured) => cli.stdout().trim().split('\n').filter(Boolean).map((l) => l.split(' ')[4]);
+
+/**
+ * Resolves once a `stream tail` has asked for messages: it has read each partition's end by then, so whatever is
+ * put from now on is new to it (a put before that would count as old and never be shown by a tail from the end).
+ */
+async function tailReading(): Promise<void> {
+  await vi.waitFor(() => expect(server.requests.some((r) => /^GET \/v2\/streams\/[^/?]+\/messages\?/.test(r))).toBe(true), {
+    timeout: 10_000,
+    interval: 10,
+  });
+}
+
 describe('durations', () => {
   it('reads milliseconds or a number with a unit, and prints the largest whole unit', () => {
     const retention = parseDurationFlag('--retention');
@@ -272,18 +286,18 @@ describe('stream tail', () => {
     await put(producer, { stream: 'orders' }, 'before\n');
     const stop = new AbortController();
     const tail = streamTailCommand({ stream: 'orders', follow: true, signal: stop.signal, pollMs: 50 }, cli.ctx);
-    await new Promise((r) => setTimeout(r, 150));
+    await tailReading();
     await put(producer, { stream: 'orders' }, 'x1\nx2\nx3\n');
-    for (let i = 0; i < 100 && cli.stdout().split('\n').length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(printedValues(cli).sort()).toEqual(['x1', 'x2', 'x3']), { timeout: 10_000, interval: 20 });
     stop.abort();
     await expect(tail).resolves.toBe(3);
-    expect(cli.stdout().trim().split('\n').map((l) => l.split(' ')[4]).sort()).toEqual(['x1', 'x2', 'x3']);
+    expect(printedValues(cli).sort()).toEqual(['x1', 'x2', 'x3']);
   });
 
   it('with --follow and --limit ends by itself after that many', async () => {
     const cli = await withStream();
     const tail = streamTailCommand({ stream: 'orders', follow: true, limit: 2, pollMs: 20, output: 'json' }, cli.ctx);
-    await new Promise((r) => setTimeout(r, 100));
+    await tailReading();
     await put(server.cli(), { stream: 'orders' }, 'a\nb\nc\n');
     await expect(tail).resolves.toBe(2);
   });
@@ -313,14 +327,17 @@ describe('the stream commands in the program', () => {
     expect(cli.stderr()).toBe('put 2 messages to orders: partition 0 offset 0, partition 1 offset 0\n');
     expect(JSON.parse(cli.stdout())).toMatchObject({ stream: 'orders', offsets: [{ partition: 0, offset: 0 }, { partition: 1, offset: 0 }] });
     cli.clear();
-    setTimeout(() => stop.abort(), 300);
-    await buildProgram({
+    const tail = buildProgram({
       context: () => cli.ctx,
       readStdin: async () => Buffer.alloc(0),
       openStdin: () => ({ input: chunks(), terminal: false }),
       interruption: () => ({ signal: stop.signal, release: () => undefined }),
       setExitCode: () => undefined,
     }).parseAsync(['stream', 'tail', 'orders', '--follow', '--from-beginning'], { from: 'user' });
-    expect(cli.stdout().trim().split('\n').map((l) => l.split(' ')[4])).toEqual(['one', 'two']);
+    // Interrupted once it has printed what there is, while it waits for more.
+    await vi.waitFor(() => expect(printedValues(cli)).toEqual(['one', 'two']), { timeout: 10_000, interval: 20 });
+    stop.abort();
+    await tail;
+    expect(printedValues(cli)).toEqual(['one', 'two']);
   });
 });

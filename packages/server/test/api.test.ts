@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { clockPast } from './support/clock.js';
 import { FNTS_VERSION } from '../src/version.js';
 import {
   ID,
@@ -302,7 +302,7 @@ describe('apps', () => {
 
   it('moves updated_at forward when a PUT changes something', async () => {
     const created = await createApp({ name: 'ts' });
-    await sleep(5);
+    await clockPast(created.updated_at);
     const updated = (await req('PUT', `/v2/apps/${created.id}`, { config: { A: 'b' } })).json<AppJson>();
     expect(updated.updated_at).toMatch(RFC3339_MS);
     expect(updated.updated_at > created.updated_at).toBe(true);
@@ -310,7 +310,7 @@ describe('apps', () => {
 
   it('keeps updated_at when a PUT changes nothing', async () => {
     const created = await createApp({ name: 'same', config: { A: 'b' }, syslog_url: 'tcp://h:1' });
-    await sleep(5);
+    await clockPast(created.updated_at);
     for (const body of [{}, { config: { A: 'b' } }, { name: 'same' }, { syslog_url: 'tcp://h:1' }, { config: { MISSING: '' } }]) {
       const res = await req('PUT', `/v2/apps/${created.id}`, body);
       expect(res.statusCode).toBe(200);

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { clockPast } from './support/clock.js';
 import {
   ID,
   INVOKE_ENDPOINT,
@@ -147,7 +147,7 @@ describe('fns', () => {
   it('merges a PUT: image, limits and config change, "" and null delete config keys, name and app_id are ignored', async () => {
     const fn = await createFn({ app_id: appId, name: 'f', image: 'i:1', config: { KEEP: 'k', DROP: 'd', NUL: 'n', SET: 'old' } });
     const other = await createApp({ name: 'other' });
-    await sleep(5);
+    await clockPast(fn.updated_at);
     const res = await req('PUT', `/v2/fns/${fn.id}`, {
       image: 'i:2', memory: 256, timeout: 60, idle_timeout: 5, name: 'renamed', app_id: other.id,
       config: { DROP: '', NUL: null, SET: 'new', ADD: 'a' },
@@ -174,7 +174,7 @@ describe('fns', () => {
 
   it('keeps updated_at when a fn PUT changes nothing', async () => {
     const fn = await createFn({ app_id: appId, name: 'f', image: 'i', config: { A: 'b' } });
-    await sleep(5);
+    await clockPast(fn.updated_at);
     const res = await req('PUT', `/v2/fns/${fn.id}`, { image: 'i', config: { A: 'b' }, timeout: 30 });
     expect(res.statusCode).toBe(200);
     expect(res.json<FnJson>().updated_at).toBe(fn.updated_at);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContainerFixture } from './support/fixtures.js';
 
 /** The agent as a production runtime: scaling, limits, failures, eviction, metrics, shutdown — on real Docker. */
@@ -26,6 +26,20 @@ beforeAll(async () => {
 afterAll(() => fx.teardown());
 
 const instanceOf = (body: string) => (JSON.parse(body) as { instance: string }).instance;
+
+/** Waits until the server's /metrics shows `pattern`: a call holding a container, a call in the queue. */
+async function untilMetrics(server: FastifyInstance, pattern: RegExp): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const res = await server.inject({ method: 'GET', url: '/metrics' });
+      if (!pattern.test(res.body)) throw new Error(`/metrics never showed ${pattern}:\n${res.body}`);
+    },
+    { timeout: 10_000, interval: 20 },
+  );
+}
+
+const oneBusy = /^fnts_containers\{state="busy"\} 1$/m;
+const queuedFor = (fnId: string, n: number) => new RegExp(`^fnts_queue_length\\{fn_id="${fnId}"\\} ${n}$`, 'm');
 
 describe('scaling and limits', () => {
   let server: FastifyInstance;
@@ -56,9 +70,9 @@ describe('bounded waiting', () => {
     const { fnId } = await fx.deploy(server, { image, max_containers: 1 });
     expect((await fx.invoke(server, fnId)).statusCode).toBe(200); // warm
     const running = fx.invoke(server, fnId, { sleep: 1000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilMetrics(server, oneBusy);
     const queued = fx.invoke(server, fnId, { sleep: 10 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilMetrics(server, queuedFor(fnId, 1));
     const rejected = await fx.invoke(server, fnId);
     expect(rejected.statusCode).toBe(503);
     expect(rejected.headers['retry-after']).toBe('15');
@@ -72,7 +86,7 @@ describe('bounded waiting', () => {
     const { fnId } = await fx.deploy(server, { image, max_containers: 1 });
     expect((await fx.invoke(server, fnId)).statusCode).toBe(200); // warm
     const running = fx.invoke(server, fnId, { sleep: 1500 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilMetrics(server, oneBusy);
     const waited = await fx.invoke(server, fnId);
     expect(waited.statusCode).toBe(503);
     expect(waited.json()).toMatchObject({ code: 'FNTS_ERR_SERVER_BUSY' });
@@ -139,8 +153,8 @@ describe('observability and shutdown', () => {
       const res = await fx.invoke(server, fnId);
       expect(res.statusCode).toBe(200);
       const callId = String(res.headers['fn-call-id']);
-      for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(received.join('')).toContain(`hello from ${callId}`);
+      // Syslog is sent after the call's answer: wait for the datagram.
+      await vi.waitFor(() => expect(received.join('')).toContain(`hello from ${callId}`), { timeout: 5000, interval: 20 });
       expect(received.join('')).toContain(`fn_id=${fnId}`);
       const logs = await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/logs?tail=10` });
       expect(logs.statusCode).toBe(200);
@@ -177,9 +191,19 @@ describe('observability and shutdown', () => {
       }));
     expect((await call({})).status).toBe(200);
     const running = call({ sleep: 1000 });
-    await new Promise((r) => setTimeout(r, 200));
+    await untilMetrics(server, oneBusy);
     const closing = server.close();
-    await new Promise((r) => setTimeout(r, 100));
+    // Closing has begun once the router answers 503 to everything (or the listener is gone).
+    const version = async (): Promise<number> => {
+      try {
+        const r = await request(`${url}/version`);
+        await r.body.dump();
+        return r.statusCode;
+      } catch {
+        return 0; // the listener is closed
+      }
+    };
+    await vi.waitFor(async () => expect(await version()).not.toBe(200), { timeout: 5000, interval: 10 });
     // A new call is not served: the listener is closed (or, on a kept-alive connection, 503).
     const late = await call({}).catch((err: Error) => ({ status: 0, body: err.message }));
     expect(late.status === 0 || late.status === 503, JSON.stringify(late)).toBe(true);

@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { clockPast } from './support/clock.js';
 import {
   HTTP_ENDPOINT,
   ID,
@@ -283,7 +283,7 @@ describe('updating triggers', () => {
 
   it('merges a PUT: name, source, fn_id and annotations change, "" and null delete annotation keys', async () => {
     const g = await createFn({ app_id: appId, name: 'g', image: 'i' });
-    await sleep(5);
+    await clockPast(t.updated_at);
     const res = await req('PUT', `/v2/triggers/${t.id}`, {
       name: 'renamed', source: '/renamed', fn_id: g.id, annotations: { empty: '', nul: null, added: { x: 1 } },
     });
@@ -305,7 +305,7 @@ describe('updating triggers', () => {
 
   it('leaves out fields absent or empty in the body, ignores type and app_id, and keeps updated_at when nothing changed', async () => {
     const other = await createApp({ name: 'other' });
-    await sleep(5);
+    await clockPast(t.updated_at);
     for (const body of [
       {},
       { id: t.id },

@@ -47,6 +47,8 @@ export function captureContext(apiUrl: string, cwd = process.cwd(), settings: Pa
 
 export interface TestServer {
   url: string;
+  /** `METHOD /path?query` of every request the server has received in this test, in order. */
+  requests: string[];
   /** A fresh captured context pointed at this server. */
   cli(cwd?: string, settings?: Partial<CliSettings>): Captured;
 }
@@ -56,10 +58,15 @@ export interface TestServer {
  * The returned object is filled in before every test.
  */
 export function serverPerTest(): TestServer {
-  const server: TestServer = { url: '', cli: (cwd, settings) => captureContext(server.url, cwd, settings) };
+  const server: TestServer = { url: '', requests: [], cli: (cwd, settings) => captureContext(server.url, cwd, settings) };
   let close: (() => Promise<void>) | undefined;
   beforeEach(async () => {
     const app = await buildApp({ config: loadConfig({ FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'silent' }) });
+    // What a command has done so far, seen from the server: a test can wait for that instead of sleeping.
+    const requests: string[] = (server.requests = []);
+    app.addHook('onRequest', async (req) => {
+      requests.push(`${req.method} ${req.url}`);
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     server.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     close = () => app.close();

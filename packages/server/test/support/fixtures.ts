@@ -1,17 +1,15 @@
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildFunctionImage } from '../../../cli/dist/build/function-image.js';
-import { dockerClient } from '../../../cli/dist/build/docker-build.js';
-import type { FuncFile } from '../../../cli/dist/funcfile.js';
 import { buildTestServer, createOn, type Json } from './api.js';
+import { buildTypeScriptImage } from './function-images.js';
 
 export const TEST_LABEL = 'fnts.test';
-export const docker: Docker = dockerClient(process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock');
+export const docker = new Docker({ socketPath: process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') || '/var/run/docker.sock' });
 
 /** What `deploy` made: the ids, and the app's name (which the container sees as FN_APP_NAME). */
 export interface Deployed {
@@ -36,11 +34,12 @@ export class ContainerFixture {
 
   /** Builds a function image from TypeScript source with the CLI's real builder. */
   async image(name: string, source: string): Promise<string> {
-    const dir = join(this.work, name);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'func.ts'), source);
-    const func: FuncFile = { schema_version: 20180708, name: `fnts-srv-${name}-${this.run}`, version: '0.0.1', runtime: 'typescript' };
-    return (await buildFunctionImage(docker, { dir, func, version: func.version, labels: { [TEST_LABEL]: this.run } })).image;
+    return buildTypeScriptImage(docker, {
+      dir: join(this.work, name),
+      name: `fnts-srv-${name}-${this.run}`,
+      source,
+      labels: { [TEST_LABEL]: this.run },
+    });
   }
 
   /** A server whose containers carry this run's label and whose sockets live in this run's work dir; closed by teardown. */
