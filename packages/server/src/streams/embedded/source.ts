@@ -1,6 +1,6 @@
 import { DLQ_TRIGGER_ID, redriveLetters, type DeadLetterLog } from '../engine/dead-letters.js';
 import {
-  resolveStartOffsets, type DeadLetterRecord, type PartitionBounds, type RedriveResult, type SourceRecord, type StartPosition,
+  resolveStartOffsets, type DeadLetterRecord, type OffsetBounds, type RedriveResult, type SourceRecord, type StartPosition,
   type StreamSource,
 } from '../engine/source.js';
 import type { EmbeddedLog, StreamInfo } from './log.js';
@@ -23,7 +23,7 @@ export class EmbeddedSource implements StreamSource {
     return Array.from({ length: this.stream.partitions }, (_, i) => i);
   }
 
-  async bounds(): Promise<PartitionBounds> {
+  async bounds(): Promise<OffsetBounds> {
     return boundsOf(this.log, this.stream.id);
   }
 
@@ -86,6 +86,6 @@ export class EmbeddedSource implements StreamSource {
   }
 }
 
-function boundsOf(log: EmbeddedLog, streamId: string): PartitionBounds {
+function boundsOf(log: EmbeddedLog, streamId: string): OffsetBounds {
   return new Map(log.bounds(streamId).map((b) => [b.partition, { start: b.start, end: b.end }]));
 }

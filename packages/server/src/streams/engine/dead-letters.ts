@@ -1,4 +1,4 @@
-import type { PartitionBounds, RedriveResult, SourceRecord } from './source.js';
+import type { OffsetBounds, RedriveResult, SourceRecord } from './source.js';
 
 /** Every header a dead letter gets starts with this (STREAMS.md §8); a letter's own earlier ones are replaced. */
 export const DLQ_PREFIX = 'fnts.dlq.';
@@ -58,7 +58,7 @@ export interface DeadLetterLog {
   /** How messages name it: `dead-letter stream "x"`. */
   readonly label: string;
   /** Lowest and next offsets per partition; undefined when the destination does not exist. */
-  bounds(): Promise<PartitionBounds | undefined>;
+  bounds(): Promise<OffsetBounds | undefined>;
   /** Where the last redrive stopped, per partition. */
   progress(): Promise<Map<number, number>>;
   /** Up to `max` letters of a partition from `offset` on. */
@@ -110,7 +110,7 @@ export async function redriveLetters(log: DeadLetterLog, deliver: (letter: Sourc
 }
 
 /** The trigger's letters from `from` on, in partition `first` and the ones after it. */
-async function countLetters(log: DeadLetterLog, bounds: PartitionBounds, from: Map<number, number>, first: number): Promise<number> {
+async function countLetters(log: DeadLetterLog, bounds: OffsetBounds, from: Map<number, number>, first: number): Promise<number> {
   let n = 0;
   for (const [p, { start, end }] of [...bounds].filter(([q]) => q >= first).sort(([a], [b]) => a - b)) {
     let offset = Math.max(from.get(p) ?? start, start);

@@ -14,7 +14,7 @@ import type { PartitionState } from './partition-state.js';
 import { PartitionWorker, type InvokeOutcome } from './partition-worker.js';
 import { Semaphore } from './semaphore.js';
 import { interruptibleSleep } from './sleep.js';
-import type { AssignmentListener, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
+import type { AssignmentListener, OffsetBounds, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
 
 /** Platform conditions that must not spend a batch's retry budget (STREAMS.md §5). */
 const THROTTLE_CODES = new Set([
@@ -162,7 +162,7 @@ export class TriggerRunner {
         const committed = await this.source.committed();
         const missing = wanted.filter((p) => !committed.has(p));
         // Without a committed offset (a partition added to the topic later) start at the beginning: nothing skipped.
-        const bounds = missing.length > 0 ? await this.source.bounds() : new Map<number, { start: number; end: number }>();
+        const bounds: OffsetBounds = missing.length > 0 ? await this.source.bounds() : new Map();
         return new Map(wanted.map((p) => [p, committed.get(p) ?? bounds.get(p)?.start ?? 0]));
       } catch (err) {
         this.logger.warn({ err, partitions: wanted, attempt }, 'cannot read committed offsets for assigned partitions; retrying');
@@ -245,7 +245,7 @@ export class TriggerRunner {
   }
 
   async status(): Promise<PartitionStatus[]> {
-    let bounds = new Map<number, { start: number; end: number }>();
+    let bounds: OffsetBounds = new Map();
     let committed = new Map<number, number>();
     if (this.grouped) {
       // The group's view (every partition of the topic), best effort: the broker may be unreachable.

@@ -42,7 +42,7 @@ export interface StreamSource {
   /** Partitions this server should consume now (all of them for the embedded log; the group's assignment for Kafka). */
   partitions(): Promise<number[]>;
   /** Lowest and next offsets per partition. */
-  bounds(): Promise<Map<number, { start: number; end: number }>>;
+  bounds(): Promise<OffsetBounds>;
   /** Resolves a start position to an offset for each partition. */
   resolve(position: StartPosition): Promise<Map<number, number>>;
   fetch(partition: number, offset: number, maxRecords: number, maxBytes: number): Promise<SourceRecord[]>;
@@ -73,13 +73,14 @@ export interface StreamSource {
   describe?(): Record<string, unknown>;
 }
 
-export type PartitionBounds = Map<number, { start: number; end: number }>;
+/** Lowest and next offset of each partition. */
+export type OffsetBounds = Map<number, { start: number; end: number }>;
 
 /**
  * A start position as an offset per partition, within each partition's bounds. `byTime` holds, per partition, the
  * first offset at or after the position's timestamp (none: the end), as the source looks it up.
  */
-export function resolveStartOffsets(position: StartPosition, bounds: PartitionBounds, byTime?: Map<number, number | undefined>): Map<number, number> {
+export function resolveStartOffsets(position: StartPosition, bounds: OffsetBounds, byTime?: Map<number, number | undefined>): Map<number, number> {
   const out = new Map<number, number>();
   for (const [p, b] of bounds) {
     if (position === 'earliest') out.set(p, b.start);

@@ -1,15 +1,12 @@
+import type { OffsetBounds, SourceRecord } from '../engine/source.js';
+
 /**
  * What the Kafka source (source.ts) needs from a Kafka client: these interfaces only, so another client library
  * (e.g. @platformatic/kafka) can be tried by writing one more implementation of `KafkaClient` (confluent.ts is one).
  */
 
-/** A record as the broker returned it: header values keep their bytes and their repetitions. */
-export interface KafkaRecord {
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer;
+/** A record as the broker returned it: the engine's record, but header values keep their bytes and their repetitions. */
+export interface KafkaRecord extends Omit<SourceRecord, 'headers'> {
   headers: [string, Buffer][];
 }
 
@@ -70,7 +67,7 @@ export interface KafkaLookup {
 }
 
 /** Watermarks as the engine's bounds (low → start, high → end); a partition without marks is empty. */
-export function watermarkBounds(marks: Map<number, { low: number; high: number }>, partitions: number[]): Map<number, { start: number; end: number }> {
+export function watermarkBounds(marks: Map<number, { low: number; high: number }>, partitions: number[]): OffsetBounds {
   return new Map(partitions.map((p) => {
     const w = marks.get(p) ?? { low: 0, high: 0 };
     return [p, { start: w.low, end: w.high }];

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { redriveLetters } from '../engine/dead-letters.js';
 import { interruptibleSleep } from '../engine/sleep.js';
 import {
-  resolveStartOffsets, type AssignmentListener, type DeadLetterRecord, type PartitionBounds, type RedriveResult, type SourceRecord,
+  resolveStartOffsets, type AssignmentListener, type DeadLetterRecord, type OffsetBounds, type RedriveResult, type SourceRecord,
   type StartPosition, type StreamSource,
 } from '../engine/source.js';
 import type { GroupConsumer, KafkaClient, KafkaLookup, KafkaProducer, KafkaRecord } from './client.js';
@@ -196,7 +196,7 @@ export class KafkaSource implements StreamSource {
   }
 
   /** Low and high watermarks of every partition of the topic. */
-  async bounds(): Promise<PartitionBounds> {
+  async bounds(): Promise<OffsetBounds> {
     const lookup = await this.lookup();
     const marks = await lookup.watermarks(this.o.spec.topic, await this.topicPartitions());
     return new Map([...marks].map(([p, w]) => [p, { start: w.low, end: w.high }]));
