@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteDatastore } from '../src/store/sqlite.js';
-import { EmbeddedLog, partitionForKey, type StreamInfo } from '../src/streams/log.js';
+import { EmbeddedLog, partitionForKey, type StreamInfo } from '../src/streams/embedded/log.js';
 import { createApp, createFn, createTrigger, expectError, req, useApiServer } from './support/api.js';
 
 /**

@@ -194,6 +194,20 @@ async function metric(srv: FastifyInstance, name: string, triggerId: string, mat
 const deploy = (srv: FastifyInstance, extra: Record<string, unknown> = {}) =>
   fx.deploy(srv, { image, max_containers: 1, idle_timeout: 20, ...extra });
 
+/**
+ * A witness for "nothing was sent": a running trigger of another function on the same stream. Once it has delivered
+ * a record, the engine had that record and the time to act on it, so a trigger that still has not sent it held it back.
+ */
+async function startWitness(srv: FastifyInstance, stream: string, options: Record<string, unknown>): Promise<{ delivered(offset: number): Promise<void> }> {
+  const w = await deploy(srv);
+  await createTrigger(srv, w, 'witness', stream, options);
+  return {
+    delivered: async (offset) => {
+      await waitBatches(srv, w.fnId, (b) => allDone(b).includes(offset), `the witness to deliver offset ${offset}`);
+    },
+  };
+}
+
 describe('filtering', () => {
   it('sends only records that match the filter; the others are committed and counted, never sent', async () => {
     const d = await deploy(server);
@@ -425,8 +439,15 @@ describe('container start failures', () => {
       (s) => s.partitions[0]?.state.kind === 'RETRYING' && (s.partitions[0]?.state.lastError ?? '').length > 0);
     expect(stuck.partitions[0]).toMatchObject({ committed: 0, dead_lettered: 0, state: { kind: 'RETRYING', throttled: true, attempt: 0 } });
     expect(stuck.partitions[0]?.state.lastError).toMatch(/no such image/);
-    await sleep(700); // several more tries, none of them counted
-    expect((await status(server, trigger.id)).partitions[0]).toMatchObject({ committed: 0, dead_lettered: 0, state: { attempt: 0 } });
+    // Several more tries, none of them counted: each throttled call is counted as such, none as failed.
+    const throttled = () => metric(server, 'fnts_stream_batches_total', trigger.id, 'outcome="throttled"').then((n) => n ?? 0);
+    const before = await throttled();
+    expect(before).toBeGreaterThanOrEqual(1);
+    await waitFor('three more throttled tries', throttled, (n) => n >= before + 3);
+    expect((await status(server, trigger.id)).partitions[0]).toMatchObject({
+      committed: 0, dead_lettered: 0, state: { kind: 'RETRYING', throttled: true, attempt: 0 },
+    });
+    expect(await metric(server, 'fnts_stream_batches_total', trigger.id, 'outcome="failed"')).toBeUndefined();
 
     await call(server, 'PUT', `/v2/fns/${d.fnId}`, { image });
     const st = await settled(server, trigger.id);
@@ -452,8 +473,10 @@ describe('dead-letter write failures', () => {
     const blocked = await waitFor('the partition to block', () => status(server, trigger.id), (s) => s.partitions[0]?.state.kind === 'BLOCKED');
     expect(blocked.partitions[0]).toMatchObject({ committed: 1, lag_records: 2, dead_lettered: 0 });
     expect(blocked.partitions[0]?.state).toMatchObject({ reason: expect.stringMatching(/dead-letter write failed.*does not exist/) });
-    await sleep(500);
-    // Stopped at the poison: a2 was not delivered, and the poison is still the next record.
+    // A witness whose dead-letter stream works gets past the poison to a2 ...
+    const witness = await startWitness(server, 'blocked', { max_attempts: 1, start_position: 'earliest' });
+    await witness.delivered(2);
+    // ... while this one stopped at the poison: a2 was not delivered, and the poison is still the next record.
     expect(ranges(await batches(server, d.fnId))).toEqual([{ first: 0, last: 2, attempt: 1, kind: 'partial' }]);
     expect((await status(server, trigger.id)).partitions[0]).toMatchObject({ committed: 1, state: { kind: 'BLOCKED' } });
 
@@ -532,8 +555,10 @@ describe('pause, seek and resume', () => {
     // Pause: nothing new is delivered while paused.
     expect(await call<TriggerStatus>(server, 'POST', `/v2/triggers/${trigger.id}/pause`)).toMatchObject({ paused: true });
     await waitFor('the partition to pause', () => status(server, trigger.id), (s) => s.partitions[0]?.state.kind === 'PAUSED');
+    const witness = await startWitness(server, 'replay', { start_position: 'latest' });
     await append(server, 'replay', [{ value: 'r5', timestamp: base + 5000 }]);
-    await sleep(500);
+    // r5 reaches a running trigger, not the paused one.
+    await witness.delivered(5);
     expect(await batches(server, d.fnId)).toHaveLength(1);
     const paused = (await status(server, trigger.id)).partitions[0];
     expect(paused).toMatchObject({ committed: 5, lag_records: 1, state: { kind: 'PAUSED' } });

@@ -3,8 +3,8 @@ import type { DetachedCallQueue } from '../calls/detached-queue.js';
 import type { CallHistory } from '../calls/history.js';
 import type { ServerConfig } from '../config.js';
 import type { Datastore } from '../store/datastore.js';
-import type { EmbeddedLog } from '../streams/log.js';
-import type { StreamTriggerManager } from '../streams/manager.js';
+import type { EmbeddedLog } from '../streams/embedded/log.js';
+import type { StreamTriggerManager } from '../streams/engine/manager.js';
 
 /** What the route plugins need, injected by buildApp. */
 export interface ApiDeps {

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { errors } from '../errors.js';
-import { isKafkaSource } from '../streams/kafka-options.js';
-import type { StreamTriggerOptions } from '../streams/options.js';
-import type { StartPosition } from '../streams/source.js';
+import { isKafkaSource } from '../streams/kafka/options.js';
+import type { StreamTriggerOptions } from '../streams/engine/options.js';
+import type { StartPosition } from '../streams/engine/source.js';
 import type { Trigger } from '../store/models.js';
 import type { ApiDeps } from './deps.js';
 import { TriggerIdParams } from './schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { errors } from '../errors.js';
-import type { NewMessage, StoredMessage, StreamInfo } from '../streams/log.js';
+import type { NewMessage, StoredMessage, StreamInfo } from '../streams/embedded/log.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { ListQuery } from './schemas.js';

@@ -7,7 +7,7 @@ import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderTrigger } from './render.js';
 import { ListQuery, TriggerBody, TriggerIdParams, TriggerList, TriggerResponse } from './schemas.js';
-import type { StreamTriggerOptions } from '../streams/options.js';
+import type { StreamTriggerOptions } from '../streams/engine/options.js';
 import { checkStreamSource, checkTriggerName, checkTriggerSource, mergeAnnotations, TRIGGER_TYPES } from './validate.js';
 
 /** Maps the store's unique violations to Fn's two trigger conflicts. */

@@ -1,17 +1,12 @@
 import type { Logger } from 'pino';
+import type { DeadLetter } from './dead-letters.js';
 import { matchesFilter } from './filter.js';
 import { batchId, parseBatchResponse, type BatchEventInput, type BatchRange } from './event.js';
 import { backoffMs, type StreamTriggerOptions } from './options.js';
-import { interruptibleSleep, type Semaphore } from './semaphore.js';
+import { RefusedMoveError, transition, type PartitionState } from './partition-state.js';
+import type { Semaphore } from './semaphore.js';
+import { interruptibleSleep } from './sleep.js';
 import type { SourceRecord, StreamSource } from './source.js';
-
-/** What a partition is doing, as `status` shows it (STREAMS.md §14). */
-export type PartitionState =
-  | { kind: 'IDLE' }
-  | { kind: 'RUNNING' }
-  | { kind: 'RETRYING'; attempt: number; nextAt: string; lastError: string; throttled: boolean }
-  | { kind: 'PAUSED' }
-  | { kind: 'BLOCKED'; reason: string };
 
 /** The outcome of one batch call, classified as STREAMS.md §5 asks. */
 export type InvokeOutcome =
@@ -22,13 +17,6 @@ export type InvokeOutcome =
   | { kind: 'failed'; error: string; status: number }
   /** The encoded batch is larger than a call may carry. */
   | { kind: 'too_large'; error: string };
-
-export interface DeadLetter {
-  record: SourceRecord;
-  attempts: number;
-  error: string;
-  status: number;
-}
 
 /** What a partition worker needs from its trigger runner. */
 export interface WorkerDeps {
@@ -52,7 +40,7 @@ const THROTTLE_MAX_MS = 30_000;
  * that pause, seek and stop advance), bisect and dead-letter to isolate a poison record.
  */
 export class PartitionWorker {
-  state: PartitionState = { kind: 'IDLE' };
+  private current: PartitionState = { kind: 'IDLE' };
   /** Next offset to read, as committed. */
   committed = 0;
   inFlight: (BatchRange & { id: string; attempt: number }) | undefined;
@@ -75,6 +63,17 @@ export class PartitionWorker {
     private readonly deps: WorkerDeps,
     private readonly stop: AbortSignal,
   ) {}
+
+  get state(): PartitionState {
+    return this.current;
+  }
+
+  /** Every change of state goes through the table of allowed moves (partition-state.ts). */
+  private moveTo(next: PartitionState): void {
+    const from = this.current.kind;
+    this.current = transition(this.current, next);
+    if (from !== next.kind) this.deps.log.debug({ partition: this.partition, from, to: next.kind }, 'partition state');
+  }
 
   /** Wakes the loop to re-read its situation (pause, resume, seek). */
   nudge(): void {
@@ -100,7 +99,7 @@ export class PartitionWorker {
 
   /** A resume also retries a blocked dead-letter write. */
   unblock(): void {
-    if (this.state.kind === 'BLOCKED') this.state = { kind: 'IDLE' };
+    if (this.state.kind === 'BLOCKED') this.moveTo({ kind: 'IDLE' });
     this.nudge();
   }
 
@@ -109,9 +108,14 @@ export class PartitionWorker {
       try {
         await this.step();
       } catch (err) {
-        // A source error (not a function error): report it and try again shortly.
-        this.lastError = `source error: ${(err as Error).message}`;
-        this.deps.log.error({ err, partition: this.partition }, 'stream source error');
+        if (err instanceof RefusedMoveError) {
+          this.lastError = err.message;
+          this.deps.log.error({ err, partition: this.partition, state: this.state.kind }, 'partition state move refused');
+        } else {
+          // A source error (not a function error): report it and try again shortly.
+          this.lastError = `source error: ${(err as Error).message}`;
+          this.deps.log.error({ err, partition: this.partition }, 'stream source error');
+        }
         await interruptibleSleep(1000, [this.stop, this.nudger.signal]);
       }
     }
@@ -120,7 +124,7 @@ export class PartitionWorker {
   private async step(): Promise<void> {
     const opts = this.deps.options();
     if (opts.paused) {
-      this.state = { kind: 'PAUSED' };
+      this.moveTo({ kind: 'PAUSED' });
       await interruptibleSleep(IDLE_POLL_MS, [this.stop, this.nudger.signal]);
       return;
     }
@@ -129,11 +133,11 @@ export class PartitionWorker {
       else await interruptibleSleep(IDLE_POLL_MS, [this.stop, this.nudger.signal]);
       return;
     }
-    if (this.state.kind === 'PAUSED') this.state = { kind: 'IDLE' };
+    if (this.state.kind === 'PAUSED') this.moveTo({ kind: 'IDLE' });
     const epoch = this.epoch;
     let records = await this.deps.source.fetch(this.partition, this.committed, opts.batch_size, opts.max_batch_bytes);
     if (records.length === 0) {
-      if (this.state.kind === 'RUNNING') this.state = { kind: 'IDLE' };
+      if (this.state.kind === 'RUNNING') this.moveTo({ kind: 'IDLE' });
       await this.deps.source.waitForData(this.partition, this.committed, IDLE_POLL_MS, anySignal(this.stop, this.nudger.signal));
       return;
     }
@@ -207,7 +211,7 @@ export class PartitionWorker {
     const id = batchId(this.deps.triggerId, range);
     const attempt = this.headAttempts + 1;
     this.inFlight = { ...range, id, attempt };
-    this.state = { kind: 'RUNNING' };
+    this.moveTo({ kind: 'RUNNING' });
     const outcome = await this.deps.invoke(
       {
         sourceType: this.deps.source.type, stream: this.deps.source.name, range, id, attempt,
@@ -274,7 +278,7 @@ export class PartitionWorker {
       return;
     }
     const wait = backoffMs(opts, this.headAttempts);
-    this.state = { kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: false };
+    this.moveTo({ kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: false });
     this.deps.log.info({ partition: this.partition, attempt: this.headAttempts, wait_ms: wait, error }, 'batch failed: retrying');
     this.backoff = wait;
   }
@@ -294,7 +298,7 @@ export class PartitionWorker {
     this.throttles++;
     const wait = Math.min(THROTTLE_MAX_MS, 100 * 2 ** Math.min(this.throttles, 10));
     this.lastError = error;
-    this.state = { kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: true };
+    this.moveTo({ kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: true });
     this.backoff = wait;
   }
 
@@ -306,7 +310,7 @@ export class PartitionWorker {
       // Never drop: the partition stops here, visibly, until the dead-letter stream works again (resume retries).
       this.blocked = letters;
       const reason = `dead-letter write failed: ${(err as Error).message}`;
-      this.state = { kind: 'BLOCKED', reason };
+      this.moveTo({ kind: 'BLOCKED', reason });
       this.lastError = reason;
       this.deps.log.error({ partition: this.partition, reason }, 'partition blocked');
       return;
@@ -326,7 +330,7 @@ export class PartitionWorker {
     if (this.window && offset > this.window.last) this.window = undefined;
     this.headAttempts = 0;
     this.lastSuccessAt = new Date().toISOString();
-    if (this.state.kind !== 'PAUSED') this.state = { kind: 'IDLE' };
+    if (this.state.kind !== 'PAUSED') this.moveTo({ kind: 'IDLE' });
   }
 }
 

@@ -1,5 +1,3 @@
-import type { EmbeddedLog, StreamInfo } from './log.js';
-
 /** One record as the trigger engine sees it, whatever the source. */
 export interface SourceRecord {
   partition: number;
@@ -44,7 +42,7 @@ export interface StreamSource {
   /** Partitions this server should consume now (all of them for the embedded log; the group's assignment for Kafka). */
   partitions(): Promise<number[]>;
   /** Lowest and next offsets per partition. */
-  bounds(): Promise<Map<number, { start: number; end: number }>>;
+  bounds(): Promise<OffsetBounds>;
   /** Resolves a start position to an offset for each partition. */
   resolve(position: StartPosition): Promise<Map<number, number>>;
   fetch(partition: number, offset: number, maxRecords: number, maxBytes: number): Promise<SourceRecord[]>;
@@ -64,74 +62,32 @@ export interface StreamSource {
   release?(): Promise<void>;
   /** Timestamp of the first record at or after `offset` when it is at hand, for lag in seconds; no side effects. */
   peekTimestamp?(partition: number, offset: number): Promise<number | undefined>;
-  /** Writes dead letters to the source's own dead-letter destination (a Kafka topic); throws when it cannot. */
-  writeDeadLetters?(destination: string, letters: DeadLetterRecord[]): Promise<void>;
+  /** Writes dead letters to the trigger's dead-letter destination (a stream, or a Kafka topic); throws when it cannot. */
+  writeDeadLetters(destination: string, letters: DeadLetterRecord[]): Promise<void>;
   /**
-   * Sends the source's own dead letters (those of this consumer group in the Kafka dead-letter topic) through
-   * `deliver`, one at a time, from where the last redrive stopped; stops at the first one `deliver` reports failed.
+   * Sends this trigger's dead letters (a destination may be shared) through `deliver`, one at a time, from where the
+   * last redrive stopped; stops at the first one `deliver` reports failed (engine/dead-letters.ts runs the loop).
    */
-  redriveDeadLetters?(destination: string, deliver: (letter: SourceRecord) => Promise<string | undefined>): Promise<RedriveResult>;
+  redriveDeadLetters(destination: string, deliver: (letter: SourceRecord) => Promise<string | undefined>): Promise<RedriveResult>;
   /** Source-specific facts for `status` (group, assignment, connection problems). */
   describe?(): Record<string, unknown>;
 }
 
-/** The embedded log as a trigger source; the consumer group is the trigger's id. */
-export class EmbeddedSource implements StreamSource {
-  readonly type = 'embedded' as const;
+/** Lowest and next offset of each partition. */
+export type OffsetBounds = Map<number, { start: number; end: number }>;
 
-  constructor(
-    private readonly log: EmbeddedLog,
-    private readonly stream: StreamInfo,
-    private readonly group: string,
-  ) {}
-
-  get name(): string {
-    return this.stream.name;
+/**
+ * A start position as an offset per partition, within each partition's bounds. `byTime` holds, per partition, the
+ * first offset at or after the position's timestamp (none: the end), as the source looks it up.
+ */
+export function resolveStartOffsets(position: StartPosition, bounds: OffsetBounds, byTime?: Map<number, number | undefined>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [p, b] of bounds) {
+    if (position === 'earliest') out.set(p, b.start);
+    else if (position === 'latest') out.set(p, b.end);
+    else if ('timestamp' in position) out.set(p, byTime?.get(p) ?? b.end);
+    // An offset outside what is stored is clamped: below it, retention removed the records; above it, nothing yet.
+    else out.set(p, Math.min(Math.max(position.offsets[String(p)] ?? b.start, b.start), b.end));
   }
-
-  async partitions(): Promise<number[]> {
-    return Array.from({ length: this.stream.partitions }, (_, i) => i);
-  }
-
-  async bounds(): Promise<Map<number, { start: number; end: number }>> {
-    return new Map(this.log.bounds(this.stream.id).map((b) => [b.partition, { start: b.start, end: b.end }]));
-  }
-
-  async resolve(position: StartPosition): Promise<Map<number, number>> {
-    const bounds = await this.bounds();
-    const out = new Map<number, number>();
-    for (const [p, b] of bounds) {
-      if (position === 'earliest') out.set(p, b.start);
-      else if (position === 'latest') out.set(p, b.end);
-      else if ('timestamp' in position) out.set(p, this.log.offsetForTime(this.stream.id, p, position.timestamp));
-      else out.set(p, Math.min(Math.max(position.offsets[String(p)] ?? b.start, b.start), b.end));
-    }
-    return out;
-  }
-
-  async fetch(partition: number, offset: number, maxRecords: number, maxBytes: number): Promise<SourceRecord[]> {
-    return this.log.read(this.stream.id, partition, offset, maxRecords, maxBytes);
-  }
-
-  async peekTimestamp(partition: number, offset: number): Promise<number | undefined> {
-    return this.log.read(this.stream.id, partition, offset, 1)[0]?.timestamp;
-  }
-
-  async waitForData(partition: number, offset: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    const end = this.log.bounds(this.stream.id).find((b) => b.partition === partition)?.end ?? 0;
-    if (end > offset) return;
-    await this.log.waitForAppend(this.stream.id, partition, timeoutMs, signal);
-  }
-
-  async committed(): Promise<Map<number, number>> {
-    return this.log.getGroupOffsets(this.group, this.stream.id);
-  }
-
-  async commit(partition: number, offset: number): Promise<void> {
-    this.log.setGroupOffset(this.group, this.stream.id, partition, offset);
-  }
-
-  async close(): Promise<void> {
-    // Nothing to release: the log belongs to the server.
-  }
+  return out;
 }

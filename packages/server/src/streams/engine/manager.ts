@@ -1,21 +1,24 @@
 import type { Logger } from 'pino';
-import { newId } from '../ids.js';
-import type { Agent } from '../agent/agent.js';
-import type { ServerConfig } from '../config.js';
-import { errors, FntsError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
-import type { Datastore } from '../store/datastore.js';
-import type { App, Fn, Trigger } from '../store/models.js';
-import { confluentKafkaClient, type KafkaClient } from './kafka-client.js';
+import { newId } from '../../ids.js';
+import type { Agent } from '../../agent/agent.js';
+import type { ServerConfig } from '../../config.js';
+import { errors, FntsError } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import type { Datastore } from '../../store/datastore.js';
+import type { App, Fn, Trigger } from '../../store/models.js';
+import type { EmbeddedLog, StreamInfo } from '../embedded/log.js';
+import { EmbeddedSource } from '../embedded/source.js';
+import type { KafkaClient } from '../kafka/client.js';
+import { confluentKafkaClient } from '../kafka/confluent.js';
+import { initializeKafkaGroup, KafkaTopicMissing } from '../kafka/group.js';
 import {
   compileKafkaOptions, isKafkaOptions, isKafkaSource, parseKafkaSource, splitKafkaOptions, withoutKafkaOptions,
   type KafkaOnlyOptions, type KafkaSourceSpec, type KafkaTriggerOptions,
-} from './kafka-options.js';
-import { initializeKafkaGroup, KafkaSource, KafkaTopicMissing } from './kafka-source.js';
-import type { EmbeddedLog, StreamInfo } from './log.js';
-import { compileOptions, OptionsError, type StreamTriggerOptions } from './options.js';
+} from '../kafka/options.js';
+import { KafkaSource } from '../kafka/source.js';
+import { compileOptions, OptionsError, storedStreamOptions, type StreamTriggerOptions } from './options.js';
 import { TriggerRunner } from './runner.js';
-import { EmbeddedSource, type StreamSource } from './source.js';
+import type { StreamSource } from './source.js';
 
 export interface ManagerDeps {
   store: Datastore;
@@ -146,7 +149,7 @@ export class StreamTriggerManager {
    * as on create (a group with committed offsets keeps them).
    */
   async reinitialize(before: Trigger, after: Trigger): Promise<void> {
-    const opts = after.options as unknown as StreamTriggerOptions | undefined;
+    const opts = storedStreamOptions(after);
     if (!opts || !isKafkaSource(after.source) || !isKafkaOptions(opts) || sourceKey(before) === sourceKey(after)) return;
     await this.initializeKafka(after, opts);
   }
@@ -182,21 +185,25 @@ export class StreamTriggerManager {
     }
     for (const t of triggers) {
       const current = this.runners.get(t.id);
-      const opts = t.options as unknown as StreamTriggerOptions;
+      const opts = storedStreamOptions(t);
       if (current && current.version === t.updated_at) continue;
+      if (!opts) {
+        this.deps.logger.error({ trigger_id: t.id }, 'stream trigger has no options; not started');
+        continue;
+      }
       if (current && current.source === sourceKey(t) && current.fnId === t.fn_id) {
         current.runner.reconfigure(opts);
         current.version = t.updated_at;
         continue;
       }
       if (current) await current.runner.stop();
-      const source = await this.sourceFor(t);
+      const source = await this.sourceFor(t, opts);
       if (!source) {
         this.deps.logger.error({ trigger_id: t.id, source: t.source }, 'stream trigger source is missing; not started');
         continue;
       }
       const runner = new TriggerRunner(t, opts, source, {
-        agent: this.deps.agent, store: this.deps.store, log: this.deps.log, metrics: this.deps.metrics, logger: this.deps.logger,
+        agent: this.deps.agent, store: this.deps.store, metrics: this.deps.metrics, logger: this.deps.logger,
         maxRequestBytes: this.deps.config.maxRequestBytes, shutdownGraceMs: this.deps.config.shutdownGraceMs,
       });
       await runner.start();
@@ -204,9 +211,8 @@ export class StreamTriggerManager {
     }
   }
 
-  private async sourceFor(t: Trigger): Promise<StreamSource | undefined> {
+  private async sourceFor(t: Trigger, opts: StreamTriggerOptions): Promise<StreamSource | undefined> {
     if (isKafkaSource(t.source)) {
-      const opts = t.options as unknown as StreamTriggerOptions;
       if (!isKafkaOptions(opts)) return undefined;
       const spec = parseKafkaSource(t.source);
       this.serverId ??= await this.deps.store.getMeta('server_id') ?? 'fnts';
@@ -245,6 +251,6 @@ export class StreamTriggerManager {
 
 /** What a runner consumes: a new one starts when it changes (a Kafka trigger's group is part of it). */
 function sourceKey(t: Trigger): string {
-  const opts = t.options as unknown as StreamTriggerOptions | undefined;
+  const opts = storedStreamOptions(t);
   return opts && isKafkaOptions(opts) ? `${t.source}#${opts.group_id}` : t.source;
 }

@@ -1,8 +1,14 @@
 import type { Logger } from 'pino';
-import { interruptibleSleep } from './semaphore.js';
-import type { GroupConsumer, KafkaClient, KafkaLookup, KafkaProducer, KafkaRecord } from './kafka-client.js';
-import type { KafkaSourceSpec } from './kafka-options.js';
-import type { AssignmentListener, DeadLetterRecord, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
+import { redriveLetters } from '../engine/dead-letters.js';
+import { interruptibleSleep } from '../engine/sleep.js';
+import {
+  resolveStartOffsets, type AssignmentListener, type DeadLetterRecord, type OffsetBounds, type RedriveResult, type SourceRecord,
+  type StartPosition, type StreamSource,
+} from '../engine/source.js';
+import type { GroupConsumer, KafkaClient, KafkaLookup, KafkaProducer, KafkaRecord } from './client.js';
+import { deadLetterRecords, kafkaDeadLetterLog } from './dead-letters.js';
+import { toSourceRecord, type KafkaSourceRecord } from './headers.js';
+import type { KafkaSourceSpec } from './options.js';
 
 /**
  * A Kafka topic as a trigger source (STREAMS.md §15).
@@ -18,11 +24,6 @@ import type { AssignmentListener, DeadLetterRecord, RedriveResult, SourceRecord,
  * one at a time. On revoke the engine drains the partition's batch in flight (it may still commit), fences it, and only
  * then is the partition released; from then on commits for it are discarded here as well ("drain then fence").
  */
-
-/** A Kafka record as the engine sees it, with the header bytes kept for dead letters. */
-export interface KafkaSourceRecord extends SourceRecord {
-  rawHeaders: [string, Buffer][];
-}
 
 interface PartitionBuffer {
   records: KafkaSourceRecord[];
@@ -51,35 +52,7 @@ export interface KafkaSourceOptions {
   log: Logger;
 }
 
-const DLQ_PREFIX = 'fnts.dlq.';
-const GROUP_HEADER = `${DLQ_PREFIX}group-id`;
-/** Dead letters read per request while redriving. */
-const REDRIVE_CHUNK = 100;
 const PARTITIONS_TTL_MS = 30_000;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Kafka header values as text: UTF-8 where they are, base64 otherwise; the last of repeated names. The CLI's
- * `stream tail` shows them the same way a trigger's function sees them.
- */
-export function headerMap(pairs: readonly [string, Buffer][]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of pairs) {
-    try {
-      out[name] = utf8.decode(value);
-    } catch {
-      out[name] = value.toString('base64');
-    }
-  }
-  return out;
-}
-
-export function toSourceRecord(r: KafkaRecord): KafkaSourceRecord {
-  return {
-    partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value,
-    headers: headerMap(r.headers), rawHeaders: r.headers,
-  };
-}
 
 const sizeOf = (r: SourceRecord) => r.value.length + (r.key?.length ?? 0);
 
@@ -223,7 +196,7 @@ export class KafkaSource implements StreamSource {
   }
 
   /** Low and high watermarks of every partition of the topic. */
-  async bounds(): Promise<Map<number, { start: number; end: number }>> {
+  async bounds(): Promise<OffsetBounds> {
     const lookup = await this.lookup();
     const marks = await lookup.watermarks(this.o.spec.topic, await this.topicPartitions());
     return new Map([...marks].map(([p, w]) => [p, { start: w.low, end: w.high }]));
@@ -231,19 +204,12 @@ export class KafkaSource implements StreamSource {
 
   async resolve(position: StartPosition): Promise<Map<number, number>> {
     const bounds = await this.bounds();
-    const out = new Map<number, number>();
     let byTime: Map<number, number | undefined> | undefined;
     if (typeof position === 'object' && 'timestamp' in position) {
       const lookup = await this.lookup();
       byTime = await lookup.offsetsForTime(this.o.spec.topic, [...bounds.keys()], position.timestamp);
     }
-    for (const [p, b] of bounds) {
-      if (position === 'earliest') out.set(p, b.start);
-      else if (position === 'latest') out.set(p, b.end);
-      else if (byTime) out.set(p, byTime.get(p) ?? b.end);
-      else if ('offsets' in position) out.set(p, Math.min(Math.max(position.offsets[String(p)] ?? b.start, b.start), b.end));
-    }
-    return out;
+    return resolveStartOffsets(position, bounds, byTime);
   }
 
   async fetch(partition: number, offset: number, maxRecords: number, maxBytes: number): Promise<SourceRecord[]> {
@@ -338,7 +304,7 @@ export class KafkaSource implements StreamSource {
     return this.parts.get(partition)?.records.find((r) => r.offset >= offset)?.timestamp;
   }
 
-  /** Produces dead letters to a Kafka topic: the record's key, value and header bytes, plus the fnts.dlq.* headers. */
+  /** Produces dead letters to the Kafka dead-letter topic. */
   async writeDeadLetters(destination: string, letters: DeadLetterRecord[]): Promise<void> {
     this.producerClient ??= this.o.client.producer();
     let producer: KafkaProducer;
@@ -348,72 +314,17 @@ export class KafkaSource implements StreamSource {
       this.producerClient = undefined;
       throw err;
     }
-    await producer.send(destination, letters.map((l) => {
-      const raw = (l.record as Partial<KafkaSourceRecord>).rawHeaders
-        ?? Object.entries(l.record.headers).map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer]);
-      return {
-        key: l.record.key,
-        value: l.record.value,
-        // The group names whose letter it is (a dead-letter topic may serve several triggers; servers share a group).
-        headers: [...raw.filter(([name]) => !name.startsWith(DLQ_PREFIX)), ...Object.entries(l.headers), [GROUP_HEADER, this.o.groupId]],
-      };
-    }));
+    await producer.send(destination, deadLetterRecords(letters, this.o.groupId));
   }
 
-  /**
-   * Redrive from the dead-letter topic: this group's letters, one call each, in order per partition of the topic;
-   * progress is the committed offsets of the group `<group_id>.redrive` (memberless), so a later redrive (on any server
-   * of the group) goes on from there. Stops at the first letter that fails again.
-   */
+  /** Redrive from the dead-letter topic: this group's letters, from where the group's last redrive stopped. */
   async redriveDeadLetters(destination: string, deliver: (letter: SourceRecord) => Promise<string | undefined>): Promise<RedriveResult> {
     const lookup = await this.o.client.lookup(`${this.o.groupId}.redrive`);
     try {
-      const partitions = await lookup.partitions(destination);
-      if (!partitions) return { redriven: 0, remaining: 0, error: `dead-letter topic "${destination}" does not exist` };
-      const marks = await lookup.watermarks(destination, partitions);
-      const done = await lookup.committed(destination, partitions);
-      let redriven = 0;
-      for (const p of partitions) {
-        const { low, high } = marks.get(p) ?? { low: 0, high: 0 };
-        let offset = Math.max(done.get(p) ?? low, low);
-        while (offset < high) {
-          const chunk = await lookup.read(destination, p, offset, Math.min(REDRIVE_CHUNK, high - offset));
-          if (chunk.length === 0) throw new Error(`could not read the dead-letter topic "${destination}" partition ${p} at offset ${offset}`);
-          for (const r of chunk) {
-            if (r.offset >= high) break;
-            const letter = toSourceRecord(r);
-            if (letter.headers[GROUP_HEADER] === this.o.groupId) {
-              const error = await deliver(letter);
-              if (error !== undefined) {
-                await lookup.commitAsOutsider(destination, new Map([[p, r.offset]]));
-                return { redriven, remaining: await this.countLetters(lookup, destination, marks, new Map([...done, [p, r.offset]]), p), error };
-              }
-              redriven++;
-            }
-            offset = r.offset + 1;
-          }
-          await lookup.commitAsOutsider(destination, new Map([[p, offset]]));
-        }
-      }
-      return { redriven, remaining: 0 };
+      return await redriveLetters(kafkaDeadLetterLog(lookup, destination, this.o.groupId), deliver);
     } finally {
       await lookup.close().catch(() => undefined);
     }
-  }
-
-  /** This group's letters from `from` on, in partition `first` and the ones after it. */
-  private async countLetters(lookup: KafkaLookup, topic: string, marks: Map<number, { low: number; high: number }>, from: Map<number, number>, first: number): Promise<number> {
-    let n = 0;
-    for (const [p, { low, high }] of [...marks].filter(([q]) => q >= first).sort(([a], [b]) => a - b)) {
-      let offset = Math.max(from.get(p) ?? low, low);
-      while (offset < high) {
-        const chunk = await lookup.read(topic, p, offset, Math.min(REDRIVE_CHUNK * 10, high - offset));
-        if (chunk.length === 0) break;
-        n += chunk.filter((r) => r.offset < high && r.headers.some(([k, v]) => k === GROUP_HEADER && v.toString() === this.o.groupId)).length;
-        offset = (chunk[chunk.length - 1] as KafkaRecord).offset + 1;
-      }
-    }
-    return n;
   }
 
   async release(): Promise<void> {
@@ -477,60 +388,4 @@ export class KafkaSource implements StreamSource {
 
 function wake(st: PartitionBuffer): void {
   for (const w of [...st.waiters]) w();
-}
-
-/**
- * A new trigger's start position, resolved now and committed for the group (STREAMS.md §10) so that `latest` skips
- * nothing written while the trigger is being created. A group that has committed offsets already keeps them (a trigger
- * re-created with the same group_id resumes). Returns the offsets the group starts from.
- */
-export async function initializeKafkaGroup(
-  client: KafkaClient,
-  spec: KafkaSourceSpec,
-  groupId: string,
-  position: StartPosition,
-  deadLetterTopic: string,
-  log: Logger,
-): Promise<{ start: Map<number, number>; resumed: number[] }> {
-  const lookup = await client.lookup(groupId);
-  try {
-    const partitions = await lookup.partitions(spec.topic);
-    if (!partitions) throw new KafkaTopicMissing(spec.topic);
-    const committed = await lookup.committed(spec.topic, partitions);
-    const missing = partitions.filter((p) => !committed.has(p));
-    const start = new Map(committed);
-    if (missing.length > 0) {
-      const marks = await lookup.watermarks(spec.topic, missing);
-      const byTime = typeof position === 'object' && 'timestamp' in position
-        ? await lookup.offsetsForTime(spec.topic, missing, position.timestamp)
-        : undefined;
-      const offsets = new Map<number, number>();
-      for (const p of missing) {
-        const w = marks.get(p) ?? { low: 0, high: 0 };
-        let o: number;
-        if (position === 'earliest') o = w.low;
-        else if (position === 'latest') o = w.high;
-        else if (byTime) o = byTime.get(p) ?? w.high;
-        else if ('offsets' in position) o = Math.min(Math.max(position.offsets[String(p)] ?? w.low, w.low), w.high);
-        else o = w.low;
-        offsets.set(p, o);
-        start.set(p, o);
-      }
-      await lookup.commitAsOutsider(spec.topic, offsets);
-    }
-    if (!(await lookup.partitions(deadLetterTopic))) {
-      await lookup.createTopic(deadLetterTopic, 1).catch((err: unknown) => {
-        log.warn({ err, topic: deadLetterTopic }, 'could not create the dead-letter topic; create it, or dead letters will block their partition');
-      });
-    }
-    return { start, resumed: [...committed.keys()] };
-  } finally {
-    await lookup.close().catch(() => undefined);
-  }
-}
-
-export class KafkaTopicMissing extends Error {
-  constructor(readonly topic: string) {
-    super(`Kafka topic "${topic}" does not exist`);
-  }
 }

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { statementCache } from '../store/statements.js';
-import type { SourceRecord } from './source.js';
+import { statementCache } from '../../store/statements.js';
+import type { SourceRecord } from '../engine/source.js';
 
 /** A stream of the embedded engine: a durable, partitioned, append-only log in SQLite. */
 export interface StreamInfo {

@@ -1,4 +1,4 @@
-import { OptionsError, type StreamTriggerOptions } from './options.js';
+import { OptionsError, type StreamTriggerOptions } from '../engine/options.js';
 
 /** A Kafka trigger's source: `kafka://host1:9092,host2:9092/topic`. */
 export interface KafkaSourceSpec {

@@ -1,17 +1,20 @@
 import type { Logger } from 'pino';
-import { newId } from '../ids.js';
-import type { Agent } from '../agent/agent.js';
-import { errors, isFntsError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
-import type { Datastore } from '../store/datastore.js';
-import type { Trigger } from '../store/models.js';
+import { newId } from '../../ids.js';
+import type { Agent } from '../../agent/agent.js';
+import { errors, isFntsError } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import type { Datastore } from '../../store/datastore.js';
+import type { Trigger } from '../../store/models.js';
+import { isKafkaOptions } from '../kafka/options.js';
+import { deadLetterHeaders, redrivenRecord, type DeadLetter } from './dead-letters.js';
 import { batchEvent, batchHeaders, batchId, parseBatchResponse, type BatchEventInput } from './event.js';
-import type { EmbeddedLog } from './log.js';
-import { isKafkaOptions } from './kafka-options.js';
 import type { StreamTriggerOptions } from './options.js';
-import { PartitionWorker, type DeadLetter, type InvokeOutcome, type PartitionState } from './partition-worker.js';
-import { interruptibleSleep, Semaphore } from './semaphore.js';
-import type { AssignmentListener, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
+import { PartitionGate } from './partition-gate.js';
+import type { PartitionState } from './partition-state.js';
+import { PartitionWorker, type InvokeOutcome } from './partition-worker.js';
+import { Semaphore } from './semaphore.js';
+import { interruptibleSleep } from './sleep.js';
+import type { AssignmentListener, OffsetBounds, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
 
 /** Platform conditions that must not spend a batch's retry budget (STREAMS.md §5). */
 const THROTTLE_CODES = new Set([
@@ -20,14 +23,12 @@ const THROTTLE_CODES = new Set([
 ]);
 /** The most of a batch answer that is read (a partial-failure list, not a payload). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
-export const DLQ_HEADER = 'fnts.dlq.';
 
 export interface RunnerDeps {
   agent: Agent;
   /** The invoke body limit, which an encoded batch must fit in. */
   maxRequestBytes: number;
   store: Datastore;
-  log: EmbeddedLog;
   metrics: Metrics;
   logger: Logger;
   /** At shutdown, partitions are drained for at most this long (the server's grace period). */
@@ -52,61 +53,6 @@ export interface PartitionStatus {
   dead_lettered: number;
 }
 
-
-/**
- * Lets a partition's worker start batches through the trigger's shared concurrency limit, until it is closed: then
- * no new batch starts (the worker waits to be stopped) and `idle` tells when the batch in flight is over.
- */
-class PartitionGate extends Semaphore {
-  private closed = false;
-  private held = false;
-  private readonly idlers = new Set<() => void>();
-
-  constructor(private readonly shared: Semaphore) {
-    super(1);
-  }
-
-  /** A batch is in flight (from before the call to its commit or its retry wait). */
-  get busy(): boolean {
-    return this.held;
-  }
-
-  override async acquire(signal: AbortSignal): Promise<boolean> {
-    if (!this.closed && (await this.shared.acquire(signal))) {
-      if (!this.closed) {
-        this.held = true;
-        return true;
-      }
-      this.shared.release();
-    }
-    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    return false;
-  }
-
-  override release(): void {
-    this.held = false;
-    this.shared.release();
-    for (const f of [...this.idlers]) f();
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  /** Resolves when no batch is in flight, or after `timeoutMs`. */
-  idle(timeoutMs: number): Promise<void> {
-    if (!this.held) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.idlers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, timeoutMs));
-      this.idlers.add(done);
-    });
-  }
-}
 
 interface WorkerSlot {
   worker: PartitionWorker;
@@ -216,7 +162,7 @@ export class TriggerRunner {
         const committed = await this.source.committed();
         const missing = wanted.filter((p) => !committed.has(p));
         // Without a committed offset (a partition added to the topic later) start at the beginning: nothing skipped.
-        const bounds = missing.length > 0 ? await this.source.bounds() : new Map<number, { start: number; end: number }>();
+        const bounds: OffsetBounds = missing.length > 0 ? await this.source.bounds() : new Map();
         return new Map(wanted.map((p) => [p, committed.get(p) ?? bounds.get(p)?.start ?? 0]));
       } catch (err) {
         this.logger.warn({ err, partitions: wanted, attempt }, 'cannot read committed offsets for assigned partitions; retrying');
@@ -299,7 +245,7 @@ export class TriggerRunner {
   }
 
   async status(): Promise<PartitionStatus[]> {
-    let bounds = new Map<number, { start: number; end: number }>();
+    let bounds: OffsetBounds = new Map();
     let committed = new Map<number, number>();
     if (this.grouped) {
       // The group's view (every partition of the topic), best effort: the broker may be unreachable.
@@ -374,90 +320,31 @@ export class TriggerRunner {
 
   /** Writes dead letters with everything needed to redrive them (STREAMS.md §8). */
   private async deadLetter(letters: DeadLetter[]): Promise<void> {
-    const destination = this.deadLetterDestination;
-    const dlq = this.source.writeDeadLetters ? undefined : this.deps.log.getStream(destination);
-    if (!this.source.writeDeadLetters && !dlq) throw new Error(`dead-letter stream "${destination}" does not exist`);
     const fn = await this.deps.store.getFnById(this.trigger.fn_id);
-    const records = letters.map((l) => ({
-      record: l.record,
-      headers: {
-        [`${DLQ_HEADER}stream`]: this.source.name,
-        [`${DLQ_HEADER}source-type`]: this.source.type,
-        [`${DLQ_HEADER}partition`]: String(l.record.partition),
-        [`${DLQ_HEADER}offset`]: String(l.record.offset),
-        [`${DLQ_HEADER}timestamp`]: String(l.record.timestamp),
-        [`${DLQ_HEADER}trigger-id`]: this.trigger.id,
-        [`${DLQ_HEADER}trigger`]: this.trigger.name,
-        [`${DLQ_HEADER}fn-id`]: this.trigger.fn_id,
-        [`${DLQ_HEADER}fn-image`]: fn?.image ?? '',
-        [`${DLQ_HEADER}attempts`]: String(l.attempts),
-        [`${DLQ_HEADER}error`]: l.error,
-        [`${DLQ_HEADER}status`]: String(l.status),
-      },
-    }));
-    if (this.source.writeDeadLetters) {
-      await this.source.writeDeadLetters(destination, records);
-      return;
-    }
-    this.deps.log.append(dlq as NonNullable<typeof dlq>, records.map((r) => ({
-      key: r.record.key, value: r.record.value, headers: { ...r.record.headers, ...r.headers },
-    })));
+    const origin = {
+      stream: this.source.name, sourceType: this.source.type, fnImage: fn?.image ?? '',
+      trigger: { id: this.trigger.id, name: this.trigger.name, fnId: this.trigger.fn_id },
+    };
+    await this.source.writeDeadLetters(this.deadLetterDestination, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) })));
   }
 
   /**
    * Sends this trigger's dead letters back to the function, one record per call, from where the last redrive
    * stopped; stops at the first failure. Original coordinates travel in the record and its headers.
    */
-  async redrive(): Promise<RedriveResult> {
-    if (this.source.redriveDeadLetters) {
-      return this.source.redriveDeadLetters(this.deadLetterDestination, (letter) => this.redriveOne(letter));
-    }
-    const dlq = this.deps.log.getStream(this.opts.dead_letter_stream);
-    if (!dlq) return { redriven: 0, remaining: 0, error: `dead-letter stream "${this.opts.dead_letter_stream}" does not exist` };
-    const group = `${this.trigger.id}:redrive`;
-    let redriven = 0;
-    for (const bound of this.deps.log.bounds(dlq.id)) {
-      let offset = Math.max(this.deps.log.getGroupOffsets(group, dlq.id).get(bound.partition) ?? 0, bound.start);
-      for (; offset < bound.end; offset++) {
-        const [letter] = this.deps.log.read(dlq.id, bound.partition, offset, 1);
-        if (!letter || letter.headers[`${DLQ_HEADER}trigger-id`] !== this.trigger.id) continue;
-        const error = await this.redriveOne(letter);
-        if (error !== undefined) return { redriven, remaining: this.remainingLetters(dlq.id, group), error };
-        redriven++;
-        this.deps.log.setGroupOffset(group, dlq.id, bound.partition, offset + 1);
-      }
-      this.deps.log.setGroupOffset(group, dlq.id, bound.partition, bound.end);
-    }
-    return { redriven, remaining: 0 };
+  redrive(): Promise<RedriveResult> {
+    return this.source.redriveDeadLetters(this.deadLetterDestination, (letter) => this.redriveOne(letter));
   }
 
   /** One dead letter back to the function with its original coordinates; the error when it fails again. */
   private async redriveOne(letter: Pick<SourceRecord, 'key' | 'value' | 'headers'>): Promise<string | undefined> {
-    const h = letter.headers;
-    const record: SourceRecord = {
-      partition: Number(h[`${DLQ_HEADER}partition`]), offset: Number(h[`${DLQ_HEADER}offset`]),
-      timestamp: Number(h[`${DLQ_HEADER}timestamp`]), key: letter.key, value: letter.value, headers: h,
-    };
+    const { record, attempt } = redrivenRecord(letter);
     const range = { partition: record.partition, first: record.offset, last: record.offset };
     const outcome = await this.invoke({
-      sourceType: this.source.type, stream: this.source.name, range, id: batchId(this.trigger.id, range),
-      attempt: Number(h[`${DLQ_HEADER}attempts`] ?? 0) + 1, trigger: { id: this.trigger.id, name: this.trigger.name },
-      encoding: this.opts.value_encoding, records: [record],
+      sourceType: this.source.type, stream: this.source.name, range, id: batchId(this.trigger.id, range), attempt,
+      trigger: { id: this.trigger.id, name: this.trigger.name }, encoding: this.opts.value_encoding, records: [record],
     }, this.stopper.signal);
     if (outcome.kind === 'ok' && parseBatchResponse(outcome.body, range).kind === 'success') return undefined;
     return outcome.kind === 'ok' ? 'the function reported the record as failed' : outcome.error;
-  }
-
-  /** This trigger's letters not yet redriven (a dead-letter stream may be shared by several triggers). */
-  private remainingLetters(dlqId: string, group: string): number {
-    const done = this.deps.log.getGroupOffsets(group, dlqId);
-    let n = 0;
-    for (const b of this.deps.log.bounds(dlqId)) {
-      const from = Math.max(done.get(b.partition) ?? 0, b.start);
-      for (const m of this.deps.log.read(dlqId, b.partition, from, Math.max(1, b.end - from))) {
-        if (m.headers[`${DLQ_HEADER}trigger-id`] === this.trigger.id) n++;
-      }
-    }
-    return n;
   }
 }

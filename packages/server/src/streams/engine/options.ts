@@ -1,3 +1,4 @@
+import type { Trigger } from '../../store/models.js';
 import { filterProblems, type RecordFilter } from './filter.js';
 import type { StartPosition } from './source.js';
 
@@ -22,6 +23,12 @@ export interface StreamTriggerOptions {
   paused: boolean;
   /** Only records that match are sent; the others are committed and counted (STREAMS.md §13). */
   filter?: RecordFilter;
+}
+
+/** A stream trigger's options as stored: compiled (compileOptions) before every write, so they are resolved. */
+export function storedStreamOptions(t: Pick<Trigger, 'options'>): StreamTriggerOptions | undefined {
+  // The store keeps options as a JSON object of any shape; the trigger API writes only compiled ones for streams.
+  return t.options as StreamTriggerOptions | undefined;
 }
 
 export class OptionsError extends Error {

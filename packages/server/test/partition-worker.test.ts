@@ -1,0 +1,169 @@
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedLog, type StreamInfo } from '../src/streams/embedded/log.js';
+import { EmbeddedSource } from '../src/streams/embedded/source.js';
+import { deadLetterHeaders, type DeadLetter } from '../src/streams/engine/dead-letters.js';
+import type { BatchEventInput } from '../src/streams/engine/event.js';
+import { compileOptions, type StreamTriggerOptions } from '../src/streams/engine/options.js';
+import { canMove, type PartitionStateKind } from '../src/streams/engine/partition-state.js';
+import { PartitionWorker, type InvokeOutcome } from '../src/streams/engine/partition-worker.js';
+import { Semaphore } from '../src/streams/engine/semaphore.js';
+import { SqliteDatastore } from '../src/store/sqlite.js';
+
+/**
+ * One partition worker on the real embedded log (a SQLite file), with a function stand-in that fails the record
+ * whose value is "poison": every state change it makes is one the table allows, in the order the scenario implies;
+ * dead letters and their redrive go through the one redrive loop.
+ */
+
+const TRIGGER = 'trigger-1';
+const v = (s: string) => Buffer.from(s);
+
+interface Move {
+  from: PartitionStateKind;
+  to: PartitionStateKind;
+}
+
+/** The worker's logged moves, with a wait for the next move to a state. */
+class MoveLog {
+  readonly moves: Move[] = [];
+  readonly refused: string[] = [];
+  private readonly events = new EventEmitter();
+
+  write(line: string): void {
+    const entry = JSON.parse(line) as { msg: string; from?: PartitionStateKind; to?: PartitionStateKind; err?: { message: string } };
+    if (entry.msg === 'partition state' && entry.from && entry.to) {
+      this.moves.push({ from: entry.from, to: entry.to });
+      this.events.emit(entry.to);
+    }
+    if (entry.msg === 'partition state move refused') this.refused.push(entry.err?.message ?? line);
+  }
+
+  /** Resolves at the `n`th move to `kind` counted from the start (bounded by the test timeout). */
+  reach(kind: PartitionStateKind, n = 1): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.moves.filter((m) => m.to === kind).length < n) return;
+        this.events.off(kind, check);
+        resolve();
+      };
+      this.events.on(kind, check);
+      check();
+    });
+  }
+}
+
+describe('partition worker', () => {
+  let dir: string;
+  let store: SqliteDatastore;
+  let log: EmbeddedLog;
+
+  const stream = (name: string): StreamInfo => {
+    const now = new Date().toISOString();
+    return log.createStream({ id: `id-${name}`, name, partitions: 1, retention_ms: 3_600_000, created_at: now, updated_at: now });
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fnts-partition-worker-'));
+    store = new SqliteDatastore(join(dir, 'fnts.db'));
+    log = new EmbeddedLog(store.db);
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('moves only as the table allows: a poison record retried, blocked on a missing dead-letter stream, unblocked, then paused', async () => {
+    const orders = stream('orders');
+    log.append(orders, [{ value: v('r0') }, { value: v('poison') }, { value: v('r2') }]);
+    const source = new EmbeddedSource(log, orders, TRIGGER);
+    let opts: StreamTriggerOptions = compileOptions(
+      { max_attempts: 2, backoff_initial_ms: 1, backoff_max_ms: 1, value_encoding: 'utf8' },
+      undefined,
+      { deadLetterStream: 'orders.dlq', maxBatchBytes: 1024 * 1024 },
+    );
+    const calls: { first: number; last: number; attempt: number }[] = [];
+    const invoke = async (batch: BatchEventInput): Promise<InvokeOutcome> => {
+      calls.push({ first: batch.range.first, last: batch.range.last, attempt: batch.attempt });
+      const poison = batch.records.find((r) => r.value.toString() === 'poison');
+      return { kind: 'ok', body: JSON.stringify({ failures: poison ? [{ offset: poison.offset, error: 'poison' }] : [] }) };
+    };
+    const origin = { stream: 'orders', sourceType: 'embedded' as const, trigger: { id: TRIGGER, name: 'consume', fnId: 'fn-1' }, fnImage: 'img' };
+    const moves = new MoveLog();
+    const stop = new AbortController();
+    const worker = new PartitionWorker(0, {
+      triggerId: TRIGGER,
+      triggerName: 'consume',
+      source,
+      options: () => opts,
+      semaphore: new Semaphore(1),
+      invoke,
+      deadLetter: (letters: DeadLetter[]) =>
+        source.writeDeadLetters(opts.dead_letter_stream, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) }))),
+      onBatch: () => undefined,
+      log: pino({ level: 'debug' }, moves),
+    }, stop.signal);
+    const running = worker.run();
+
+    // The poison's second attempt cannot be dead-lettered: the stream does not exist yet.
+    await moves.reach('BLOCKED');
+    expect(worker.state).toMatchObject({ kind: 'BLOCKED', reason: expect.stringMatching(/dead-letter stream "orders.dlq" does not exist/) });
+    expect(worker.committed).toBe(1);
+    stream('orders.dlq');
+    worker.unblock();
+    await moves.reach('IDLE', 3);
+    expect(worker.committed).toBe(3);
+
+    opts = { ...opts, paused: true };
+    worker.fence();
+    await moves.reach('PAUSED');
+    stop.abort();
+    await running;
+
+    expect(moves.refused).toEqual([]);
+    expect(moves.moves.every((m) => canMove(m.from, m.to))).toBe(true);
+    expect(moves.moves.map((m) => `${m.from}>${m.to}`)).toEqual([
+      'IDLE>RUNNING', // 0..2
+      'RUNNING>IDLE', // 0 committed: the poison at 1 failed
+      'IDLE>RETRYING', // backing off before the poison's second attempt
+      'RETRYING>RUNNING', // 1..1, attempt 2
+      'RUNNING>BLOCKED', // attempts spent, the dead-letter write fails
+      'BLOCKED>IDLE', // resumed: the write is retried, and works
+      'IDLE>RUNNING', // 2..2
+      'RUNNING>IDLE', // committed
+      'IDLE>PAUSED',
+    ]);
+    expect(calls).toEqual([{ first: 0, last: 2, attempt: 1 }, { first: 1, last: 1, attempt: 2 }, { first: 2, last: 2, attempt: 1 }]);
+    expect(worker.deadLettered).toBe(1);
+  });
+
+  it('redrives only its own dead letters, from where the last redrive stopped, counting what is left at a failure', async () => {
+    const dlq = stream('shared.dlq');
+    const source = new EmbeddedSource(log, stream('orders'), TRIGGER);
+    const letter = (trigger: string, offset: number): DeadLetter & { trigger: string } =>
+      ({ trigger, record: { partition: 0, offset, timestamp: 1000 + offset, key: null, value: v(`o${offset}`), headers: { h: 'x' } }, attempts: 3, error: 'bad', status: 502 });
+    const letters = [letter(TRIGGER, 4), letter('another', 5), letter(TRIGGER, 6), letter(TRIGGER, 7)];
+    log.append(dlq, letters.map((l) => ({
+      value: l.record.value,
+      headers: { ...l.record.headers, ...deadLetterHeaders(l, { stream: 'orders', sourceType: 'embedded', trigger: { id: l.trigger, name: 't', fnId: 'f' }, fnImage: 'i' }) },
+    })));
+
+    const seen: string[] = [];
+    let failAt: string | undefined = 'o6';
+    const deliver = async (r: { value: Buffer; headers: Record<string, string> }) => {
+      seen.push(r.value.toString());
+      return r.value.toString() === failAt ? 'still failing' : undefined;
+    };
+    expect(await source.redriveDeadLetters('shared.dlq', deliver)).toEqual({ redriven: 1, remaining: 2, error: 'still failing' });
+    failAt = undefined;
+    expect(await source.redriveDeadLetters('shared.dlq', deliver)).toEqual({ redriven: 2, remaining: 0 });
+    expect(await source.redriveDeadLetters('shared.dlq', deliver)).toEqual({ redriven: 0, remaining: 0 });
+    // The other trigger's letter is never sent; the one that failed is sent again, the one before it is not.
+    expect(seen).toEqual(['o4', 'o6', 'o6', 'o7']);
+    expect(await source.redriveDeadLetters('missing.dlq', deliver)).toEqual({ redriven: 0, remaining: 0, error: 'dead-letter stream "missing.dlq" does not exist' });
+  });
+});
