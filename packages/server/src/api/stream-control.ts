@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { errors } from '../errors.js';
 import { isKafkaSource } from '../streams/kafka/options.js';
-import type { StreamTriggerOptions } from '../streams/engine/options.js';
+import { storedStreamOptions } from '../streams/engine/options.js';
 import type { StartPosition } from '../streams/engine/source.js';
 import type { Trigger } from '../store/models.js';
 import type { ApiDeps } from './deps.js';
@@ -31,7 +31,8 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   };
   const status = async (t: Trigger) => {
     const runner = streams.runner(t.id);
-    const opts = runner?.options ?? (t.options as unknown as StreamTriggerOptions);
+    const opts = runner?.options ?? storedStreamOptions(t);
+    if (!opts) throw errors.validation('status, pause, resume, seek and redrive are for stream triggers only');
     return {
       trigger_id: t.id,
       name: t.name,

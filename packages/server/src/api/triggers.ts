@@ -7,7 +7,7 @@ import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderTrigger } from './render.js';
 import { ListQuery, TriggerBody, TriggerIdParams, TriggerList, TriggerResponse } from './schemas.js';
-import type { StreamTriggerOptions } from '../streams/engine/options.js';
+import { storedStreamOptions } from '../streams/engine/options.js';
 import { checkStreamSource, checkTriggerName, checkTriggerSource, mergeAnnotations, TRIGGER_TYPES } from './validate.js';
 
 /** Maps the store's unique violations to Fn's two trigger conflicts. */
@@ -115,8 +115,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         const fn = await store.getFnById(next.fn_id);
         const app = await store.getAppById(t.app_id);
         if (!fn || !app) throw errors.fnNotFound();
-        const current = t.options as unknown as StreamTriggerOptions;
-        next.options = deps.streams.prepare(app, fn, next.name, next.source, body.options, current, t.id) as unknown as Record<string, unknown>;
+        next.options = deps.streams.prepare(app, fn, next.name, next.source, body.options, storedStreamOptions(t), t.id) as unknown as Record<string, unknown>;
       }
       const base = baseUrl(req, config.publicUrl);
       if (JSON.stringify(next) === JSON.stringify(t)) return renderTrigger(t, base, await appName(t.app_id));
