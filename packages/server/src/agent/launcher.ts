@@ -127,9 +127,10 @@ export async function launchContainer(
   waiter.close();
   if (outcome.kind === 'ready') {
     log.info({ container: name, ms: Date.now() - started }, 'container ready');
+    container.moveTo('ready');
     return container;
   }
-  container.state = 'stopping';
+  container.stop();
   await destroyContainer(driver, container, log);
   switch (outcome.kind) {
     case 'exited':
