@@ -29,9 +29,12 @@ export const errors = {
   pathNotFound: make(404, 'FNTS_ERR_API_PATH_NOT_FOUND'),
   methodNotAllowed: make(405, 'FNTS_ERR_API_METHOD_NOT_ALLOWED'),
   payloadTooLarge: make(413, 'FNTS_ERR_API_PAYLOAD_TOO_LARGE'),
+  bodyTimeout: (ms: number) =>
+    new FntsError(408, 'FNTS_ERR_API_BODY_TIMEOUT', `the request body did not arrive within ${ms} ms`, { Connection: 'close' }),
   // Call outcomes: a function's failure is a result of the call, reported with these.
   functionFailed: () => new FntsError(502, 'FNTS_ERR_CALL_FUNCTION_FAILED', 'function failed'),
-  invalidResponse: () => new FntsError(502, 'FNTS_ERR_CALL_INVALID_RESPONSE', 'invalid function response'),
+  invalidResponse: (detail?: string) =>
+    new FntsError(502, 'FNTS_ERR_CALL_INVALID_RESPONSE', 'invalid function response' + (detail ? `: ${detail}` : '')),
   receiveFailed: (cause?: string) =>
     new FntsError(
       502,
