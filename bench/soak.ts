@@ -18,7 +18,7 @@ import { CleanupStack, fmt, JsonApi, progress, removeLabelled, renderTable, slee
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const BENCH_LABEL = 'fnts.bench';
-const SERVER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'server', 'dist', 'main.js');
+const SERVER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'server', 'dist', 'main.js') // from bench/dist;
 const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 /** Upper bound on iterations of any one loop, whatever the time: loops end at the deadline or here. */
 const MAX_ITERATIONS = 100_000;
@@ -214,7 +214,6 @@ async function main(): Promise<void> {
     const logs = await pool.request({ path: `/v2/fns/${fns.flood}/logs?tail=1000`, method: 'GET' });
     const logsBytes = (await logs.body.arrayBuffer()).byteLength;
     const live = (await docker.listContainers({ all: true, filters: { label: [label] } })).length;
-    await pool.close().catch(() => undefined);
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(30_000)]);
     const leaked = (await docker.listContainers({ all: true, filters: { label: [label] } })).length;
