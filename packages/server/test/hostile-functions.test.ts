@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerFixture } from './support/fixtures.js';
 
@@ -252,6 +253,22 @@ describe('clients', () => {
     }
     await expectHealthy(listening, fnId);
   }, 30_000);
+});
+
+describe('streamed bodies', () => {
+  it('reads a long chunked body whole first once the cap on streaming bodies is taken', async () => {
+    const capped = await fx.server({ FNTS_MAX_STREAMING_BODIES: '0', FNTS_STREAM_BODY_THRESHOLD_BYTES: '1024' });
+    const { fnId } = await fx.deploy(capped, { image: images.echo as string });
+    const res = await capped.inject({
+      method: 'POST', url: `/invoke/${fnId}`, payload: Readable.from([Buffer.alloc(64 * 1024, 'c')]),
+      headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+    });
+    expect(res.statusCode).toBe(200);
+    const seen = res.json<{ bytes: number; headers: string[] }>();
+    expect(seen.bytes).toBe(64 * 1024);
+    expect(seen.headers).toContain('content-length'); // sent whole, not streamed
+    await expectHealthy(capped, fnId);
+  });
 });
 
 describe('filesystem', () => {

@@ -52,6 +52,8 @@ function readPrefix(stream: IncomingMessage, stopAfter: number, max: number, dea
     stream.on('data', onData);
     stream.once('end', onEnd);
     stream.once('error', onError);
+    // A stream paused by an earlier read does not flow again just because a 'data' listener was added.
+    stream.resume();
     if (stream.readableEnded) onEnd();
   });
 }
