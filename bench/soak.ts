@@ -2,7 +2,7 @@
 // flood their output (with and without newlines), crash, hang past their timeout; clients that send their body at
 // 1 byte/s, use `Expect: 100-continue`, or announce a body over the limit; and a normal caller throughout.
 // Prints the server's RSS before and after, calls by kind and status, the server log's size and containers leaked.
-// Run with `npm run bench:soak`. Every loop is bounded in time and in iterations.
+// Run with `npm run bench:soak` (SOAK_SECONDS, SOAK_KINDS to narrow it). Every loop is bounded in time and in iterations.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +17,8 @@ import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { CleanupStack, fmt, JsonApi, progress, removeLabelled, renderTable, sleep } from './support.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
+/** SOAK_KINDS=flood,expect runs only those hostile loops (beside the normal caller), to see what each one costs. */
+const ONLY = process.env.SOAK_KINDS ? new Set(process.env.SOAK_KINDS.split(',')) : undefined;
 const BENCH_LABEL = 'fnts.bench';
 const SERVER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'server', 'dist', 'main.js') // from bench/dist;
 const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
@@ -187,24 +189,27 @@ async function main(): Promise<void> {
     const port = Number(new URL(url).port);
     let peakRss = rssBefore;
     const normalLatencies: number[] = [];
+    const hostile: Record<Exclude<Kind, 'normal'>, () => Promise<void>> = {
+      flood: () => invoke('flood', fns.flood as string, tally),
+      crash: () => invoke('crash', fns.crash as string, tally),
+      hang: () => invoke('hang', fns.hang as string, tally),
+      slow_client: async () => {
+        const statuses = await Promise.all(Array.from({ length: 5 }, () => slowClient(port, `/invoke/${fns.normal}`, 10)));
+        for (const s of statuses) tally.add('slow_client', s);
+      },
+      expect: async () => tally.add('expect', await expectContinue(`${url}/invoke/${fns.normal}`, 1536 * 1024)),
+      expect_oversize: async () => {
+        tally.add('expect_oversize', await expectContinue(`${url}/invoke/${fns.normal}`, 3 * MAX_REQUEST_BYTES));
+        await sleep(200);
+      },
+    };
     await Promise.all([
       loop(async () => {
         const t0 = Date.now();
         await invoke('normal', fns.normal as string, tally);
         normalLatencies.push(Date.now() - t0);
       }),
-      loop(() => invoke('flood', fns.flood as string, tally)),
-      loop(() => invoke('crash', fns.crash as string, tally)),
-      loop(() => invoke('hang', fns.hang as string, tally)),
-      loop(async () => {
-        const statuses = await Promise.all(Array.from({ length: 5 }, () => slowClient(port, `/invoke/${fns.normal}`, 10)));
-        for (const s of statuses) tally.add('slow_client', s);
-      }),
-      loop(async () => tally.add('expect', await expectContinue(`${url}/invoke/${fns.normal}`, 1536 * 1024))),
-      loop(async () => {
-        tally.add('expect_oversize', await expectContinue(`${url}/invoke/${fns.normal}`, 3 * MAX_REQUEST_BYTES));
-        await sleep(200);
-      }),
+      ...Object.entries(hostile).filter(([kind]) => ONLY === undefined || ONLY.has(kind)).map(([, body]) => loop(body)),
       loop(async () => {
         peakRss = Math.max(peakRss, await rssMiB(child.pid as number));
         await sleep(500);
