@@ -49,6 +49,20 @@ export interface ServerConfig {
    */
   readonly imagePull: 'missing' | 'never';
   readonly pullTimeoutMs: number;
+  /** Function output lines longer than this many bytes are split into marked pieces. */
+  readonly logMaxLineBytes: number;
+  /** Bytes of recent output kept per function for the logs API (a ring: the oldest lines go first). */
+  readonly logRingBytes: number;
+  /** Bytes per second of one container's output that go to the server log; the excess is counted, not kept. */
+  readonly logRateBytesPerContainer: number;
+  /** How long a client may take to send a call's body before it gets 408 (no container is held meanwhile). */
+  readonly bodyReadTimeoutMs: number;
+  /** Unsized (chunked) request bodies past this many bytes stream into the container instead of being read first. */
+  readonly streamBodyThresholdBytes: number;
+  /** Calls whose unsized body streams into a container, server-wide; past it, bodies are read whole first. */
+  readonly maxStreamingBodies: number;
+  /** Size of the tmpfs mounted on each container's socket dir (when the server may mount; see agent/iofs.ts). */
+  readonly iofsSizeBytes: number;
   /** How often retention trims the embedded streams and the call history. */
   readonly retentionCheckMs: number;
   /** Detached calls running at once across functions (each function also at most its own capacity). */
@@ -155,6 +169,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     apiKeys: apiKeys(env, problems),
     insecureNoAuth: flag(env, 'FNTS_INSECURE_NO_AUTH', problems),
     tls: tlsFiles(env, problems),
+    logMaxLineBytes: int('FNTS_LOG_MAX_LINE_BYTES', 16 * 1024, 80, 1024 * 1024),
+    logRingBytes: int('FNTS_LOG_RING_BYTES', 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+    logRateBytesPerContainer: int('FNTS_LOG_RATE_BYTES', 64 * 1024, 0, 1024 * 1024 * 1024),
+    bodyReadTimeoutMs: int('FNTS_BODY_READ_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    streamBodyThresholdBytes: int('FNTS_STREAM_BODY_THRESHOLD_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024),
+    maxStreamingBodies: int('FNTS_MAX_STREAMING_BODIES', 4, 0, 10_000),
+    iofsSizeBytes: int('FNTS_IOFS_SIZE_BYTES', 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     ...overrides,
   };
   if (env.FNTS_IMAGE_PULL !== undefined && !['missing', 'never'].includes(env.FNTS_IMAGE_PULL)) {

@@ -40,9 +40,12 @@ export const errors = {
     }),
   authScope: (scope: string, needed: string) =>
     new FntsError(403, 'FNTS_ERR_AUTH_SCOPE', `this API key has scope "${scope}"; this request needs "${needed}"`),
+  bodyTimeout: (ms: number) =>
+    new FntsError(408, 'FNTS_ERR_API_BODY_TIMEOUT', `the request body did not arrive within ${ms} ms`, { Connection: 'close' }),
   // Call outcomes: a function's failure is a result of the call, reported with these.
   functionFailed: () => new FntsError(502, 'FNTS_ERR_CALL_FUNCTION_FAILED', 'function failed'),
-  invalidResponse: () => new FntsError(502, 'FNTS_ERR_CALL_INVALID_RESPONSE', 'invalid function response'),
+  invalidResponse: (detail?: string) =>
+    new FntsError(502, 'FNTS_ERR_CALL_INVALID_RESPONSE', 'invalid function response' + (detail ? `: ${detail}` : '')),
   receiveFailed: (cause?: string) =>
     new FntsError(
       502,

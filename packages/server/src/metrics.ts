@@ -31,6 +31,11 @@ export class Metrics {
     name: 'fnts_rejected_calls_total', help: 'Calls answered 503 because the server was too busy, by function',
     labelNames: ['fn_id'] as const, registers: [this.registry],
   });
+  readonly outputSuppressed = new Counter({
+    name: 'fnts_output_lines_suppressed_total',
+    help: 'Function output lines left out of the server log because a container passed its rate, by function',
+    labelNames: ['fn_id'] as const, registers: [this.registry],
+  });
   readonly memoryReserved = new Gauge({
     name: 'fnts_memory_reserved_mib', help: 'Memory reserved by live containers, in MiB', registers: [this.registry],
   });

@@ -11,6 +11,12 @@ const run = promisify(execFile);
 
 /** The label recording which Node build a base image holds; a different host Node means a rebuild. */
 const NODE_LABEL = 'fnts.node';
+/**
+ * The label recording the layout of the image's files; bump BASE_LAYOUT when it changes so an existing image
+ * is rebuilt. 2: /tmp is 1777 (layout 1 had 1755 from the packer's umask, and uid 1000 could not write there).
+ */
+const LAYOUT_LABEL = 'fnts.base-layout';
+const BASE_LAYOUT = '2';
 
 export function baseImageTag(nodeVersion = process.version): string {
   return `fnts/node:${nodeVersion.replace(/^v/, '').split('.')[0]}`;
@@ -46,7 +52,9 @@ export async function ensureBaseImage(
   opts: { labels?: Record<string, string>; onOutput?: (line: string) => void; nodeBinary?: string } = {},
 ): Promise<string> {
   const tag = baseImageTag();
-  if ((await imageLabel(docker, tag, NODE_LABEL)) === process.version) return tag;
+  if ((await imageLabel(docker, tag, NODE_LABEL)) === process.version && (await imageLabel(docker, tag, LAYOUT_LABEL)) === BASE_LAYOUT) {
+    return tag;
+  }
   const node = opts.nodeBinary ?? process.execPath;
   const ctx = await mkdtemp(join(tmpdir(), 'fnts-base-'));
   try {
@@ -61,7 +69,7 @@ export async function ensureBaseImage(
     await writeFile(join(rootfs, 'etc/passwd'), PASSWD);
     await writeFile(join(rootfs, 'etc/group'), GROUP);
     await mkdir(join(rootfs, 'tmp'));
-    await chmod(join(rootfs, 'tmp'), 0o1777);
+    await chmod(join(rootfs, 'tmp'), 0o1777); // for the packer's stat; `modes` below makes it survive the umask
     await mkdir(join(rootfs, 'function'));
     await writeFile(
       join(ctx, 'Dockerfile'),
@@ -70,7 +78,8 @@ export async function ensureBaseImage(
     await buildImage(docker, {
       contextDir: ctx,
       tag,
-      labels: { ...opts.labels, 'fnts.managed': 'true', 'fnts.kind': 'base', [NODE_LABEL]: process.version },
+      labels: { ...opts.labels, 'fnts.managed': 'true', 'fnts.kind': 'base', [NODE_LABEL]: process.version, [LAYOUT_LABEL]: BASE_LAYOUT },
+      modes: { 'rootfs/tmp': 0o1777 },
       ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
     });
     return tag;

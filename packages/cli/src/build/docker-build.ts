@@ -14,6 +14,11 @@ export interface ImageBuild {
   dockerignore?: boolean;
   /** Receives each line of Docker's build output. */
   onOutput?: (line: string) => void;
+  /**
+   * Exact modes for some entries of the context (paths relative to it, `/`-separated). tar-fs applies the process
+   * umask to every mode it packs, which would turn a sticky world-writable `tmp` (1777) into 1755.
+   */
+  modes?: Record<string, number>;
 }
 
 interface ProgressEvent {
@@ -41,6 +46,15 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: Prog
   });
 }
 
+/** A tar-fs header map that sets the given entries' modes, umask or not. */
+function exactModes(modes: Record<string, number>): NonNullable<PackOptions['map']> {
+  return (header) => {
+    const mode = modes[header.name.replace(/\/+$/, '')];
+    if (mode !== undefined) header.mode = mode;
+    return header;
+  };
+}
+
 /** Sends the directory as a tar stream (tar-fs) to Docker's build API and waits for the image. */
 export async function buildImage(docker: Docker, build: ImageBuild): Promise<void> {
   const ignore = build.dockerignore ? dockerignoreFilter(build.contextDir) : undefined;
@@ -48,6 +62,7 @@ export async function buildImage(docker: Docker, build: ImageBuild): Promise<voi
     ...(ignore ? { ignore } : {}),
     // uid 1000 runs the function (CONTRACT §1.7): make everything readable, as Fn's `chmod -R o+r` does.
     readable: true,
+    ...(build.modes ? { map: exactModes(build.modes) } : {}),
   };
   let stream: NodeJS.ReadableStream;
   try {

@@ -5,11 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import { ClientGoneError, errors, type FntsError, isFntsError } from '../errors.js';
+import { explainCallFailure } from './call-failure.js';
 import type { CallOutcome, Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
 import { IOFS_MOUNT, type DockerDriver } from './docker.js';
-import type { HotContainer } from './hot-container.js';
 import { formatDeadline, type HeaderMap } from './http-headers.js';
 import { LogHub } from './log-hub.js';
 import { LOG_FRAME_ENV } from './launcher.js';
@@ -120,7 +120,7 @@ export class Agent {
   /** Pools of superseded function versions whose calls are still finishing. */
   private readonly retired = new Set<HotContainerPool>();
   readonly budget: MemoryBudget;
-  readonly logs = new LogHub();
+  readonly logs: LogHub;
   private closing = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
@@ -135,6 +135,7 @@ export class Agent {
     private readonly identity: { labels: Record<string, string>; iofsDir: string },
   ) {
     this.budget = new MemoryBudget(config.maxTotalMemoryMiB);
+    this.logs = new LogHub(config.logRingBytes);
   }
 
   /** Calls `listener` as each call ends (sync, in the agent's path: it must only hand the event on). */
@@ -204,8 +205,11 @@ export class Agent {
         signal: ac.signal,
       });
     } catch (err) {
-      settle(false);
-      throw await this.callFailure(container, ac.signal, err);
+      // Explained before the container is removed, so a removal's SIGKILL is never taken for the cause.
+      const failure = await explainCallFailure(container, ac.signal, err);
+      if (!failure.keepContainer) this.log.warn({ call_id: req.callId, container: container.name, err }, failure.error.message);
+      settle(failure.keepContainer);
+      throw failure.error;
     }
 
     switch (res.statusCode) {
@@ -224,21 +228,8 @@ export class Agent {
         this.log.warn({ call_id: req.callId, status: res.statusCode }, 'function answered an invalid status');
         res.body.destroy();
         settle(false);
-        throw errors.invalidResponse();
+        throw errors.invalidResponse(`the function answered status ${res.statusCode}; the FDK answers 200, 502 or 504`);
     }
-  }
-
-  /** Names the cause of a failed exchange: timeout, caller gone, oversized body, or the container's death. */
-  private async callFailure(c: HotContainer, signal: AbortSignal, err: unknown): Promise<FntsError> {
-    if (signal.aborted && isFntsError(signal.reason)) return signal.reason;
-    if (isFntsError(err)) return err;
-    // A dying container closes the socket a moment before Docker reports its exit.
-    const info = c.exitInfo ?? (await Promise.race([c.exited, sleep(500).then(() => undefined)]));
-    if (info?.oomKilled) {
-      return errors.receiveFailed('the container ran out of memory and was killed; raise the function\'s memory');
-    }
-    if (info) return errors.receiveFailed(`the container exited with code ${info.exitCode}`);
-    return errors.receiveFailed((err as Error).message);
   }
 
   private requestBody(body: Readable | Buffer | null): Readable | Buffer | null {
@@ -316,6 +307,9 @@ export class Agent {
       queueTimeoutMs: cfg.queueTimeoutMs,
       idleTimeoutMs: fn.idle_timeout * 1000,
       freezeIdleMs: cfg.freezeIdleMs,
+      maxLineBytes: cfg.logMaxLineBytes,
+      iofsSizeBytes: cfg.iofsSizeBytes,
+      logRateBytes: cfg.logRateBytesPerContainer,
     };
     const log = this.log.child({ fn_id: fn.id });
     const pool = new HotContainerPool(settings, {
@@ -324,12 +318,20 @@ export class Agent {
       metrics: this.metrics,
       log,
       evict: (mib, except) => this.evict(mib, except),
-      onOutput: (line, container, callId) => {
-        log.info({ user_log: true, app_id: app.id, container, call_id: callId }, line);
-        this.logs.publish({
-          time: new Date().toISOString(), app_id: app.id, fn_id: fn.id, container, line,
-          ...(callId ? { call_id: callId } : {}),
-        });
+      onOutput: {
+        line: (piece, container, callId, toServerLog) => {
+          const marks = piece.continues ? { continues: true as const } : {};
+          if (toServerLog) log.info({ user_log: true, app_id: app.id, container, call_id: callId, ...marks }, piece.text);
+          this.logs.publish({
+            time: new Date().toISOString(), app_id: app.id, fn_id: fn.id, container, line: piece.text,
+            ...(callId ? { call_id: callId } : {}), ...marks,
+          });
+        },
+        suppressed: (container, x) => {
+          this.metrics.outputSuppressed.inc({ fn_id: fn.id }, x.lines);
+          log.warn({ app_id: app.id, container, lines: x.lines, bytes: x.bytes },
+            'function output past the server-log rate was left out of the server log (it is still in the fn\'s logs)');
+        },
       },
     });
     this.pools.set(key, pool);

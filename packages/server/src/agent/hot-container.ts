@@ -1,12 +1,12 @@
 import { Client, Pool, type Dispatcher } from 'undici';
+import { transition, type ContainerState } from './container-state.js';
 import type { ExitInfo } from './docker.js';
 
-/** Lifecycle of a container that has published its socket. `stopping` is final. */
-export type ContainerState = 'ready' | 'paused' | 'stopping';
+export type { ContainerState } from './container-state.js';
 
 /** One running function container: the unit a pool hands out, serving up to `concurrency` calls at once. */
 export class HotContainer {
-  state: ContainerState = 'ready';
+  private current: ContainerState = 'starting';
   inFlight = 0;
   /** Calls being served, for tagging the function's log lines when there is exactly one. */
   readonly callIds = new Set<string>();
@@ -32,8 +32,22 @@ export class HotContainer {
     });
   }
 
+  get state(): ContainerState {
+    return this.current;
+  }
+
+  /** Moves to `to` when the lifecycle table allows it (container-state.ts); throws on any other move. */
+  moveTo(to: ContainerState): void {
+    this.current = transition(this.current, to);
+  }
+
+  /** Moves to `stopping` unless it is there already: every way a container ends goes through here once. */
+  stop(): void {
+    if (this.current !== 'stopping') this.moveTo('stopping');
+  }
+
   get alive(): boolean {
-    return this.state !== 'stopping' && this.exitInfo === undefined;
+    return (this.state === 'ready' || this.state === 'paused') && this.exitInfo === undefined;
   }
 
   get hasFreeSlot(): boolean {

@@ -2,24 +2,38 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 export type HeaderMap = Record<string, string | string[]>;
 
-/** Hop-by-hop headers, never forwarded in either direction (CONTRACT §2.1). */
+/**
+ * Hop-by-hop and expectation headers, never forwarded in either direction (CONTRACT §2.1): they describe one
+ * connection, and undici refuses several of them outright (a forwarded `Expect` used to fail the call). `Expect`
+ * is answered by the server itself (100 Continue, or 413 at once).
+ */
 const HOP_BY_HOP = new Set([
-  'connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect',
 ]);
 
-function isHopByHop(name: string, value: string | string[] | undefined): boolean {
-  // Fn keeps `TE: trailers`, the one TE value that is end to end.
-  if (name === 'te') return value !== 'trailers';
-  return HOP_BY_HOP.has(name);
+function isHopByHop(name: string, listedInConnection: ReadonlySet<string>): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listedInConnection.has(name);
+}
+
+/** The header names a `Connection` header lists, which are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionOptions(headers: IncomingHttpHeaders | HeaderMap): Set<string> {
+  const names = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() !== 'connection' || value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      for (const token of v.split(',')) if (token.trim()) names.add(token.trim().toLowerCase());
+    }
+  }
+  return names;
 }
 
 /** Copies headers without hop-by-hop ones and without any names in `drop` (lower-case). */
 export function copyEndToEnd(headers: IncomingHttpHeaders | HeaderMap, drop: ReadonlySet<string>): HeaderMap {
   const out: HeaderMap = {};
+  const listed = connectionOptions(headers);
   for (const [rawName, value] of Object.entries(headers)) {
     const name = rawName.toLowerCase();
-    if (value === undefined || drop.has(name) || isHopByHop(name, value)) continue;
+    if (value === undefined || drop.has(name) || isHopByHop(name, listed)) continue;
     out[name] = value;
   }
   return out;
@@ -52,6 +66,7 @@ export function canonicalHeaderName(name: string): string {
 }
 
 const HTTP_PREFIX = 'fn-http-h-';
+const NONE: ReadonlySet<string> = new Set();
 
 /** The headers of the `POST /call` request for an HTTP-trigger call (CONTRACT §2.1): every client header but Content-Type is prefixed. */
 export function triggerRequestHeaders(incoming: IncomingHttpHeaders, method: string, requestUrl: string): HeaderMap {
@@ -79,7 +94,7 @@ export function triggerResponse(fromFunction: HeaderMap, callId: string): { stat
     const name = rawName.toLowerCase();
     if (name.startsWith(HTTP_PREFIX) && name.length > HTTP_PREFIX.length) {
       const target = name.slice(HTTP_PREFIX.length);
-      if (!isHopByHop(target, value) && target !== 'content-length') headers[canonicalHeaderName(target)] = value;
+      if (!isHopByHop(target, NONE) && target !== 'content-length') headers[canonicalHeaderName(target)] = value;
     } else if (name === 'content-type') {
       headers['Content-Type'] = value;
     } else if (name === 'content-length') {

@@ -1,11 +1,11 @@
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { newId } from '../ids.js';
 import { errors } from '../errors.js';
 import type { ContainerSpec, DockerDriver, ExitInfo } from './docker.js';
 import { HotContainer, socketClient } from './hot-container.js';
+import { createSocketDir, removeSocketDir } from './iofs.js';
+import { LineSplitter, ServerLogBound, type OutputPiece, type Suppressed } from './output.js';
 import { SOCKET_NAME, armSocketWait } from './socket-wait.js';
 
 /** Everything needed to start containers for one function version. */
@@ -25,10 +25,21 @@ export interface LaunchSettings {
   startTimeoutMs: number;
   imagePull: 'missing' | 'never';
   pullTimeoutMs: number;
+  /** Size of the tmpfs on each socket dir (iofs.ts). */
+  iofsSizeBytes: number;
+  /** Longer output lines are split into pieces of this many bytes. */
+  maxLineBytes: number;
+  /** Bytes per second of one container's output that may reach the server log. */
+  logRateBytes: number;
 }
 
-/** Receives each line a container prints, with the call it belongs to when that is unambiguous. */
-export type OutputSink = (line: string, container: string, callId: string | undefined) => void;
+/** Receives what a container prints, already split into bounded lines and tagged with its call when known. */
+export interface OutputSink {
+  /** One line or piece; `toServerLog` is false once the container is past its server-log rate. */
+  line(piece: OutputPiece, container: string, callId: string | undefined, toServerLog: boolean): void;
+  /** Output kept out of the server log in one window, reported once. */
+  suppressed(container: string, s: Suppressed): void;
+}
 
 /**
  * Log framing (CONTRACT §1.6): with these variables the FDK prints `\nfnts_call_id=<Fn-Call-Id>` to stdout and
@@ -37,19 +48,37 @@ export type OutputSink = (line: string, container: string, callId: string | unde
 export const LOG_FRAME_ENV = { FN_LOGFRAME_NAME: 'fnts_call_id', FN_LOGFRAME_HDR: 'Fn-Call-Id' } as const;
 const FRAME_PREFIX = `${LOG_FRAME_ENV.FN_LOGFRAME_NAME}=`;
 
-/** Splits output into lines, consumes frame lines (and the blank line before each), tags the rest with the call. */
-function tagOutput(output: NodeJS.ReadableStream, emit: (line: string, callId: string | undefined) => void): void {
+/**
+ * Splits output into bounded lines (never an unbounded buffer: a function may print gigabytes without a newline),
+ * consumes frame lines (and the blank line before each), tags the rest with the call and applies the server-log rate.
+ */
+function tagOutput(
+  output: NodeJS.ReadableStream,
+  s: LaunchSettings,
+  emit: (piece: OutputPiece, framedCallId: string | undefined, toServerLog: boolean) => void,
+  suppressed: (x: Suppressed) => void,
+): void {
   let callId: string | undefined;
   let blankPending = false;
-  createInterface({ input: output, crlfDelay: Infinity }).on('line', (line) => {
-    if (line.startsWith(FRAME_PREFIX)) {
-      callId = line.slice(FRAME_PREFIX.length) || undefined;
+  let midLine = false;
+  const bound = new ServerLogBound(s.logRateBytes, suppressed);
+  const send = (piece: OutputPiece) => emit(piece, callId, bound.admit(Buffer.byteLength(piece.text)));
+  const splitter = new LineSplitter(s.maxLineBytes, (piece) => {
+    const whole = !midLine && !piece.continues;
+    midLine = piece.continues;
+    if (whole && piece.text.startsWith(FRAME_PREFIX)) {
+      callId = piece.text.slice(FRAME_PREFIX.length) || undefined;
       blankPending = false;
       return;
     }
-    if (blankPending) emit('', callId);
-    blankPending = line === '';
-    if (!blankPending) emit(line, callId);
+    if (blankPending) send({ text: '', continues: false });
+    blankPending = whole && piece.text === '';
+    if (!blankPending) send(piece);
+  });
+  output.on('data', (chunk: Buffer) => splitter.push(chunk));
+  output.once('end', () => {
+    splitter.end();
+    bound.flush();
   });
 }
 
@@ -57,7 +86,7 @@ function tagOutput(output: NodeJS.ReadableStream, emit: (line: string, callId: s
 export async function destroyContainer(driver: DockerDriver, c: HotContainer, log: Logger): Promise<void> {
   await c.client.destroy().catch(() => undefined);
   await driver.remove(c.id).catch((err: unknown) => log.warn({ err, container: c.name }, 'container removal failed'));
-  await rm(c.socketDir, { recursive: true, force: true });
+  await removeSocketDir(c.socketDir);
 }
 
 /** Pulls under way, by image, so concurrent cold starts share one pull. */
@@ -94,10 +123,7 @@ export async function launchContainer(
   onOutput: OutputSink,
 ): Promise<HotContainer> {
   await ensureImage(driver, s);
-  await mkdir(s.iofsDir, { recursive: true });
-  const socketDir = await mkdtemp(join(s.iofsDir, 'iofs'));
-  // The FDK runs as uid 1000 and must create its socket here (CONTRACT §1.2).
-  await chmod(socketDir, 0o777);
+  const socketDir = await createSocketDir(s.iofsDir, s.iofsSizeBytes, log);
   const waiter = armSocketWait(socketDir);
   const name = `fnts-${newId().toLowerCase()}`;
   const spec: ContainerSpec = {
@@ -111,10 +137,15 @@ export async function launchContainer(
   try {
     const result = await driver.start(spec);
     id = result.id;
-    tagOutput(result.output, (line, framedCallId) => onOutput(line, name, framedCallId ?? container?.soleCallId));
+    tagOutput(
+      result.output,
+      s,
+      (piece, framedCallId, toServerLog) => onOutput.line(piece, name, framedCallId ?? container?.soleCallId, toServerLog),
+      (x) => onOutput.suppressed(name, x),
+    );
   } catch (err) {
     waiter.close();
-    await rm(socketDir, { recursive: true, force: true });
+    await removeSocketDir(socketDir);
     throw err;
   }
   const exited = driver.wait(id).catch((): ExitInfo => ({ exitCode: -1, oomKilled: false }));
@@ -127,9 +158,10 @@ export async function launchContainer(
   waiter.close();
   if (outcome.kind === 'ready') {
     log.info({ container: name, ms: Date.now() - started }, 'container ready');
+    container.moveTo('ready');
     return container;
   }
-  container.state = 'stopping';
+  container.stop();
   await destroyContainer(driver, container, log);
   switch (outcome.kind) {
     case 'exited':

@@ -156,7 +156,7 @@ export class HotContainerPool {
   async discard(c: HotContainer): Promise<void> {
     if (!this.containers.delete(c)) return;
     c.clearTimers();
-    c.state = 'stopping';
+    c.stop();
     this.env.budget.release(c.memoryMiB);
     const removal = destroyContainer(this.env.driver, c, this.env.log);
     this.removals.add(removal);
@@ -207,7 +207,7 @@ export class HotContainerPool {
 
   private async unpauseIfNeeded(c: HotContainer): Promise<HotContainer> {
     if (c.state === 'paused') {
-      c.state = 'ready';
+      c.moveTo('ready');
       await this.env.driver.unpause(c.id).catch((err: unknown) => this.env.log.warn({ err, container: c.name }, 'unpause failed'));
     }
     return c;
@@ -215,7 +215,7 @@ export class HotContainerPool {
 
   private async freeze(c: HotContainer): Promise<void> {
     if (!c.isIdle || c.state !== 'ready') return;
-    c.state = 'paused';
+    c.moveTo('paused');
     await this.env.driver.pause(c.id).catch((err: unknown) => this.env.log.warn({ err, container: c.name }, 'pause failed'));
   }
 

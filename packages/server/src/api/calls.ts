@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Readable } from 'node:stream';
-import type { CallResponse } from '../agent/agent.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable, finished } from 'node:stream';
+import type { CallOrigin, CallResponse } from '../agent/agent.js';
 import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, triggerResponse, type HeaderMap } from '../agent/http-headers.js';
 import { ClientGoneError, errors } from '../errors.js';
 import type { App, Fn } from '../store/models.js';
 import { checkTriggerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { RequestBodyReader } from './request-body.js';
 import { FnIdParams } from './schemas.js';
 
 /**
@@ -46,20 +48,14 @@ async function responseBody(res: CallResponse): Promise<Readable | Buffer> {
 export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const { store, agent, config } = deps;
 
-  /** Checks the declared size; a small body is read whole, a large or unsized one streams through (null: none). */
-  const requestBody = async (req: FastifyRequest): Promise<Readable | Buffer | null> => {
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length > config.maxRequestBytes) {
-      throw errors.payloadTooLarge(`Content-Length too large for this server, ${length} > max ${config.maxRequestBytes}`);
-    }
-    if (req.headers['transfer-encoding'] !== undefined) return req.raw;
-    if (length === 0) return null;
-    return length <= SMALL_BODY ? readAll(req.raw, config.maxRequestBytes) : req.raw;
-  };
+  const bodies = new RequestBodyReader(config);
+  /** The call's body, read before any container is taken (request-body.ts); null when there is none. */
+  const requestBody = (req: FastifyRequest): Promise<Readable | Buffer | null> => bodies.read(req.raw);
 
   /** Runs the call for a client that waits; undefined when the client went away first. */
   const run = async (
     app: App, fn: Fn, callId: string, headers: HeaderMap, body: Readable | Buffer | null, reply: FastifyReply,
+    origin?: CallOrigin,
   ): Promise<CallResponse | undefined> => {
     const gone = new AbortController();
     const onClose = () => gone.abort();
@@ -67,8 +63,11 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     // destroys it on a disconnect and the agent sees that instead.
     reply.raw.once('close', onClose);
     try {
-      return await agent.call({ app, fn, callId, headers, body, signal: gone.signal });
+      const res = await agent.call({ app, fn, callId, headers, body, signal: gone.signal, ...(origin ? { origin } : {}) });
+      if (body instanceof Readable) finished(res.body, () => body.destroy());
+      return res;
     } catch (err) {
+      if (body instanceof Readable) body.destroy(); // frees its streaming slot even if no container took it
       if (err instanceof ClientGoneError) {
         reply.log.info({ call_id: callId }, 'client went away during the call');
         return undefined;
@@ -80,6 +79,19 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   };
 
   return async (api) => {
+    // `Expect: 100-continue` is answered here rather than forwarded: 413 at once when the declared body is over the
+    // limit (the client need not send it), else 100 and the request proceeds through fastify as usual.
+    api.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > config.maxRequestBytes) {
+        const err = errors.payloadTooLarge(`Content-Length too large for this server, ${length} > max ${config.maxRequestBytes}`);
+        res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+        res.end(JSON.stringify({ message: err.message, code: err.code }));
+        return;
+      }
+      res.writeContinue();
+      api.server.emit('request', req, res);
+    });
     // The body is the function's input, whatever its type: leave the stream unread for the agent.
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('*', (_req, _payload, done) => done(null));
@@ -125,7 +137,7 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const callId = deps.newId();
       void reply.header('Fn-Call-Id', callId);
       const url = `${req.protocol}://${req.headers.host ?? req.hostname}${req.url}`;
-      const res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), await requestBody(req), reply);
+      const res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), await requestBody(req), reply, { triggerId: t.id });
       if (!res) return reply;
       const out = triggerResponse(res.headers, callId);
       return reply.code(out.status).headers(out.headers).send(await responseBody(res));

@@ -12,6 +12,9 @@ const LogsQuery = Type.Object({
   tail: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
 });
 
+/** What may wait unsent for one log follower. */
+const FOLLOW_BUFFER_BYTES = 1024 * 1024;
+
 /** `/metrics` (Prometheus) and `GET /v2/fns/{fn_id}/logs` (the function's output as NDJSON, optionally followed). */
 export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsyncTypebox {
   const { store, agent } = deps;
@@ -41,7 +44,10 @@ export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsy
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
       for (const l of lines) res.write(l);
-      const stop = agent.logs.follow(fn.id, (l: LogLine) => res.write(`${JSON.stringify(l)}\n`));
+      // A follower that reads slower than the function prints misses lines rather than growing the server's memory.
+      const stop = agent.logs.follow(fn.id, (l: LogLine) => {
+        if (res.writableLength < FOLLOW_BUFFER_BYTES) res.write(`${JSON.stringify(l)}\n`);
+      });
       // Keeps proxies and clients from timing out an idle follow.
       const ping = setInterval(() => res.write('\n'), 15_000);
       followers.add(res);
