@@ -71,7 +71,15 @@ export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     });
 
     api.delete('/v2/apps/:app_id', { schema: { tags: ['apps'], params: AppIdParams } }, async (req, reply) => {
+      const fnIds: string[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await store.listFns(req.params.app_id, { limit: 100, ...(after !== undefined ? { after } : {}) });
+        fnIds.push(...page.items.map((fn) => fn.id));
+        if (page.nextCursor === undefined) break;
+        after = page.nextCursor;
+      }
       if (!(await store.deleteApp(req.params.app_id))) throw errors.appNotFound();
+      for (const id of fnIds) deps.agent.logs.forget(id); // their output goes with them
       await deps.streams.sync(); // its stream triggers went with it
       return reply.code(204).send();
     });

@@ -98,6 +98,7 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
     api.delete('/v2/fns/:fn_id', { schema: { tags: ['fns'], params: FnIdParams } }, async (req, reply) => {
       if (!(await store.deleteFn(req.params.fn_id))) throw errors.fnNotFound();
+      deps.agent.logs.forget(req.params.fn_id);
       await deps.streams.sync(); // its stream triggers went with it
       return reply.code(204).send();
     });
