@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ERROR_CODE } from '@fnts/api/errors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { newId } from './ids.js';
@@ -10,6 +11,7 @@ import { fnRoutes } from './api/fns.js';
 import { callRoutes } from './api/calls.js';
 import { metaRoutes, routeTable } from './api/meta.js';
 import { observeRoutes } from './api/observe.js';
+import { openApiOptions } from './api/openapi.js';
 import { reapLeftovers } from './agent/reaper.js';
 import { Metrics } from './metrics.js';
 import { streamControlRoutes } from './api/stream-control.js';
@@ -65,9 +67,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false } },
     // A URL the router cannot decode gets the same error shape as everything else.
     frameworkErrors: (err, _req, reply) => {
-      const bad = errors.validation(`the URL is not valid: ${err.message}`);
+      const bad = errors.badUrl(`the URL is not valid: ${err.message}`);
       // The framework hands a reply typed for no route in particular; it is an ordinary reply.
-      return (reply as FastifyReply).code(bad.status).send({ message: bad.message, code: 'FNTS_ERR_API_BAD_URL' });
+      return (reply as FastifyReply).code(bad.status).send({ message: bad.message, code: bad.code });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -83,7 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.code(tooLarge.status).send({ message: tooLarge.message, code: tooLarge.code });
     }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send({ message: err.message, code: err.code ?? 'FNTS_ERR_API_BAD_REQUEST' });
+      return reply.code(err.statusCode).send({ message: err.message, code: err.code ?? ERROR_CODE.badRequest });
     }
     req.log.error({ err }, 'unhandled error');
     const internal = errors.internal();
@@ -93,12 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Fn reads API bodies as JSON whatever their Content-Type (curl -d sends a form type).
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'fnts API (Fn API v2)', version: FNTS_VERSION },
-      tags: [{ name: 'apps' }, { name: 'fns' }, { name: 'triggers' }, { name: 'streams' }, { name: 'calls' }, { name: 'meta' }],
-    },
-  });
+  await app.register(swagger, openApiOptions(FNTS_VERSION));
   await app.register(metaRoutes);
   await app.register(appRoutes(api));
   await app.register(fnRoutes(api));

@@ -1,3 +1,4 @@
+import { ENV, LOG_FRAME, SOCKET_NAME } from '@fnts/api/contract';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -6,7 +7,7 @@ import { newId } from '../ids.js';
 import { errors } from '../errors.js';
 import type { ContainerSpec, DockerDriver, ExitInfo } from './docker.js';
 import { HotContainer, socketClient } from './hot-container.js';
-import { SOCKET_NAME, armSocketWait } from './socket-wait.js';
+import { armSocketWait } from './socket-wait.js';
 
 /** Everything needed to start containers for one function version. */
 export interface LaunchSettings {
@@ -34,8 +35,8 @@ export type OutputSink = (line: string, container: string, callId: string | unde
  * Log framing (CONTRACT §1.6): with these variables the FDK prints `\nfnts_call_id=<Fn-Call-Id>` to stdout and
  * stderr as each call starts, so output that Docker delivers after the call ended is still tagged correctly.
  */
-export const LOG_FRAME_ENV = { FN_LOGFRAME_NAME: 'fnts_call_id', FN_LOGFRAME_HDR: 'Fn-Call-Id' } as const;
-const FRAME_PREFIX = `${LOG_FRAME_ENV.FN_LOGFRAME_NAME}=`;
+export const LOG_FRAME_ENV = { [ENV.logFrameName]: LOG_FRAME.name, [ENV.logFrameHeader]: LOG_FRAME.header } as const;
+const FRAME_PREFIX = `${LOG_FRAME.name}=`;
 
 /** Splits output into lines, consumes frame lines (and the blank line before each), tags the rest with the call. */
 function tagOutput(output: NodeJS.ReadableStream, emit: (line: string, callId: string | undefined) => void): void {
