@@ -27,7 +27,7 @@ export const callSchemas = {
     body: { ...anyBody, description: 'the function\'s input' },
     response: {
       200: { description: 'the function\'s output, with its headers', headers: CallHeaders, ...anyBody },
-      202: Type.Null({ description: 'a detached call was accepted and runs on', headers: CallHeaders }),
+      202: Type.Unsafe<undefined>({ type: 'null', description: 'a detached call was accepted and runs on', headers: CallHeaders }),
       ...failsWith('fnNotFound', 'appNotFound', ...callErrors),
     },
   },

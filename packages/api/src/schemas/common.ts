@@ -45,8 +45,8 @@ export const ErrorBody = Type.Object(
 );
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 
-/** A 204 answer, without a body. */
-export const NoContent = Type.Null({ description: 'Deleted' });
+/** A 204 answer, without a body (`type: null` tells the OpenAPI generator there is no content). */
+export const NoContent = Type.Unsafe<undefined>({ type: 'null', description: 'Deleted' });
 
 type ErrorResponses = Record<number, typeof ErrorBody>;
 
