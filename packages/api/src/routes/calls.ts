@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { failsWith } from '../schemas/common.js';
+import { failsWith, ok } from '../schemas/common.js';
 import { FnIdParams } from '../schemas/resources.js';
 import {
   AppNameParams, Binary, CallHeaders, InvokeHeaders, LogLine, LogsQuery, MetricsText, RootResponse, TriggerPathParams,
@@ -60,14 +60,17 @@ export const callSchemas = {
   },
   metrics: {
     operationId: 'getMetrics', summary: 'Prometheus metrics', tags: ['meta'],
-    response: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: MetricsText } } } },
+    response: {
+      200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: MetricsText } } },
+      ...failsWith(),
+    },
   },
   version: {
     operationId: 'getVersion', summary: 'The server\'s version', tags: ['meta'],
-    response: { 200: VersionResponse },
+    response: { 200: ok(VersionResponse, 'the server\'s version'), ...failsWith() },
   },
   root: {
     operationId: 'getRoot', summary: 'Fn\'s greeting', tags: ['meta'],
-    response: { 200: RootResponse },
+    response: { 200: ok(RootResponse, 'the server is up'), ...failsWith() },
   },
 };

@@ -45,6 +45,11 @@ export const ErrorBody = Type.Object(
 );
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 
+/** A success answer: `schema` described for this operation. */
+export function ok<T extends Type.TSchema>(schema: T, description: string): T {
+  return { ...schema, description };
+}
+
 /** A 204 answer, without a body (`type: null` tells the OpenAPI generator there is no content). */
 export const NoContent = Type.Unsafe<undefined>({ type: 'null', description: 'Deleted' });
 
