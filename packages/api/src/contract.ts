@@ -1,4 +1,5 @@
-// Names of the Fn http-stream contract (CONTRACT.md §1–2), shared by the server's agent and the FDK.
+// Names of the Fn http-stream contract (CONTRACT.md §1–2), shared by the server's agent and the FDK, and the
+// annotations the API adds (§4.5), which clients read.
 // No imports: the FDK is bundled into every function image, so this module must stay tiny and dependency-free.
 
 /** Environment variables the platform sets in a function container (CONTRACT §1.1). */
@@ -79,3 +80,7 @@ export const STATUS = { ok: 200, badRequest: 400, functionFailed: 502, timedOut:
  * stderr as each call starts, so output that arrives after the call ended is still tagged correctly.
  */
 export const LOG_FRAME = { name: 'fnts_call_id', header: HEADER.callId } as const;
+
+/** Annotations the server adds to functions and HTTP triggers (CONTRACT §4.5). */
+export const INVOKE_ENDPOINT_ANNOTATION = 'fnproject.io/fn/invokeEndpoint';
+export const HTTP_ENDPOINT_ANNOTATION = 'fnproject.io/trigger/httpEndpoint';

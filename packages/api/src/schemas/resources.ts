@@ -127,7 +127,3 @@ export type FnPatch = Partial<
   Pick<FnJson, 'image' | 'memory' | 'timeout' | 'idle_timeout' | 'max_containers' | 'concurrency' | 'config' | 'annotations'>
 >;
 export type TriggerPatch = Partial<Pick<TriggerJson, 'name' | 'fn_id' | 'source' | 'annotations' | 'options'>>;
-
-/** Annotations the server adds (CONTRACT §4.5). */
-export const INVOKE_ENDPOINT_ANNOTATION = 'fnproject.io/fn/invokeEndpoint';
-export const HTTP_ENDPOINT_ANNOTATION = 'fnproject.io/trigger/httpEndpoint';
