@@ -53,7 +53,7 @@ export function ok<T extends Type.TSchema>(schema: T, description: string): T {
 /** A 204 answer, without a body (`type: null` tells the OpenAPI generator there is no content). */
 export const NoContent = Type.Unsafe<undefined>({ type: 'null', description: 'Deleted' });
 
-type ErrorResponses = Record<number, typeof ErrorBody>;
+type ErrorResponses = Record<number, typeof ErrorBody & { description: string }>;
 
 /**
  * The error answers of one operation, by status, each described by the codes it may carry. Every operation
@@ -68,6 +68,9 @@ export function failsWith(...names: ApiErrorName[]): ErrorResponses {
     byStatus.set(e.status, lines);
   }
   const out: ErrorResponses = {};
-  for (const [status, lines] of byStatus) out[status] = Type.Object(ErrorBody.properties, { title: 'Error', description: lines.join('; ') });
+  for (const [status, lines] of byStatus) {
+    const description = lines.join('; ');
+    out[status] = { ...Type.Object(ErrorBody.properties, { title: 'Error' }), description };
+  }
   return out;
 }
