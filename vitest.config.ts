@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const serverSource = fileURLToPath(new URL('./packages/server/src/index.ts', import.meta.url));
+const contractSource = fileURLToPath(new URL('./packages/api/src/contract.ts', import.meta.url));
 
 /**
  * One project per package plus the end-to-end tests, each with only the setup it needs: the FDK's tests use no
@@ -19,6 +20,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
+        test: { name: 'api', include: ['packages/api/test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        // The FDK's one dependency, the contract's names, from source: its tests need no build of another package.
+        resolve: { alias: [{ find: /^@fnts\/api\/contract$/, replacement: contractSource }] },
         test: { name: 'fdk', include: ['packages/fdk/test/**/*.test.ts'] },
       },
       {

@@ -2,6 +2,7 @@
 // with a no-op function, for 1 and 4 partitions and batch sizes 1, 100 and 1000, against plain read loops over the
 // same log in the same run; and append → invoke-start latency at max_wait_ms 0.
 // Run with `npm run bench:stream`; see bench/README.md for what each figure means.
+import type { TriggerStatus } from '@fnts/api';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -58,18 +59,6 @@ const START_LINE = /BENCH_START (\d+(?:\.\d+)?) (\d+) (\d+) (\d+)/;
 
 /** Wall-clock milliseconds with microsecond resolution; the container's Node reads the same kernel clock. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
-
-interface PartitionStatus {
-  partition: number;
-  committed: number;
-  end: number;
-  lag_records: number;
-  state: { kind: string };
-  last_error: string | null;
-}
-interface TriggerStatus {
-  partitions: PartitionStatus[];
-}
 
 interface Ctx {
   api: JsonApi;

@@ -1,3 +1,4 @@
+import type { PartitionStatus } from '@fnts/api';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +29,6 @@ handle(async (input: any) => {
 `;
 
 interface Line { first: number; last: number; id: string; attempt: number; done?: number[]; values?: string[] }
-interface PartitionStatus { committed: number; end: number; lag_records: number; in_flight: { first: number; last: number; id: string } | null; state: { kind: string } }
 
 /** The function's lines of one kind, from a server process's own log (the function's output is logged with user_log). */
 function fnLines(server: ServerProcess, kind: 'BEGIN' | 'BATCH'): Line[] {

@@ -1,163 +1,26 @@
+import type {
+  Annotations, AppJson, AppPatch, ConfigMap, FnJson, FnPatch, List, MessagePage, MessagePosition, NewApp, NewFn, NewStream,
+  NewTrigger, OutgoingMessage, PartitionStatus, RedriveResult, SeekPosition, Stream, StreamMessage, TriggerJson,
+  TriggerPatch, TriggerStatus,
+} from '@fnts/api';
 import { request, type Dispatcher } from 'undici';
 import { cliErrors } from './errors.js';
 
-/** Annotations: any non-empty JSON value per key (CONTRACT §4.5). */
-export type Annotations = Record<string, unknown>;
-export type ConfigMap = Record<string, string>;
-
-export interface App {
-  id: string;
-  name: string;
-  config?: ConfigMap;
-  annotations?: Annotations;
-  syslog_url?: string;
-  shape?: string;
-  created_at?: string;
-  updated_at?: string;
-}
-
-export interface Fn {
-  id: string;
-  name: string;
-  app_id: string;
-  image: string;
-  memory?: number;
-  timeout?: number;
-  idle_timeout?: number;
-  /** fnts extension: most containers at once. */
-  max_containers?: number;
-  /** fnts extension: calls in flight per container. */
-  concurrency?: number;
-  config: ConfigMap;
-  annotations?: Annotations;
-  shape?: string;
-  created_at?: string;
-  updated_at?: string;
-}
-
-export interface Trigger {
-  id: string;
-  name: string;
-  app_id: string;
-  fn_id: string;
-  type: string;
-  source: string;
-  annotations?: Annotations;
-  /** Stream triggers (fnts extension): batching, start position, retries, dead letters; the server fills in defaults. */
-  options?: TriggerOptions;
-  created_at?: string;
-  updated_at?: string;
-}
-
+// The API's types live in @fnts/api (type-only imports: nothing of it loads at run time); these names are the CLI's.
+export type {
+  Annotations, AppPatch, ConfigMap, FnPatch, MessagePage, MessagePosition, NewApp, NewFn, NewStream, NewTrigger,
+  OutgoingMessage, PartitionStatus, RedriveResult, SeekPosition, Stream, StreamMessage, TriggerPatch, TriggerStatus,
+};
+export type App = AppJson;
+export type Fn = FnJson;
+export type Trigger = TriggerJson;
 /** A stream trigger's options, snake_case as in the API and func.yaml (packages/server/README.md). */
-export type TriggerOptions = Record<string, unknown>;
-
-/** An embedded stream (fnts extension): a partitioned, append-only log on the server. */
-export interface Stream {
-  id: string;
-  name: string;
-  partitions: number;
-  retention_ms: number;
-  /** Per partition: the first offset still kept and the next offset to be written (GET of one stream only). */
-  offsets?: { partition: number; start: number; end: number }[];
-  created_at?: string;
-  updated_at?: string;
-}
-
-export interface NewStream {
-  name: string;
-  partitions?: number;
-  retention_ms?: number;
-}
-
-/** One message to append; `key` and `value` are in the request's encoding. */
-export interface OutgoingMessage {
-  key?: string;
-  value: string;
-  headers?: Record<string, string>;
-  timestamp?: number;
-}
-
-/** Where the server put one appended message. */
-export interface MessagePosition {
-  partition: number;
-  offset: number;
-}
-
-/** One message read back; `key` and `value` are in the encoding asked for. */
-export interface StreamMessage {
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  value: string;
-  headers: Record<string, string>;
-}
-
-export interface MessagePage {
-  messages: StreamMessage[];
-  /** Where the next read of this partition starts. */
-  next_offset: number;
-  /** The partition's end (next offset to be written) when this page was read. */
-  end_offset: number;
-}
-
-/** A stream trigger's partition as `GET /v2/triggers/{id}/status` shows it. */
-export interface PartitionStatus {
-  partition: number;
-  committed: number;
-  start: number;
-  end: number;
-  lag_records: number;
-  lag_seconds: number;
-  /** `{kind: IDLE|RUNNING|PAUSED}`, `{kind: RETRYING, attempt, nextAt, lastError, throttled}`, `{kind: BLOCKED, reason}`, … */
-  state: { kind: string; [detail: string]: unknown };
-  in_flight: { first: number; last: number; [detail: string]: unknown } | null;
-  last_error: string | null;
-  last_success_at: string | null;
-  dead_lettered: number;
-}
-
-export interface TriggerStatus {
-  trigger_id: string;
-  name: string;
-  fn_id: string;
-  source: { type: string; stream: string; [detail: string]: unknown };
-  paused: boolean;
-  dead_letter_stream?: string;
-  partitions: PartitionStatus[];
-}
-
-/** Where `seek` moves a paused stream trigger (STREAMS.md §10). */
-export type SeekPosition = 'earliest' | 'latest' | { timestamp: number } | { offsets: Record<string, number> };
-
-export interface RedriveResult {
-  redriven: number;
-  remaining: number;
-  error?: string;
-}
-
-/** What a create sends: everything but the server-assigned fields. */
-export type NewApp = Pick<App, 'name'> & Partial<Pick<App, 'config' | 'annotations' | 'syslog_url' | 'shape'>>;
-export type NewFn = Omit<Fn, 'id' | 'shape' | 'created_at' | 'updated_at' | 'config'> & { config?: ConfigMap };
-export type NewTrigger = Omit<Trigger, 'id' | 'created_at' | 'updated_at'>;
-
-/** What an update sends: merged by the server (CONTRACT §4.4); `""` values in config/annotations delete keys. */
-export type AppPatch = Partial<Pick<App, 'config' | 'annotations' | 'syslog_url'>>;
-export type FnPatch = Partial<
-  Pick<Fn, 'image' | 'memory' | 'timeout' | 'idle_timeout' | 'max_containers' | 'concurrency' | 'config' | 'annotations'>
->;
-export type TriggerPatch = Partial<Pick<Trigger, 'name' | 'fn_id' | 'source' | 'annotations' | 'options'>>;
+export type TriggerOptions = NonNullable<TriggerJson['options']>;
 
 export interface TriggerQuery {
   appId: string;
   fnId?: string;
   name?: string;
-}
-
-interface List<T> {
-  items: T[];
-  next_cursor?: string;
 }
 
 export interface InvokeResult {
@@ -166,9 +29,7 @@ export interface InvokeResult {
   body: Buffer;
 }
 
-/** Server-added annotations (CONTRACT §4.5). */
-export const INVOKE_ENDPOINT_ANNOTATION = 'fnproject.io/fn/invokeEndpoint';
-export const HTTP_ENDPOINT_ANNOTATION = 'fnproject.io/trigger/httpEndpoint';
+export { HTTP_ENDPOINT_ANNOTATION, INVOKE_ENDPOINT_ANNOTATION } from '@fnts/api/contract';
 
 /** The largest page the server hands out; fewer round trips when listing everything. */
 const PAGE_SIZE = 100;

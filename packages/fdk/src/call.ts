@@ -6,14 +6,8 @@ import { decodeInput, describeError, encodeOutput, parseDeadline } from './codec
 import { CallContext, type Context } from './context.js';
 import { BatchEventError } from './errors.js';
 import { collectRequestHeaders, wireResponseHeaders, type HeaderMap } from './headers.js';
-import {
-  HEADER,
-  HTTP_REQUEST_INTENT,
-  MESSAGES,
-  STATUS,
-  fdkRuntimeHeader,
-  fdkVersionHeader,
-} from './protocol.js';
+import { HEADER, HTTP_REQUEST_INTENT, STATUS } from '@fnts/api/contract';
+import { MESSAGES, fdkRuntimeHeader, fdkVersionHeader } from './protocol.js';
 import { resultStream, type StreamSource } from './result.js';
 import type { FdkSettings } from './settings.js';
 import { openStream, type OpenedStream } from './streams.js';

@@ -8,7 +8,8 @@ import {
   type HeaderMap,
   type HeaderRecord,
 } from './headers.js';
-import { DEFAULT_RESPONSE_CONTENT_TYPE, HEADER } from './protocol.js';
+import { HEADER } from '@fnts/api/contract';
+import { DEFAULT_RESPONSE_CONTENT_TYPE } from './protocol.js';
 import type { FunctionInfo } from './settings.js';
 import { readTracing, type Tracing } from './tracing.js';
 

@@ -1,7 +1,7 @@
 // Header names and maps: canonical names as Go and fdk-node spell them, the
 // request header map, and the mapping of response headers onto the wire.
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import { HEADER, HOP_BY_HOP_HEADERS, HTTP_HEADER_PREFIX } from './protocol.js';
+import { HEADER, HOP_BY_HOP_HEADERS, HTTP_HEADER_PREFIX } from '@fnts/api/contract';
 
 /** Header name → values, keyed by canonical name. A Map so no name can collide with Object.prototype. */
 export type HeaderMap = Map<string, string[]>;

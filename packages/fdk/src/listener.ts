@@ -6,7 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { finished, pipeline } from 'node:stream/promises';
 import { errorResponse, type CallLog, type CallRequest, type CallResponse } from './call.js';
 import { FdkListenError } from './errors.js';
-import { CALL_METHOD, CALL_PATH, HEADER, MESSAGES, STATUS } from './protocol.js';
+import { CALL_METHOD, CALL_PATH, HEADER, STATUS } from '@fnts/api/contract';
+import { MESSAGES } from './protocol.js';
 import type { SocketPaths } from './settings.js';
 import { discardRest, requestBodyStream } from './streams.js';
 

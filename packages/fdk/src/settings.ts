@@ -3,13 +3,7 @@
 import { basename, dirname, join } from 'node:path';
 import { INPUT_MODES, type InputMode } from './codec.js';
 import { FdkConfigError } from './errors.js';
-import {
-  ENV,
-  HTTP_STREAM_FORMAT,
-  MAX_SOCKET_PATH_BYTES,
-  PHONY_SOCKET_SUFFIX,
-  UNIX_LISTENER_PREFIX,
-} from './protocol.js';
+import { ENV, HTTP_STREAM_FORMAT, MAX_SOCKET_PATH_BYTES, PHONY_SOCKET_SUFFIX, UNIX_LISTENER_PREFIX } from '@fnts/api/contract';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

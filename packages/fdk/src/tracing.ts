@@ -4,7 +4,7 @@
 // tracingContext never looks; so the FDK reads the plain headers first and the
 // trigger-prefixed ones second.
 import type { HeaderMap } from './headers.js';
-import { HTTP_HEADER_PREFIX } from './protocol.js';
+import { HTTP_HEADER_PREFIX } from '@fnts/api/contract';
 
 /** The caller's trace position, from the B3 headers; every id is null when absent. */
 export interface Tracing {

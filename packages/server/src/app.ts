@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ERROR_CODE } from '@fnts/api/errors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { newId } from './ids.js';
@@ -14,6 +15,7 @@ import { DetachedCallQueue } from './calls/detached-queue.js';
 import { CallHistory } from './calls/history.js';
 import { metaRoutes, routeTable } from './api/meta.js';
 import { observeRoutes } from './api/observe.js';
+import { openApiOptions } from './api/openapi.js';
 import { reapLeftovers } from './agent/reaper.js';
 import { Metrics } from './metrics.js';
 import { streamControlRoutes } from './api/stream-control.js';
@@ -88,9 +90,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false } },
     // A URL the router cannot decode gets the same error shape as everything else.
     frameworkErrors: (err, _req, reply) => {
-      const bad = errors.validation(`the URL is not valid: ${err.message}`);
+      const bad = errors.badUrl(`the URL is not valid: ${err.message}`);
       // The framework hands a reply typed for no route in particular; it is an ordinary reply.
-      return (reply as FastifyReply).code(bad.status).send({ message: bad.message, code: 'FNTS_ERR_API_BAD_URL' });
+      return (reply as FastifyReply).code(bad.status).send({ message: bad.message, code: bad.code });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -108,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.code(tooLarge.status).send({ message: tooLarge.message, code: tooLarge.code });
     }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send({ message: err.message, code: err.code ?? 'FNTS_ERR_API_BAD_REQUEST' });
+      return reply.code(err.statusCode).send({ message: err.message, code: err.code ?? ERROR_CODE.badRequest });
     }
     req.log.error({ err }, 'unhandled error');
     const internal = errors.internal();
@@ -120,12 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'fnts API (Fn API v2)', version: FNTS_VERSION },
-      tags: [{ name: 'apps' }, { name: 'fns' }, { name: 'triggers' }, { name: 'streams' }, { name: 'calls' }, { name: 'meta' }],
-    },
-  });
+  await app.register(swagger, openApiOptions(FNTS_VERSION));
   await app.register(metaRoutes);
   await app.register(appRoutes(api));
   await app.register(fnRoutes(api));

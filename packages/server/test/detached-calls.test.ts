@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallJson } from '../src/api/call-records.js';
+import type { CallRecord as CallJson } from '@fnts/api';
 import { expectError, ID, RFC3339_MS, type ListJson } from './support/api.js';
 import { ContainerFixture } from './support/fixtures.js';
 

@@ -1,3 +1,4 @@
+import type { TriggerStatus as ApiTriggerStatus } from '@fnts/api';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,20 +47,10 @@ interface BatchLine {
   done: number[];
   values: string[];
 }
-interface PartitionStatus {
-  partition: number;
-  committed: number;
-  end: number;
-  lag_records: number;
-  state: { kind: string };
-  in_flight: unknown;
-  dead_lettered: number;
-}
-interface TriggerStatus {
-  source: { type: string; group_id: string; assigned: number[]; connected: boolean; last_error: string | null };
-  dead_letter_stream: string;
-  partitions: PartitionStatus[];
-}
+/** What a Kafka source adds to a stream trigger's status. */
+type TriggerStatus = ApiTriggerStatus & {
+  source: { group_id: string; assigned: number[]; connected: boolean; last_error: string | null };
+};
 interface LogLine {
   level: number;
   msg: string;

@@ -1,3 +1,4 @@
+import type { PartitionStatus, StreamMessage, TriggerStatus } from '@fnts/api';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -92,31 +93,7 @@ interface BatchLine {
   done: number[];
   failed: number[];
 }
-interface PartitionStatus {
-  partition: number;
-  committed: number;
-  start: number;
-  end: number;
-  lag_records: number;
-  lag_seconds: number;
-  state: { kind: string; attempt?: number; throttled?: boolean; lastError?: string };
-  in_flight: { first: number; last: number; id: string; attempt: number } | null;
-  last_error: string | null;
-  dead_lettered: number;
-}
-interface TriggerStatus {
-  paused: boolean;
-  dead_letter_stream: string;
-  partitions: PartitionStatus[];
-}
-interface Message {
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  value: string;
-  headers: Record<string, string>;
-}
+type Message = StreamMessage;
 
 const fx = new ContainerFixture();
 let image: string;

@@ -1,3 +1,7 @@
+import {
+  CALL_METHOD, CALL_PATH, ENV, HEADER, HTTP_STREAM_FORMAT, IOFS_MOUNT, SOCKET_NAME, SYNC_FN_TYPE, UNIX_LISTENER_PREFIX,
+} from '@fnts/api/contract';
+import { ERROR_CODE } from '@fnts/api/errors';
 import { createHash } from 'node:crypto';
 import { configKeyProblem } from './platform-env.js';
 import { Transform, finished, type Readable } from 'node:stream';
@@ -9,12 +13,12 @@ import { explainCallFailure } from './call-failure.js';
 import type { CallOutcome, Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
-import { IOFS_MOUNT, type DockerDriver } from './docker.js';
+import type { DockerDriver } from './docker.js';
+import type { HotContainer } from './hot-container.js';
 import { formatDeadline, type HeaderMap } from './http-headers.js';
 import { LogHub } from './log-hub.js';
 import { LOG_FRAME_ENV } from './launcher.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
-import { SOCKET_NAME } from './socket-wait.js';
 
 /** One call as the agent sees it: who to run, the headers for the function, and the body to stream in. */
 export interface CallRequest {
@@ -55,6 +59,9 @@ export interface CallResponse {
   body: Readable;
 }
 
+const CALL_ID = HEADER.callId.toLowerCase();
+const DEADLINE = HEADER.deadline.toLowerCase();
+
 async function* chunked(body: Readable): AsyncGenerator<Buffer> {
   for await (const chunk of body) yield chunk as Buffer;
 }
@@ -66,15 +73,15 @@ export function containerEnv(app: App, fn: Fn): Record<string, string> {
   for (const [k, v] of Object.entries({ ...app.config, ...fn.config })) if (!configKeyProblem(k)) config[k] = v;
   return {
     ...config,
-    FNTS_CONFIG_KEYS: Object.keys(config).sort().join(','),
-    FN_MEMORY: String(fn.memory),
-    FN_TYPE: 'sync',
-    FN_FN_ID: fn.id,
-    FN_APP_ID: app.id,
-    FN_FN_NAME: fn.name,
-    FN_APP_NAME: app.name,
-    FN_LISTENER: `unix:${IOFS_MOUNT}/${SOCKET_NAME}`,
-    FN_FORMAT: 'http-stream',
+    [ENV.configKeys]: Object.keys(config).sort().join(','),
+    [ENV.memory]: String(fn.memory),
+    [ENV.type]: SYNC_FN_TYPE,
+    [ENV.fnId]: fn.id,
+    [ENV.appId]: app.id,
+    [ENV.fnName]: fn.name,
+    [ENV.appName]: app.name,
+    [ENV.listener]: `${UNIX_LISTENER_PREFIX}${IOFS_MOUNT}/${SOCKET_NAME}`,
+    [ENV.format]: HTTP_STREAM_FORMAT,
     ...LOG_FRAME_ENV,
   };
 }
@@ -92,20 +99,20 @@ export function poolKey(app: App, fn: Fn): string {
 
 function outcomeOf(err: FntsError): CallOutcome {
   switch (err.code) {
-    case 'FNTS_ERR_CALL_TIMEOUT':
+    case ERROR_CODE.timedOut:
       return 'timeout';
-    case 'FNTS_ERR_SERVER_BUSY':
+    case ERROR_CODE.serverBusy:
       return 'busy';
-    case 'FNTS_ERR_CALL_CLIENT_GONE':
+    case ERROR_CODE.clientGone:
       return 'client_gone';
-    case 'FNTS_ERR_CALL_RECEIVE_FAILED':
-    case 'FNTS_ERR_CALL_INVALID_RESPONSE':
+    case ERROR_CODE.receiveFailed:
+    case ERROR_CODE.invalidResponse:
       return 'killed';
-    case 'FNTS_ERR_CONTAINER_INIT_FAILED':
-    case 'FNTS_ERR_CONTAINER_INIT_TIMEOUT':
-    case 'FNTS_ERR_IMAGE_NOT_FOUND':
-    case 'FNTS_ERR_IMAGE_PULL_FAILED':
-    case 'FNTS_ERR_IMAGE_PULL_TIMEOUT':
+    case ERROR_CODE.containerInitFailed:
+    case ERROR_CODE.containerInitTimeout:
+    case ERROR_CODE.imageNotFound:
+    case ERROR_CODE.imagePullFailed:
+    case ERROR_CODE.imagePullTimeout:
       return 'init_failed';
     default:
       return 'error';
@@ -198,9 +205,9 @@ export class Agent {
     let res;
     try {
       res = await container.client.request({
-        path: '/call',
-        method: 'POST',
-        headers: { ...req.headers, 'fn-call-id': req.callId, 'fn-deadline': formatDeadline(deadline) },
+        path: CALL_PATH,
+        method: CALL_METHOD,
+        headers: { ...req.headers, [CALL_ID]: req.callId, [DEADLINE]: formatDeadline(deadline) },
         body,
         signal: ac.signal,
       });

@@ -1,3 +1,4 @@
+import { IOFS_MOUNT } from '@fnts/api/contract';
 import Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 
@@ -23,8 +24,6 @@ export interface ExitInfo {
 
 /** The label every container and image made by fnts carries; reaping keys on it. */
 export const MANAGED_LABEL = 'fnts.managed';
-/** Where the socket dir is mounted inside the container (Fn contract §1.2). */
-export const IOFS_MOUNT = '/tmp/iofs';
 
 /** The thin layer over dockerode: the only place that knows Docker's API shapes. */
 export class DockerDriver {

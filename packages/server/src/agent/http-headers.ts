@@ -1,3 +1,4 @@
+import { HEADER, HOP_BY_HOP_HEADERS, HTTP_HEADER_PREFIX, HTTP_REQUEST_INTENT } from '@fnts/api/contract';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export type HeaderMap = Record<string, string | string[]>;
@@ -5,11 +6,15 @@ export type HeaderMap = Record<string, string | string[]>;
 /**
  * Hop-by-hop and expectation headers, never forwarded in either direction (CONTRACT §2.1): they describe one
  * connection, and undici refuses several of them outright (a forwarded `Expect` used to fail the call). `Expect`
- * is answered by the server itself (100 Continue, or 413 at once).
+ * is answered by the server itself (100 Continue, or 413 at once). Any `Proxy-*` header is one too.
  */
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect',
-]);
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS].map((h) => h.toLowerCase()));
+/** The contract's header names as node spells incoming ones. */
+const CALL_ID = HEADER.callId.toLowerCase();
+const DEADLINE = HEADER.deadline.toLowerCase();
+const CONTENT_TYPE = HEADER.contentType.toLowerCase();
+const CONTENT_LENGTH = HEADER.contentLength.toLowerCase();
+const HTTP_STATUS = HEADER.httpStatus.toLowerCase();
 
 function isHopByHop(name: string, listedInConnection: ReadonlySet<string>): boolean {
   return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listedInConnection.has(name);
@@ -45,7 +50,7 @@ export function formatDeadline(deadline: Date): string {
 }
 
 // The body is re-framed (chunked) towards the function, and the Host is meaningless on a unix socket.
-const DROP_TO_FUNCTION = new Set(['host', 'content-length', 'fn-call-id', 'fn-deadline']);
+const DROP_TO_FUNCTION = new Set(['host', CONTENT_LENGTH, CALL_ID, DEADLINE]);
 
 /** The client's headers as forwarded on an `/invoke` call; the agent adds Fn-Call-Id and Fn-Deadline (CONTRACT §2.1). */
 export function invokeRequestHeaders(incoming: IncomingHttpHeaders): HeaderMap {
@@ -53,11 +58,11 @@ export function invokeRequestHeaders(incoming: IncomingHttpHeaders): HeaderMap {
 }
 
 // The function's Content-Length is kept: the body is passed through unchanged, and a known length spares chunking.
-const DROP_FROM_FUNCTION = new Set(['fn-call-id', 'date']);
+const DROP_FROM_FUNCTION = new Set([CALL_ID, 'date']);
 
 /** The function's response headers as sent back to an `/invoke` caller (CONTRACT §2.3). */
 export function invokeResponseHeaders(fromFunction: HeaderMap, callId: string): HeaderMap {
-  return { ...copyEndToEnd(fromFunction, DROP_FROM_FUNCTION), 'fn-call-id': callId };
+  return { ...copyEndToEnd(fromFunction, DROP_FROM_FUNCTION), [CALL_ID]: callId };
 }
 
 /** Go's canonical header form, which Fn uses for the names it writes: `x-b3-traceid` → `X-B3-Traceid`. */
@@ -65,23 +70,23 @@ export function canonicalHeaderName(name: string): string {
   return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
-const HTTP_PREFIX = 'fn-http-h-';
+const HTTP_PREFIX = HTTP_HEADER_PREFIX.toLowerCase();
 const NONE: ReadonlySet<string> = new Set();
 
 /** The headers of the `POST /call` request for an HTTP-trigger call (CONTRACT §2.1): every client header but Content-Type is prefixed. */
 export function triggerRequestHeaders(incoming: IncomingHttpHeaders, method: string, requestUrl: string): HeaderMap {
   const out: HeaderMap = {};
   for (const [name, value] of Object.entries(copyEndToEnd(incoming, DROP_TRIGGER))) {
-    if (name === 'content-type') out['Content-Type'] = value;
-    else out[`Fn-Http-H-${canonicalHeaderName(name)}`] = value;
+    if (name === CONTENT_TYPE) out[HEADER.contentType] = value;
+    else out[`${HTTP_HEADER_PREFIX}${canonicalHeaderName(name)}`] = value;
   }
-  out['Fn-Intent'] = 'httprequest';
-  out['Fn-Http-Method'] = method;
-  out['Fn-Http-Request-Url'] = requestUrl;
+  out[HEADER.intent] = HTTP_REQUEST_INTENT;
+  out[HEADER.httpMethod] = method;
+  out[HEADER.httpRequestUrl] = requestUrl;
   return out;
 }
 // The Host lives on only inside Fn-Http-Request-Url; the client's own call id and deadline are not trusted.
-const DROP_TRIGGER = new Set(['host', 'fn-call-id', 'fn-deadline']);
+const DROP_TRIGGER = new Set(['host', CALL_ID, DEADLINE]);
 
 /**
  * The response an HTTP-trigger client gets (CONTRACT §2.3): `Fn-Http-H-X` becomes `X`, Content-Type passes,
@@ -94,16 +99,16 @@ export function triggerResponse(fromFunction: HeaderMap, callId: string): { stat
     const name = rawName.toLowerCase();
     if (name.startsWith(HTTP_PREFIX) && name.length > HTTP_PREFIX.length) {
       const target = name.slice(HTTP_PREFIX.length);
-      if (!isHopByHop(target, NONE) && target !== 'content-length') headers[canonicalHeaderName(target)] = value;
-    } else if (name === 'content-type') {
-      headers['Content-Type'] = value;
-    } else if (name === 'content-length') {
-      headers['Content-Length'] = value;
-    } else if (name === 'fn-http-status') {
+      if (!isHopByHop(target, NONE) && target !== CONTENT_LENGTH) headers[canonicalHeaderName(target)] = value;
+    } else if (name === CONTENT_TYPE) {
+      headers[HEADER.contentType] = value;
+    } else if (name === CONTENT_LENGTH) {
+      headers[HEADER.contentLength] = value;
+    } else if (name === HTTP_STATUS) {
       const n = Number(Array.isArray(value) ? value[0] : value);
       if (Number.isInteger(n) && n >= 100 && n <= 599) status = n;
     }
   }
-  headers['Fn-Call-Id'] = callId;
+  headers[HEADER.callId] = callId;
   return { status, headers };
 }

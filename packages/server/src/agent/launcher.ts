@@ -1,3 +1,4 @@
+import { ENV, LOG_FRAME, SOCKET_NAME } from '@fnts/api/contract';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { newId } from '../ids.js';
@@ -6,7 +7,7 @@ import type { ContainerSpec, DockerDriver, ExitInfo } from './docker.js';
 import { HotContainer, socketClient } from './hot-container.js';
 import { createSocketDir, removeSocketDir } from './iofs.js';
 import { LineSplitter, ServerLogBound, type OutputPiece, type Suppressed } from './output.js';
-import { SOCKET_NAME, armSocketWait } from './socket-wait.js';
+import { armSocketWait } from './socket-wait.js';
 
 /** Everything needed to start containers for one function version. */
 export interface LaunchSettings {
@@ -45,8 +46,8 @@ export interface OutputSink {
  * Log framing (CONTRACT §1.6): with these variables the FDK prints `\nfnts_call_id=<Fn-Call-Id>` to stdout and
  * stderr as each call starts, so output that Docker delivers after the call ended is still tagged correctly.
  */
-export const LOG_FRAME_ENV = { FN_LOGFRAME_NAME: 'fnts_call_id', FN_LOGFRAME_HDR: 'Fn-Call-Id' } as const;
-const FRAME_PREFIX = `${LOG_FRAME_ENV.FN_LOGFRAME_NAME}=`;
+export const LOG_FRAME_ENV = { [ENV.logFrameName]: LOG_FRAME.name, [ENV.logFrameHeader]: LOG_FRAME.header } as const;
+const FRAME_PREFIX = `${LOG_FRAME.name}=`;
 
 /**
  * Splits output into bounded lines (never an unbounded buffer: a function may print gigabytes without a newline),

@@ -1,8 +1,7 @@
+import { SOCKET_NAME } from '@fnts/api/contract';
 import { watch } from 'node:fs';
 import { lstat, readlink, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-
-export const SOCKET_NAME = 'lsnr.sock';
 
 export type SocketWaitResult = { kind: 'ready' } | { kind: 'invalid'; reason: string } | { kind: 'timeout' } | { kind: 'aborted' };
 

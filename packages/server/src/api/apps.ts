@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { appSchemas } from '@fnts/api';
 import { errors } from '../errors.js';
 import { UniqueViolation } from '../store/datastore.js';
 import type { App } from '../store/models.js';
@@ -6,7 +7,6 @@ import { useResourceBodyRules } from './body-rules.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { renderApp } from './render.js';
-import { AppBody, AppIdParams, AppList, AppResponse, ListQuery } from './schemas.js';
 import { checkAppName, checkSyslogUrl, mergeAnnotations, mergeConfig } from './validate.js';
 
 const SHAPES = ['GENERIC_X86', 'GENERIC_ARM', 'GENERIC_X86_ARM'];
@@ -18,11 +18,11 @@ export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
   return async (api) => {
     useResourceBodyRules(api);
-    api.get('/v2/apps', { schema: { tags: ['apps'], querystring: ListQuery, response: { 200: AppList } } }, async (req) =>
+    api.get('/v2/apps', { schema: appSchemas.list }, async (req) =>
       listBody(await store.listApps(listOptions(req.query)), renderApp),
     );
 
-    api.post('/v2/apps', { schema: { tags: ['apps'], body: AppBody, response: { 200: AppResponse } } }, async (req) => {
+    api.post('/v2/apps', { schema: appSchemas.create }, async (req) => {
       const body = req.body;
       if (body.id) throw errors.validation('App ID cannot be supplied on create');
       const name = checkAppName(body.name);
@@ -49,9 +49,9 @@ export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       }
     });
 
-    api.get('/v2/apps/:app_id', { schema: { tags: ['apps'], params: AppIdParams, response: { 200: AppResponse } } }, async (req) => renderApp(await load(req.params.app_id)));
+    api.get('/v2/apps/:app_id', { schema: appSchemas.get }, async (req) => renderApp(await load(req.params.app_id)));
 
-    api.put('/v2/apps/:app_id', { schema: { tags: ['apps'], params: AppIdParams, body: AppBody, response: { 200: AppResponse } } }, async (req) => {
+    api.put('/v2/apps/:app_id', { schema: appSchemas.update }, async (req) => {
       const body = req.body;
       if (body.id && body.id !== req.params.app_id) throw errors.idMismatch('App ID in path does not match ID in body');
       const app = await load(req.params.app_id);
@@ -70,7 +70,7 @@ export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return renderApp(await store.updateApp(next));
     });
 
-    api.delete('/v2/apps/:app_id', { schema: { tags: ['apps'], params: AppIdParams } }, async (req, reply) => {
+    api.delete('/v2/apps/:app_id', { schema: appSchemas.delete }, async (req, reply) => {
       const fnIds: string[] = [];
       for (let after: string | undefined; ; ) {
         const page = await store.listFns(req.params.app_id, { limit: 100, ...(after !== undefined ? { after } : {}) });

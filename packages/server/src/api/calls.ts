@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { callSchemas, DETACHED_INVOKE_TYPE, HEADER } from '@fnts/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, finished } from 'node:stream';
@@ -9,13 +10,14 @@ import type { App, Fn } from '../store/models.js';
 import { checkTriggerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { RequestBodyReader } from './request-body.js';
-import { FnIdParams } from './schemas.js';
+import { documentedAs } from './openapi.js';
 
 /**
  * Bodies up to this size with a declared length are read whole and sent in one write each way: every extra
  * write on the socket can wake the other process once more, which dominated small hot calls (bench/invoke.ts).
  */
 const SMALL_BODY = 64 * 1024;
+const INVOKE_TYPE = HEADER.invokeType.toLowerCase();
 
 /** Reads a whole body, failing with 413 past the limit (events, not an async iterator: this is the hot path). */
 function readAll(stream: NodeJS.ReadableStream, max: number): Promise<Buffer> {
@@ -96,17 +98,20 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
-    api.post('/invoke/:fn_id', { schema: { tags: ['calls'], params: FnIdParams } }, async (req, reply) => {
+    api.post('/invoke/:fn_id', {
+      schema: { params: callSchemas.invoke.params },
+      config: documentedAs(callSchemas.invoke),
+    }, async (req, reply) => {
       const fn = await store.getFnById(req.params.fn_id);
       if (!fn) throw errors.fnNotFound();
       const app = await store.getAppById(fn.app_id);
       if (!app) throw errors.appNotFound();
       const callId = deps.newId();
-      void reply.header('Fn-Call-Id', callId);
+      void reply.header(HEADER.callId, callId);
       const headers = invokeRequestHeaders(req.headers);
       const body = await requestBody(req);
 
-      if (req.headers['fn-invoke-type'] === 'detached') {
+      if (req.headers[INVOKE_TYPE] === DETACHED_INVOKE_TYPE) {
         // 202 only once the call is stored: the queue runs it when there is capacity, after a restart too.
         const input = body instanceof Readable ? await readAll(body, config.maxRequestBytes) : body;
         await deps.detached.submit({ app, fn, callId, headers, body: input });
@@ -135,14 +140,15 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const fn = await store.getFnById(t.fn_id);
       if (!fn) throw errors.fnNotFound();
       const callId = deps.newId();
-      void reply.header('Fn-Call-Id', callId);
+      void reply.header(HEADER.callId, callId);
       const url = `${req.protocol}://${req.headers.host ?? req.hostname}${req.url}`;
       const res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), await requestBody(req), reply, { triggerId: t.id });
       if (!res) return reply;
       const out = triggerResponse(res.headers, callId);
       return reply.code(out.status).headers(out.headers).send(await responseBody(res));
     };
-    api.all('/t/:app_name', trigger);
-    api.all('/t/:app_name/*', trigger);
+    // Any method reaches the function; OpenAPI gets the methods it knows, and the wildcard as a `source` parameter.
+    api.all('/t/:app_name', { config: documentedAs(callSchemas.httpTriggerRoot) }, trigger);
+    api.all('/t/:app_name/*', { config: documentedAs(callSchemas.httpTrigger, '/t/:app_name/:source') }, trigger);
   };
 }

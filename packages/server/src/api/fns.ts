@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { fnSchemas } from '@fnts/api';
 import { errors } from '../errors.js';
 import { UniqueViolation } from '../store/datastore.js';
 import { FN_DEFAULTS, type Fn } from '../store/models.js';
@@ -6,7 +7,6 @@ import { useResourceBodyRules } from './body-rules.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderFn } from './render.js';
-import { FnBody, FnIdParams, FnList, FnResponse, ListQuery } from './schemas.js';
 import { checkFnName, checkImage, checkRange, mergeAnnotations, mergeConfig } from './validate.js';
 
 /** fnts's own fields where `null` on PUT goes back to the server default (every other `null` is absent). */
@@ -19,14 +19,14 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
   return async (api) => {
     useResourceBodyRules(api, NULL_RESETS);
-    api.get('/v2/fns', { schema: { tags: ['fns'], querystring: ListQuery, response: { 200: FnList } } }, async (req) => {
+    api.get('/v2/fns', { schema: fnSchemas.list }, async (req) => {
       if (!req.query.app_id) throw errors.validation('Missing AppID on Fn');
       if (!(await store.getAppById(req.query.app_id))) throw errors.appNotFound();
       const base = baseUrl(req, config.publicUrl);
       return listBody(await store.listFns(req.query.app_id, listOptions(req.query)), (fn) => renderFn(fn, base));
     });
 
-    api.post('/v2/fns', { schema: { tags: ['fns'], body: FnBody, response: { 200: FnResponse } } }, async (req) => {
+    api.post('/v2/fns', { schema: fnSchemas.create }, async (req) => {
       const body = req.body;
       if (body.id) throw errors.validation('ID cannot be provided for Fn creation');
       if (!body.app_id) throw errors.validation('Missing AppID on Fn');
@@ -66,11 +66,11 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       }
     });
 
-    api.get('/v2/fns/:fn_id', { schema: { tags: ['fns'], params: FnIdParams, response: { 200: FnResponse } } }, async (req) =>
+    api.get('/v2/fns/:fn_id', { schema: fnSchemas.get }, async (req) =>
       renderFn(await load(req.params.fn_id), baseUrl(req, config.publicUrl)),
     );
 
-    api.put('/v2/fns/:fn_id', { schema: { tags: ['fns'], params: FnIdParams, body: FnBody, response: { 200: FnResponse } } }, async (req) => {
+    api.put('/v2/fns/:fn_id', { schema: fnSchemas.update }, async (req) => {
       const body = req.body;
       // Fn writes this 400 and then updates anyway; fnts stops here (CONTRACT §4.3).
       if (body.id && body.id !== req.params.fn_id) throw errors.idMismatch('Fn ID in path does not match that in body');
@@ -96,7 +96,7 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return renderFn(await store.updateFn(next), base);
     });
 
-    api.delete('/v2/fns/:fn_id', { schema: { tags: ['fns'], params: FnIdParams } }, async (req, reply) => {
+    api.delete('/v2/fns/:fn_id', { schema: fnSchemas.delete }, async (req, reply) => {
       if (!(await store.deleteFn(req.params.fn_id))) throw errors.fnNotFound();
       deps.agent.logs.forget(req.params.fn_id);
       await deps.streams.sync(); // its stream triggers went with it

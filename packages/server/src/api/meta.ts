@@ -1,3 +1,4 @@
+import { callSchemas } from '@fnts/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.js';
 import { FNTS_VERSION } from '../version.js';
@@ -32,8 +33,8 @@ export function routeTable(app: FastifyInstance): (req: FastifyRequest, reply: F
 
 /** `GET /`, `GET /version`, and Fn's removed call-log route that answers 410 (CONTRACT §4.1; call records are in call-records.ts). */
 export async function metaRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/', { schema: { hide: true } }, async () => ({ hello: 'world!', goto: 'https://github.com/fnproject/fn' }));
-  app.get('/version', { schema: { tags: ['meta'] } }, async () => ({ version: FNTS_VERSION }));
+  app.get('/', { schema: callSchemas.root }, async () => ({ hello: 'world!', goto: 'https://github.com/fnproject/fn' }));
+  app.get('/version', { schema: callSchemas.version }, async () => ({ version: FNTS_VERSION }));
   const gone = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(410).send();
   app.get('/v2/fns/:fn_id/calls/:call_id/log', { schema: { hide: true } }, gone);
 }

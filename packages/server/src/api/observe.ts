@@ -1,16 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { callSchemas } from '@fnts/api';
 import type { ServerResponse } from 'node:http';
-import Type from 'typebox';
 import type { LogLine } from '../agent/log-hub.js';
 import { errors } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ApiDeps } from './deps.js';
-import { FnIdParams } from './schemas.js';
-
-const LogsQuery = Type.Object({
-  follow: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')])),
-  tail: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
-});
+import { documentedAs } from './openapi.js';
 
 /** What may wait unsent for one log follower. */
 const FOLLOW_BUFFER_BYTES = 1024 * 1024;
@@ -25,7 +20,7 @@ export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsy
       for (const res of followers) res.end();
     });
 
-    api.get('/metrics', { schema: { tags: ['meta'] } }, async (_req, reply) => {
+    api.get('/metrics', { config: documentedAs(callSchemas.metrics) }, async (_req, reply) => {
       const states = agent.containerStates();
       for (const [state, n] of Object.entries(states)) metrics.containers.set({ state }, n);
       metrics.memoryReserved.set(agent.budget.usedMiB);
@@ -33,7 +28,11 @@ export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsy
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
 
-    api.get('/v2/fns/:fn_id/logs', { schema: { tags: ['fns'], params: FnIdParams, querystring: LogsQuery } }, async (req, reply) => {
+    const logs = callSchemas.logs;
+    api.get('/v2/fns/:fn_id/logs', {
+      schema: { params: logs.params, querystring: logs.querystring },
+      config: documentedAs(logs),
+    }, async (req, reply) => {
       const fn = await store.getFnById(req.params.fn_id);
       if (!fn) throw errors.fnNotFound();
       const tail = Math.min(Number(req.query.tail ?? 100), 1000);

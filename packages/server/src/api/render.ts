@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { App, Fn, Trigger } from '../store/models.js';
-import type { AppJson, FnJson, TriggerJson } from './schemas.js';
+import type { AppJson, FnJson, TriggerJson } from '@fnts/api';
 
 /** The base URL for endpoint annotations: the configured public URL, else what the caller used (CONTRACT §4.5). */
 export function baseUrl(req: FastifyRequest, publicUrl: string | undefined): string {

@@ -1,22 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import { streamControlSchemas, type TriggerStatus } from '@fnts/api';
 import { errors } from '../errors.js';
 import { isKafkaSource } from '../streams/kafka/options.js';
 import { storedStreamOptions } from '../streams/engine/options.js';
 import type { StartPosition } from '../streams/engine/source.js';
 import type { Trigger } from '../store/models.js';
 import type { ApiDeps } from './deps.js';
-import { TriggerIdParams } from './schemas.js';
-
-const SeekBody = Type.Object({
-  position: Type.Union([
-    Type.Literal('earliest'),
-    Type.Literal('latest'),
-    Type.Object({ timestamp: Type.Integer() }),
-    Type.Object({ offsets: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Integer({ minimum: 0 })) }),
-  ]),
-  partition: Type.Optional(Type.Integer({ minimum: 0 })),
-});
 
 /** Control of stream triggers (STREAMS.md §11, §14): status, pause, resume, seek, redrive. */
 export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -29,7 +18,7 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     if (!runner) throw errors.streamTriggerNotRunning(t.source);
     return { t, runner };
   };
-  const status = async (t: Trigger) => {
+  const status = async (t: Trigger): Promise<TriggerStatus> => {
     const runner = streams.runner(t.id);
     const opts = runner?.options ?? storedStreamOptions(t);
     if (!opts) throw errors.validation('status, pause, resume, seek and redrive are for stream triggers only');
@@ -40,7 +29,8 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       source: { type: isKafkaSource(t.source) ? 'kafka' : 'embedded', stream: t.source, ...(runner?.source.describe?.() ?? {}) },
       paused: opts.paused,
       dead_letter_stream: opts.dead_letter_stream,
-      partitions: runner ? await runner.status() : [],
+      // The runner's type allows an undefined in_flight that it never reports; the API says null.
+      partitions: runner ? (await runner.status()).map((p) => ({ ...p, in_flight: p.in_flight ?? null })) : [],
     };
   };
   const setPaused = async (t: Trigger, paused: boolean) => {
@@ -52,29 +42,29 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   };
 
   return async (api) => {
-    api.get('/v2/triggers/:trigger_id/status', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+    api.get('/v2/triggers/:trigger_id/status', { schema: streamControlSchemas.status }, async (req) => {
       const { t } = await load(req.params.trigger_id);
       return status(t);
     });
 
-    api.post('/v2/triggers/:trigger_id/pause', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+    api.post('/v2/triggers/:trigger_id/pause', { schema: streamControlSchemas.pause }, async (req) => {
       const { t } = await load(req.params.trigger_id);
       return status(await setPaused(t, true));
     });
 
-    api.post('/v2/triggers/:trigger_id/resume', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+    api.post('/v2/triggers/:trigger_id/resume', { schema: streamControlSchemas.resume }, async (req) => {
       const { t } = await load(req.params.trigger_id);
       return status(await setPaused(t, false));
     });
 
-    api.post('/v2/triggers/:trigger_id/seek', { schema: { tags: ['triggers'], params: TriggerIdParams, body: SeekBody } }, async (req) => {
+    api.post('/v2/triggers/:trigger_id/seek', { schema: streamControlSchemas.seek }, async (req) => {
       const { t, runner } = await load(req.params.trigger_id);
       if (!runner.options.paused) throw errors.conflict('pause the trigger before seeking (fnts trigger pause), then resume it');
       await runner.seek(req.body.position as StartPosition, req.body.partition);
       return status(t);
     });
 
-    api.post('/v2/triggers/:trigger_id/redrive', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req) => {
+    api.post('/v2/triggers/:trigger_id/redrive', { schema: streamControlSchemas.redrive }, async (req) => {
       const { runner } = await load(req.params.trigger_id);
       return runner.redrive();
     });

@@ -1,52 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import { streamSchemas } from '@fnts/api';
 import { errors } from '../errors.js';
 import type { NewMessage, StoredMessage, StreamInfo } from '../streams/embedded/log.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
-import { ListQuery } from './schemas.js';
 
 const NAME_RE = /^[\p{L}\p{N}_.-]{1,255}$/u;
 const MAX_VALUE_BYTES = 1024 * 1024;
 const DEFAULT_RETENTION_MS = 7 * 86_400_000;
-
-const StreamParams = Type.Object({ stream: Type.String() });
-const StreamBody = Type.Object({
-  name: Type.Optional(Type.String()),
-  partitions: Type.Optional(Type.Integer()),
-  retention_ms: Type.Optional(Type.Integer()),
-});
-const StreamResponse = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  partitions: Type.Integer(),
-  retention_ms: Type.Integer(),
-  offsets: Type.Optional(Type.Array(Type.Object({ partition: Type.Integer(), start: Type.Integer(), end: Type.Integer() }))),
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' }),
-});
-const Encoding = Type.Union([Type.Literal('utf8'), Type.Literal('base64'), Type.Literal('json')]);
-const PutBody = Type.Object({
-  encoding: Type.Optional(Encoding),
-  messages: Type.Array(
-    Type.Object({
-      key: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-      value: Type.Unknown(),
-      headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-      timestamp: Type.Optional(Type.Integer()),
-    }),
-    { maxItems: 10_000 },
-  ),
-});
-const ReadQuery = Type.Object({
-  partition: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
-  offset: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
-  timestamp: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
-  encoding: Type.Optional(Type.Union([Type.Literal('utf8'), Type.Literal('base64')])),
-});
-const GroupParams = Type.Object({ stream: Type.String(), group: Type.String() });
-const GroupBody = Type.Object({ offsets: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Integer({ minimum: 0 })) });
 
 function decode(value: unknown, encoding: 'utf8' | 'base64' | 'json', what: string): Buffer {
   if (encoding === 'json') return Buffer.from(JSON.stringify(value));
@@ -75,13 +36,13 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   };
 
   return async (api) => {
-    api.get('/v2/streams', { schema: { tags: ['streams'], querystring: ListQuery } }, async (req) => {
+    api.get('/v2/streams', { schema: streamSchemas.list }, async (req) => {
       const opts = listOptions(req.query);
       const items = log.listStreams(opts);
       return listBody({ items, ...(items.length === opts.limit ? { nextCursor: items[items.length - 1]?.name } : {}) }, (s) => s);
     });
 
-    api.post('/v2/streams', { schema: { tags: ['streams'], body: StreamBody, response: { 200: StreamResponse } } }, async (req) => {
+    api.post('/v2/streams', { schema: streamSchemas.create }, async (req) => {
       const { name, partitions = 1, retention_ms = DEFAULT_RETENTION_MS } = req.body;
       if (!name) throw errors.validation('Missing stream name');
       if (!NAME_RE.test(name)) throw errors.validation('Invalid stream name: use at most 255 letters, digits, "_", "-" or "."');
@@ -92,12 +53,12 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return log.createStream({ id: deps.newId(), name, partitions, retention_ms, created_at: now, updated_at: now });
     });
 
-    api.get('/v2/streams/:stream', { schema: { tags: ['streams'], params: StreamParams, response: { 200: StreamResponse } } }, async (req) => {
+    api.get('/v2/streams/:stream', { schema: streamSchemas.get }, async (req) => {
       const s = load(req.params.stream);
       return { ...s, offsets: log.bounds(s.id) };
     });
 
-    api.put('/v2/streams/:stream', { schema: { tags: ['streams'], params: StreamParams, body: StreamBody, response: { 200: StreamResponse } } }, async (req) => {
+    api.put('/v2/streams/:stream', { schema: streamSchemas.update }, async (req) => {
       const s = load(req.params.stream);
       if (req.body.name && req.body.name !== s.name) throw errors.conflict('Could not update - name is immutable');
       if (req.body.partitions !== undefined && req.body.partitions !== s.partitions) {
@@ -111,9 +72,7 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return { ...s, retention_ms: retention, updated_at: now };
     });
 
-    api.delete('/v2/streams/:stream', {
-      schema: { tags: ['streams'], params: StreamParams, querystring: Type.Object({ force: Type.Optional(Type.Literal('true')) }) },
-    }, async (req, reply) => {
+    api.delete('/v2/streams/:stream', { schema: streamSchemas.delete }, async (req, reply) => {
       const s = load(req.params.stream);
       const triggers = await deps.store.listTriggersByType('stream');
       const users = triggers.filter((t) => t.source === s.name || t.source === s.id);
@@ -130,7 +89,7 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     });
 
     api.post('/v2/streams/:stream/messages', {
-      schema: { tags: ['streams'], params: StreamParams, body: PutBody },
+      schema: streamSchemas.putMessages,
       bodyLimit: 64 * 1024 * 1024,
     }, async (req) => {
       const s = load(req.params.stream);
@@ -148,7 +107,7 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return { offsets: log.append(s, messages) };
     });
 
-    api.get('/v2/streams/:stream/messages', { schema: { tags: ['streams'], params: StreamParams, querystring: ReadQuery } }, async (req) => {
+    api.get('/v2/streams/:stream/messages', { schema: streamSchemas.readMessages }, async (req) => {
       const s = load(req.params.stream);
       const partition = Number(req.query.partition ?? 0);
       if (partition >= s.partitions) throw errors.validation(`partition must be below ${s.partitions}`);
@@ -166,12 +125,12 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       };
     });
 
-    api.get('/v2/streams/:stream/groups/:group', { schema: { tags: ['streams'], params: GroupParams } }, async (req) => {
+    api.get('/v2/streams/:stream/groups/:group', { schema: streamSchemas.getGroup }, async (req) => {
       const s = load(req.params.stream);
       return { offsets: Object.fromEntries(log.getGroupOffsets(req.params.group, s.id)) };
     });
 
-    api.put('/v2/streams/:stream/groups/:group', { schema: { tags: ['streams'], params: GroupParams, body: GroupBody } }, async (req) => {
+    api.put('/v2/streams/:stream/groups/:group', { schema: streamSchemas.setGroup }, async (req) => {
       const s = load(req.params.stream);
       for (const [p, offset] of Object.entries(req.body.offsets)) {
         if (Number(p) >= s.partitions) throw errors.validation(`partition ${p} does not exist (the stream has ${s.partitions})`);

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { triggerSchemas } from '@fnts/api';
 import { errors } from '../errors.js';
 import { UniqueViolation, type Datastore } from '../store/datastore.js';
 import type { Trigger } from '../store/models.js';
@@ -6,7 +7,6 @@ import { useResourceBodyRules } from './body-rules.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderTrigger } from './render.js';
-import { ListQuery, TriggerBody, TriggerIdParams, TriggerList, TriggerResponse } from './schemas.js';
 import { storedStreamOptions } from '../streams/engine/options.js';
 import { checkStreamSource, checkTriggerName, checkTriggerSource, mergeAnnotations, TRIGGER_TYPES } from './validate.js';
 
@@ -34,7 +34,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
   return async (api) => {
     useResourceBodyRules(api);
-    api.get('/v2/triggers', { schema: { tags: ['triggers'], querystring: ListQuery, response: { 200: TriggerList } } }, async (req) => {
+    api.get('/v2/triggers', { schema: triggerSchemas.list }, async (req) => {
       const { app_id: appId, fn_id: fnId } = req.query;
       if (!appId) throw errors.validation('Missing App ID on Trigger');
       const app = await store.getAppById(appId);
@@ -44,7 +44,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return listBody(page, (t) => renderTrigger(t, base, app.name));
     });
 
-    api.post('/v2/triggers', { schema: { tags: ['triggers'], body: TriggerBody, response: { 200: TriggerResponse } } }, async (req) => {
+    api.post('/v2/triggers', { schema: triggerSchemas.create }, async (req) => {
       const body = req.body;
       if (body.id) throw errors.validation('ID cannot be provided for Trigger creation');
       if (body.created_at) throw errors.validation('Trigger Created At Provided for Create');
@@ -91,12 +91,12 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return renderTrigger(saved, baseUrl(req, config.publicUrl), app.name);
     });
 
-    api.get('/v2/triggers/:trigger_id', { schema: { tags: ['triggers'], params: TriggerIdParams, response: { 200: TriggerResponse } } }, async (req) => {
+    api.get('/v2/triggers/:trigger_id', { schema: triggerSchemas.get }, async (req) => {
       const t = await load(req.params.trigger_id);
       return renderTrigger(t, baseUrl(req, config.publicUrl), await appName(t.app_id));
     });
 
-    api.put('/v2/triggers/:trigger_id', { schema: { tags: ['triggers'], params: TriggerIdParams, body: TriggerBody, response: { 200: TriggerResponse } } }, async (req) => {
+    api.put('/v2/triggers/:trigger_id', { schema: triggerSchemas.update }, async (req) => {
       const body = req.body;
       // Fn writes this 400 and then updates anyway; fnts stops here (CONTRACT §4.3).
       if (body.id && body.id !== req.params.trigger_id) throw errors.idMismatch('ID in path does not match ID in body');
@@ -127,7 +127,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       return renderTrigger(saved, base, await appName(t.app_id));
     });
 
-    api.delete('/v2/triggers/:trigger_id', { schema: { tags: ['triggers'], params: TriggerIdParams } }, async (req, reply) => {
+    api.delete('/v2/triggers/:trigger_id', { schema: triggerSchemas.delete }, async (req, reply) => {
       const t = await load(req.params.trigger_id);
       await store.deleteTrigger(t.id);
       if (t.type === 'stream') {

@@ -1,50 +1,18 @@
-/** Stored resources, in the JSON shape of Fn API v2 (CONTRACT §4.2). */
-export type Annotations = Record<string, unknown>;
-export type ConfigMap = Record<string, string>;
+import type { Annotations, AppJson, ConfigMap, FnJson, TriggerJson } from '@fnts/api';
 
-export interface App {
-  id: string;
-  name: string;
-  config: ConfigMap;
-  annotations: Annotations;
-  syslog_url?: string;
-  shape?: string;
-  created_at: string;
-  updated_at: string;
-}
+export type { Annotations, ConfigMap };
 
-export interface Fn {
-  id: string;
-  name: string;
-  app_id: string;
-  image: string;
-  memory: number;
-  timeout: number;
-  idle_timeout: number;
-  /** fnts extension: the most containers this function may run at once (server default when unset). */
-  max_containers?: number;
-  /** fnts extension: calls in flight per container (1 when unset, as in Fn). */
-  concurrency?: number;
-  config: ConfigMap;
-  annotations: Annotations;
-  shape?: string;
-  created_at: string;
-  updated_at: string;
-}
+/**
+ * Stored resources: the API's JSON (CONTRACT §4.2, @fnts/api) with what the store always holds made required.
+ * The API leaves out empty config and annotations; the store keeps them as empty maps.
+ */
+export type App = AppJson & { config: ConfigMap; annotations: Annotations };
 
-export interface Trigger {
-  id: string;
-  name: string;
-  app_id: string;
-  fn_id: string;
-  type: string;
-  source: string;
-  annotations: Annotations;
-  /** Options of a stream trigger (fnts extension), validated by the stream engine. */
-  options?: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
+/** `max_containers` (server default when unset) and `concurrency` (1 when unset, as in Fn) are fnts extensions. */
+export type Fn = FnJson & { memory: number; timeout: number; idle_timeout: number; annotations: Annotations };
+
+/** `options`: a stream trigger's (fnts extension), validated by the stream engine. */
+export type Trigger = TriggerJson & { annotations: Annotations };
 
 export interface Page<T> {
   items: T[];

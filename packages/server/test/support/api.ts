@@ -1,3 +1,4 @@
+import type { AppJson, ErrorBody, FnJson, List, TriggerJson } from '@fnts/api';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -5,59 +6,18 @@ import { loadConfig } from '../../src/config.js';
 
 /**
  * Shared helpers for the server tests: in-memory servers driven through `inject` (no port), the JSON shapes of
- * Fn API v2, and assertions for its error bodies. The container tests (support/fixtures.ts) build on the same ones.
+ * Fn API v2 (from @fnts/api), and assertions for its error bodies. The container tests (support/fixtures.ts) build on the same ones.
  */
 
 export type Json = Record<string, unknown>;
-export interface AppJson {
-  id: string;
-  name: string;
-  config?: Record<string, string>;
-  annotations?: Json;
-  syslog_url?: string;
-  shape?: string;
-  created_at: string;
-  updated_at: string;
-}
-export interface FnJson {
-  id: string;
-  name: string;
-  app_id: string;
-  image: string;
-  memory: number;
-  timeout: number;
-  idle_timeout: number;
-  max_containers?: number;
-  concurrency?: number;
-  config: Record<string, string>;
-  annotations?: Json;
-  shape?: string;
-  created_at: string;
-  updated_at: string;
-}
-export interface TriggerJson {
-  id: string;
-  name: string;
-  app_id: string;
-  fn_id: string;
-  type: string;
-  source: string;
-  annotations?: Json;
-  created_at: string;
-  updated_at: string;
-}
-export interface ListJson<T> {
-  items: T[];
-  next_cursor?: string;
-}
-export interface ErrorJson {
-  message: string;
-  code: string;
-}
+export type { AppJson, FnJson, TriggerJson };
+export type ListJson<T> = List<T>;
+export type ErrorJson = ErrorBody;
 
 export const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const UNKNOWN_ID = '01ABCDEFGHJKMNPQRSTVWXYZ00';
+// Fn's annotation names, spelled out here rather than imported: the tests hold the server to Fn's names.
 export const INVOKE_ENDPOINT = 'fnproject.io/fn/invokeEndpoint';
 export const HTTP_ENDPOINT = 'fnproject.io/trigger/httpEndpoint';
 

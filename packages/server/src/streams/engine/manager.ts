@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { newId } from '../../ids.js';
 import type { Agent } from '../../agent/agent.js';
 import type { ServerConfig } from '../../config.js';
-import { errors, FntsError } from '../../errors.js';
+import { errors } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { Datastore } from '../../store/datastore.js';
 import type { App, Fn, Trigger } from '../../store/models.js';
@@ -135,7 +135,7 @@ export class StreamTriggerManager {
       if (err instanceof KafkaTopicMissing) {
         throw errors.validation(`Kafka topic "${spec.topic}" does not exist on ${spec.brokers.join(',')}; create it first`);
       }
-      throw new FntsError(503, 'FNTS_ERR_KAFKA_UNAVAILABLE',
+      throw errors.kafkaUnavailable(
         `cannot set up consumer group "${opts.group_id}" on Kafka at ${spec.brokers.join(',')}: ${(err as Error).message}`);
     }
   }

@@ -1,4 +1,5 @@
 import { FntsError } from '../../errors.js';
+import { ERROR_CODE } from '@fnts/api/errors';
 
 /** What a partition is doing, as `status` shows it (STREAMS.md §14). */
 export type PartitionState =
@@ -34,7 +35,7 @@ export const PARTITION_MOVES: Readonly<Record<PartitionStateKind, readonly Parti
 /** A move outside the table: a bug in the engine, never a user's mistake. */
 export class RefusedMoveError extends FntsError {
   constructor(readonly from: PartitionStateKind, readonly to: PartitionStateKind) {
-    super(500, 'FNTS_ERR_STREAM_PARTITION_STATE', `a partition cannot move from ${from} to ${to}`);
+    super(500, ERROR_CODE.partitionState, `a partition cannot move from ${from} to ${to}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { ERROR_CODE } from '@fnts/api/errors';
 import type { Logger } from 'pino';
 import { newId } from '../../ids.js';
 import type { Agent } from '../../agent/agent.js';
@@ -17,9 +18,9 @@ import { interruptibleSleep } from './sleep.js';
 import type { AssignmentListener, OffsetBounds, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
 
 /** Platform conditions that must not spend a batch's retry budget (STREAMS.md §5). */
-const THROTTLE_CODES = new Set([
-  'FNTS_ERR_SERVER_BUSY', 'FNTS_ERR_CONTAINER_INIT_FAILED', 'FNTS_ERR_CONTAINER_INIT_TIMEOUT', 'FNTS_ERR_IMAGE_NOT_FOUND',
-  'FNTS_ERR_IMAGE_PULL_FAILED', 'FNTS_ERR_IMAGE_PULL_TIMEOUT',
+const THROTTLE_CODES: ReadonlySet<string> = new Set([
+  ERROR_CODE.serverBusy, ERROR_CODE.containerInitFailed, ERROR_CODE.containerInitTimeout, ERROR_CODE.imageNotFound,
+  ERROR_CODE.imagePullFailed, ERROR_CODE.imagePullTimeout,
 ]);
 /** The most of a batch answer that is read (a partial-failure list, not a payload). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
