@@ -5,7 +5,7 @@ import { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { rawResult, type Context } from '../src/index.js';
-import { callSocket, harnessPerTest, sleep } from './support/socket-harness.js';
+import { harnessPerTest, sleep } from './support/socket-harness.js';
 
 const start = harnessPerTest();
 

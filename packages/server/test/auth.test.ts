@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presentedKey, requiredScope } from '../src/api/auth.js';
 import { createApiKey, matchKey, parseKeysEnv, parseKeysFile } from '../src/auth/keys.js';
-import { checkBindSafety, ConfigError, loadConfig, UnsafeBindError } from '../src/config.js';
+import { checkBindSafety, type ConfigError, loadConfig, UnsafeBindError } from '../src/config.js';
 import { ContainerFixture, TEST_LABEL } from './support/fixtures.js';
 
 /** API keys, trigger auth, the bind-address guard and TLS, against real server and CLI processes on loopback ports. */

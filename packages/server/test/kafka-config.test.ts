@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { compileKafkaOptions, parseKafkaSource } from '../src/streams/kafka/options.js';
-import { OptionsError } from '../src/streams/engine/options.js';
+import { type OptionsError } from '../src/streams/engine/options.js';
 
 /** Kafka settings (server config only), kafka:// sources and the Kafka-only trigger options: no broker needed. */
 

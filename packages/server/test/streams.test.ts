@@ -1,4 +1,4 @@
-import type { PartitionStatus, StreamMessage, TriggerStatus } from '@fnts/api';
+import type { StreamMessage, TriggerStatus } from '@fnts/api';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

@@ -14,7 +14,6 @@ import type { CallOutcome, Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
-import type { HotContainer } from './hot-container.js';
 import { formatDeadline, type HeaderMap } from './http-headers.js';
 import { LogHub } from './log-hub.js';
 import { LOG_FRAME_ENV } from './launcher.js';

@@ -133,6 +133,7 @@ export async function launchContainer(
     syslogTag: `app_id=${s.appId},fn_id=${s.fnId}`,
   };
   const started = Date.now();
+  // eslint-disable-next-line prefer-const -- the output callback above reads it before the container exists
   let container: HotContainer | undefined;
   let id: string;
   try {
