@@ -1,6 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ERROR_CODE } from '@fnts/api/errors';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { newId } from './ids.js';
 import { Agent } from './agent/agent.js';
@@ -25,9 +24,11 @@ import { StreamTriggerManager } from './streams/engine/manager.js';
 import { join } from 'node:path';
 import { triggerRoutes } from './api/triggers.js';
 import { jsonOrNothing } from './api/body-rules.js';
+import { answerError } from './api/error-handler.js';
+import { startRetention } from './streams/embedded/retention.js';
 import swagger from '@fastify/swagger';
 import type { ServerConfig } from './config.js';
-import { errors, isFntsError } from './errors.js';
+import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
 import { FNTS_VERSION } from './version.js';
 
@@ -98,24 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Before every route, so none is left out.
   registerApiKeyAuth(app, config.apiKeys);
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (isFntsError(err)) {
-      return reply.code(err.status).headers(err.headers).send({ message: err.message, code: err.code });
-    }
-    if (err.validation || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      return reply.code(400).send({ message: 'Invalid JSON', code: errors.invalidJson('').code, detail: err.message });
-    }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      const tooLarge = errors.payloadTooLarge('request body is too large for the API (1 MiB at most)');
-      return reply.code(tooLarge.status).send({ message: tooLarge.message, code: tooLarge.code });
-    }
-    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send({ message: err.message, code: err.code ?? ERROR_CODE.badRequest });
-    }
-    req.log.error({ err }, 'unhandled error');
-    const internal = errors.internal();
-    return reply.code(internal.status).send({ message: internal.message, code: internal.code });
-  });
+  app.setErrorHandler(answerError);
   app.setNotFoundHandler(routeTable(app));
   // Fn reads API bodies as JSON whatever their Content-Type (curl -d sends a form type); an empty body is none.
   const parseJson = jsonOrNothing(app.getDefaultJsonParser('error', 'error'));
@@ -135,15 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/v2/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Stream triggers start once the server is ready; retention trims the embedded log in the background.
-  const trimmer = setInterval(() => {
-    try {
-      const removed = streamLog.trim();
-      if (removed > 0) logger.info({ removed }, 'stream retention trimmed messages');
-    } catch (err) {
-      logger.error({ err }, 'stream retention trim failed');
-    }
-  }, config.retentionCheckMs);
-  trimmer.unref();
+  const stopRetention = startRetention(streamLog, config.retentionCheckMs, logger);
   app.addHook('onReady', async () => {
     history.start();
     await detached.start();
@@ -151,7 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
   app.addHook('preClose', async () => {
-    clearInterval(trimmer);
+    stopRetention();
     detached.stop();
     await streams.stop();
     await agent.close();
