@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { request, type HttpMethod, type HttpResponse } from './http-request.js';
 import { cliErrors } from './errors.js';
 
 /** Annotations: any non-empty JSON value per key (CONTRACT §4.5). */
@@ -186,7 +186,7 @@ const seg = encodeURIComponent;
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
-  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+  private async send(method: HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<HttpResponse> {
     try {
       return await request(`${this.baseUrl}${path}`, {
         method,
@@ -201,7 +201,7 @@ export class ApiClient {
     }
   }
 
-  private async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private async json<T>(method: HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const res = await this.send(method, path, body, signal);
     const text = await res.body.text();
     if (res.statusCode >= 400) this.fail(res.statusCode, text);
@@ -395,7 +395,7 @@ export class ApiClient {
 
   /** Calls the function at its invoke endpoint; any status comes back as a result, not an error. */
   async invoke(url: string, body: Buffer, contentType: string): Promise<InvokeResult> {
-    let res: Dispatcher.ResponseData;
+    let res: HttpResponse;
     try {
       res = await request(url, { method: 'POST', body, headers: { 'content-type': contentType } });
     } catch (err) {

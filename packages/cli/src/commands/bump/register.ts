@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import type { ContextFactory } from '../command-context.js';
+import { examples } from '../help-text.js';
+
+/** `fnts bump [dir]`. */
+export function registerBumpCommand(prog: Command, ctx: ContextFactory): void {
+  prog
+    .command('bump [dir]')
+    .description("raise func.yaml's version (patch by default), keeping comments and other keys")
+    .option('--major', 'bump the major version: 1.4.2 → 2.0.0')
+    .option('--minor', 'bump the minor version: 1.4.2 → 1.5.0')
+    .addHelpText('after', examples('fnts bump', 'fnts bump --minor', 'fnts bump hello --major'))
+    .action(async (dir: string | undefined, o: { major?: boolean; minor?: boolean }) => {
+      const { bumpCommand } = await import('./bump.js');
+      await bumpCommand({ ...(dir ? { dir } : {}), ...o }, await ctx());
+    });
+}

@@ -1,0 +1,20 @@
+import { Argument, type Command } from 'commander';
+import type { ContextFactory } from '../command-context.js';
+import { examples } from '../help-text.js';
+import { SHELLS } from './completion-script.js';
+
+/** `fnts completion <shell>`: the script is generated from `prog`, so register this after every other command. */
+export function registerCompletionCommand(prog: Command, ctx: ContextFactory): void {
+  prog
+    .command('completion')
+    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))
+    .description('print a shell completion script (bash or zsh)')
+    .addHelpText('after', examples(
+      'source <(fnts completion bash)                 # now; add it to ~/.bashrc to keep it',
+      'fnts completion zsh > "${fpath[1]}/_fnts"     # zsh, then restart the shell',
+    ))
+    .action(async (shell: string) => {
+      const { completionCommand } = await import('./completion.js');
+      await completionCommand({ shell }, await ctx(), prog);
+    });
+}

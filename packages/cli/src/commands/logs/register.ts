@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { parseIntFlag } from '../../pairs.js';
+import type { ContextFactory } from '../command-context.js';
+import { examples } from '../help-text.js';
+
+/** `fnts logs <app> <fn>`. */
+export function registerLogsCommand(prog: Command, ctx: ContextFactory): void {
+  prog
+    .command('logs <app> <fn>')
+    .description("print a function's recent output (stdout and stderr), with call ids")
+    .option('-f, --follow', 'keep printing new lines until interrupted')
+    .option('--tail <n>', 'how many recent lines to start with (at most 1000)', parseIntFlag('--tail'), 100)
+    .option('--output <format>', 'json: one JSON object per line')
+    .addHelpText('after', examples('fnts logs myapp hello', 'fnts logs myapp hello --follow'))
+    .action(async (app: string, fn: string, o: { follow?: boolean; tail: number; output?: string }) => {
+      const { logsCommand } = await import('./logs.js');
+      await logsCommand({ app, fn, ...o }, await ctx());
+    });
+}
