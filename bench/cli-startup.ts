@@ -4,9 +4,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildApp, loadConfig } from '@fnts/server';
 import { fmt, median, msSince, progress, renderTable } from './support.js';
 
@@ -27,19 +27,33 @@ interface Case {
   env: NodeJS.ProcessEnv;
 }
 
-/** Wall time of one run from spawn to exit; a non-zero exit fails the benchmark (it measured an error path). */
-function timeOnce(c: Case): Promise<number> {
+/** What one run took: wall time from spawn to exit, and the CPU time (user + system) the process reported at exit. */
+interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * Loaded with --import into every measured process (node -e 0 too, so all pay the same for it): reports the process's
+ * CPU time at exit on stderr. CPU time is what the CLI itself costs; wall time also counts every wait for a core,
+ * which on a busy machine grows with the number of times a process goes to sleep (each async file read, the request).
+ */
+const CPU_REPORTER = `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\nFNTS_BENCH_CPU_MS=' + (u.user + u.system) / 1000 + '\\n'); });\n`;
+
+/** One run; a non-zero exit fails the benchmark (it would have measured an error path). */
+function timeOnce(c: Case, reporter: string): Promise<Timing> {
   return new Promise((resolvePromise, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, c.argv, { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', reporter, ...c.argv], { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     child.once('error', reject);
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      const ms = msSince(start);
-      if (code === 0) resolvePromise(ms);
+      const wallMs = msSince(start);
+      const cpu = /FNTS_BENCH_CPU_MS=([\d.]+)/.exec(stderr);
+      if (code === 0 && cpu) resolvePromise({ wallMs, cpuMs: Number(cpu[1]) });
       else reject(new Error(`${c.name} exited with ${code ?? signal}: ${stderr.trim()}`));
     });
   });
@@ -78,6 +92,9 @@ async function main(): Promise<void> {
     await mkdir(join(contextHome, 'contexts'), { recursive: true });
     await writeFile(join(contextHome, 'config.yaml'), 'current-context: bench\n');
     await writeFile(join(contextHome, 'contexts', 'bench.yaml'), `api-url: ${apiUrl}\n`);
+    const reporterFile = join(work, 'cpu-reporter.mjs');
+    await writeFile(reporterFile, CPU_REPORTER);
+    const reporter = pathToFileURL(reporterFile).href;
     const base = { PATH: process.env.PATH ?? '', HOME: work };
     const cases: Case[] = [
       { name: 'node -e 0', argv: ['-e', '0'], env: base },
@@ -87,22 +104,25 @@ async function main(): Promise<void> {
     ];
 
     progress(`warming up (${WARMUP} runs each), then ${RUNS} alternating runs of each command`);
-    for (let i = 0; i < WARMUP; i++) for (const c of cases) await timeOnce(c);
-    const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-    for (let i = 0; i < RUNS; i++) for (const c of cases) samples.get(c.name)?.push(await timeOnce(c));
+    for (let i = 0; i < WARMUP; i++) for (const c of cases) await timeOnce(c, reporter);
+    const samples = new Map<string, Timing[]>(cases.map((c) => [c.name, []]));
+    for (let i = 0; i < RUNS; i++) for (const c of cases) samples.get(c.name)?.push(await timeOnce(c, reporter));
 
-    const nodeMs = median(samples.get('node -e 0') ?? []);
+    const wall = (name: string) => median((samples.get(name) ?? []).map((t) => t.wallMs));
+    const cpu = (name: string) => median((samples.get(name) ?? []).map((t) => t.cpuMs));
+    const [nodeWall, nodeCpu] = [wall('node -e 0'), cpu('node -e 0')];
     const viaHyperfine = hyperfine(cases, work);
+    const hfNode = viaHyperfine?.get('node -e 0');
     const rows = cases.map((c) => {
-      const ms = median(samples.get(c.name) ?? []);
       const hf = viaHyperfine?.get(c.name);
-      const hfNode = viaHyperfine?.get('node -e 0');
-      return [c.name, fmt(ms, 1), fmt(ms / nodeMs, 2), hf === undefined ? '-' : fmt(hf, 1), hf === undefined || hfNode === undefined ? '-' : fmt(hf / hfNode, 2)];
+      return [
+        c.name, fmt(wall(c.name), 1), fmt(wall(c.name) / nodeWall, 2), fmt(cpu(c.name), 1), fmt(cpu(c.name) / nodeCpu, 2),
+        hf === undefined ? '-' : fmt(hf, 1), hf === undefined || hfNode === undefined ? '-' : fmt(hf / hfNode, 2),
+      ];
     });
-    process.stdout.write(`CLI startup (median of ${RUNS} runs each, alternating; loopback server with 3 apps)\n`);
-    process.stdout.write(`${renderTable(['command', 'median ms', 'x node -e 0', 'hyperfine ms', 'hyperfine x'], rows)}\n`);
-    const ratio = median(samples.get('fnts list apps') ?? []) / nodeMs;
-    process.stdout.write(`\nfnts list apps / node -e 0 = ${fmt(ratio, 2)} (target <= 1.5)\n`);
+    process.stdout.write(`CLI startup (medians of ${RUNS} runs each, alternating; loopback server with 3 apps; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores)\n`);
+    process.stdout.write(`${renderTable(['command', 'wall ms', 'x node', 'cpu ms', 'x node', 'hyperfine ms', 'x node'], rows)}\n`);
+    process.stdout.write(`\nfnts list apps / node -e 0: wall ${fmt(wall('fnts list apps') / nodeWall, 2)}, cpu ${fmt(cpu('fnts list apps') / nodeCpu, 2)} (target <= 1.5)\n`);
   } finally {
     await app.close();
     await rm(work, { recursive: true, force: true });

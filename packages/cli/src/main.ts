@@ -22,7 +22,7 @@ const prog = buildProgram({
   openStdin: () => ({ input: process.stdin, terminal: Boolean(process.stdin.isTTY) }),
   interruption: processInterruption,
   setExitCode: (code) => void (process.exitCode = code),
-});
+}, process.argv.slice(2));
 
 prog.parseAsync(process.argv).catch((err: unknown) => {
   const verbose = Boolean(prog.opts<{ verbose?: boolean }>().verbose);

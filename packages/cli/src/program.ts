@@ -15,7 +15,7 @@ import { registerLogsCommand } from './commands/logs/register.js';
 import { registerStartCommand } from './commands/start/register.js';
 import { registerStreamCommands } from './commands/streams/register.js';
 import { registerTriggerCommands, registerTriggerControlCommands } from './commands/triggers/register.js';
-import { registerVerbs } from './commands/verbs.js';
+import { registerVerbs, verbNamed, type VerbSelection } from './commands/verbs.js';
 
 /** What the program needs from its surroundings; main.ts passes the real process, tests can pass their own. */
 export interface ProgramEnv {
@@ -46,11 +46,25 @@ export async function readProcessStdin(): Promise<Buffer> {
   return process.stdin.isTTY ? Buffer.alloc(0) : readBody(process.stdin);
 }
 
+/** Commands that never use the verbs' objects, so a run of one needs none of them built. */
+const WITHOUT_VERBS = new Set(['init', 'build', 'bump', 'deploy', 'invoke', 'logs', 'start', 'stream', 'trigger', 'triggers', 'use']);
+
 /**
- * The whole `fnts` command tree: each command group (src/commands/<group>/register.ts) adds its commands, whose
- * actions load the group's command functions only when they run, so starting `fnts` costs commander and this tree.
+ * Which verbs a command line needs with their objects: only its own verb for `fnts list apps`, none for
+ * `fnts invoke …`, and all of them for help, completion, or a word that is no command (its suggestions).
  */
-export function buildProgram(env: ProgramEnv): Command {
+export function verbsNeededBy(args: readonly string[]): VerbSelection {
+  const word = args.find((a) => !a.startsWith('-')); // the global options (-v, --json) take no value
+  if (word !== undefined && WITHOUT_VERBS.has(word)) return 'none';
+  return verbNamed(word) ?? 'all';
+}
+
+/**
+ * The `fnts` command tree: each command group (src/commands/<group>/register.ts) adds its commands, whose actions
+ * load the group's command functions only when they run, so starting `fnts` costs commander and this tree. With
+ * `args` (the command line after `fnts`), only the part of the tree that command line can reach is built in full.
+ */
+export function buildProgram(env: ProgramEnv, args?: readonly string[]): Command {
   const prog = new Command('fnts')
     .description('fnts: build, deploy and invoke functions on an Fn-compatible server')
     .option('-v, --verbose', 'show Docker build output and stack traces')
@@ -80,7 +94,7 @@ export function buildProgram(env: ProgramEnv): Command {
   registerStartCommand(prog);
   registerCompletionCommand(prog, ctx);
 
-  const verbs = registerVerbs(prog);
+  const verbs = registerVerbs(prog, args ? verbsNeededBy(args) : 'all');
   registerAppCommands(verbs, ctx);
   registerFnCommands(verbs, ctx);
   registerTriggerCommands(verbs, ctx);

@@ -6,8 +6,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { serverPerTest, tempDirPerTest } from './support/harness.js';
+import { buildProgram, verbsNeededBy, type ProgramEnv } from '../src/program.js';
+import { captureContext, serverPerTest, tempDirPerTest } from './support/harness.js';
 
 const run = promisify(execFile);
 const api = serverPerTest();
@@ -77,5 +79,39 @@ describe('startup', () => {
     const { stdout, loaded } = await runRecording(ENTRIES.bin, ['list', 'apps'], { FNTS_HOME: home, FNTS_API_URL: '' });
     expect(stdout).toContain('via-context');
     expect(loaded.some((url) => url.includes('node_modules/yaml/'))).toBe(true);
+  });
+});
+
+describe('the command tree built for one command line', () => {
+  const env: ProgramEnv = {
+    context: () => captureContext('http://127.0.0.1:1').ctx,
+    readStdin: async () => Buffer.alloc(0),
+    openStdin: () => ({ input: (async function* () {})(), terminal: false }),
+    interruption: () => ({ signal: new AbortController().signal, release: () => undefined }),
+    setExitCode: () => undefined,
+  };
+  const find = (prog: Command, path: string[]): Command | undefined =>
+    path.reduce<Command | undefined>((cmd, name) => cmd?.commands.find((c) => c.name() === name || c.aliases().includes(name)), prog);
+  const help = (cmd: Command | undefined): string => cmd?.helpInformation() ?? '(missing)';
+
+  it('builds only the verb being run, none for other commands, and all for help, completion or an unknown word', () => {
+    expect(verbsNeededBy(['list', 'apps'])).toBe('list');
+    expect(verbsNeededBy(['--json', 'ls', 'apps'])).toBe('list');
+    expect(verbsNeededBy(['unset', 'config', 'app', 'a', 'K'])).toBe('unsetConfig');
+    expect(verbsNeededBy(['delete', 'fn', 'a', 'f'])).toBe('del');
+    expect(verbsNeededBy(['invoke', 'a', 'f'])).toBe('none');
+    expect(verbsNeededBy(['help', 'list'])).toBe('all');
+    expect(verbsNeededBy(['completion', 'bash'])).toBe('all');
+    expect(verbsNeededBy(['lst'])).toBe('all');
+    expect(verbsNeededBy([])).toBe('all');
+  });
+
+  it('gives every verb and object the same help as the full tree, and the same top-level commands', () => {
+    const full = buildProgram(env);
+    expect(help(buildProgram(env, ['invoke', 'a', 'f']))).toBe(help(full));
+    for (const path of [['list'], ['list', 'apps'], ['ls', 'triggers'], ['create', 'fn'], ['inspect', 'stream'], ['update', 'context'],
+      ['delete', 'trigger'], ['config', 'fn'], ['unset', 'config'], ['unset', 'config', 'app']]) {
+      expect(help(find(buildProgram(env, path), path))).toBe(help(find(full, path)));
+    }
   });
 });

@@ -15,7 +15,7 @@ export function registerContextCommands(prog: Command, verbs: CommandVerbs, ctx:
   const lenient = () => ctx({ lenient: true });
   const CTX = ['ctx'];
 
-  verbs.create.command('context <name>').aliases(CTX).description('create a context: a server address and a registry to deploy to')
+  verbs.create?.command('context <name>').aliases(CTX).description('create a context: a server address and a registry to deploy to')
     .option('--api-url <url>', 'the fnts (or Fn) server (default http://127.0.0.1:8080)')
     .option('--registry <registry>', 'push images here on deploy, as <registry>/<name>:<version> (host[:port][/namespace])')
     .addHelpText('after', examples(
@@ -30,24 +30,24 @@ export function registerContextCommands(prog: Command, verbs: CommandVerbs, ctx:
     .addHelpText('after', examples('fnts use context prod', 'fnts use context default'))
     .action(async (name: string) => void (await (await contexts()).useContextCommand({ name }, await lenient())));
 
-  verbs.list.command('contexts').aliases(['context', 'ctx']).description('list contexts; * marks the current one')
+  verbs.list?.command('contexts').aliases(['context', 'ctx']).description('list contexts; * marks the current one')
     .option('--output <format>', OUTPUT_HELP)
     .addHelpText('after', examples('fnts list contexts', 'fnts list contexts --output json'))
     .action(async (o: { output?: string }) => void (await (await contexts()).listContextsCommand(o, await lenient())));
 
-  verbs.inspect.command('context [name] [field]').aliases(CTX).description('print a context (the current one by default) as JSON, or one field')
+  verbs.inspect?.command('context [name] [field]').aliases(CTX).description('print a context (the current one by default) as JSON, or one field')
     .option('--output <format>', INSPECT_OUTPUT_HELP)
     .addHelpText('after', examples('fnts inspect context', 'fnts inspect context prod api-url'))
     .action(async (name: string | undefined, field: string | undefined, o: { output?: string }) =>
       void (await (await contexts()).inspectContextCommand({ ...o, ...(name ? { name } : {}), ...(field ? { field } : {}) }, await lenient())));
 
-  verbs.update.command('context <name>').aliases(CTX).description("change a context's server address or registry")
+  verbs.update?.command('context <name>').aliases(CTX).description("change a context's server address or registry")
     .option('--api-url <url>', 'the fnts (or Fn) server')
     .option('--registry <registry>', 'push images here on deploy; "" removes it so images stay on the local engine')
     .addHelpText('after', examples('fnts update context prod --registry registry.example.com:5000/team', 'fnts update context default --registry ""'))
     .action(async (name: string, o: ContextFieldOptions) => void (await (await contexts()).updateContextCommand({ ...o, name }, await lenient())));
 
-  verbs.del.command('context <name>').aliases(CTX).description('delete a context (not the current one)')
+  verbs.del?.command('context <name>').aliases(CTX).description('delete a context (not the current one)')
     .addHelpText('after', examples('fnts delete context staging'))
     .action(async (name: string) => void (await (await contexts()).deleteContextCommand({ name }, await lenient())));
 }

@@ -20,30 +20,30 @@ export interface StreamIo {
  * or a Kafka topic named kafka://…). Actions only map arguments onto the command functions in streams.ts.
  */
 export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: ContextFactory, io: StreamIo): void {
-  verbs.create.command('stream <name>').description('create an embedded stream: a partitioned, append-only log on the server')
+  verbs.create?.command('stream <name>').description('create an embedded stream: a partitioned, append-only log on the server')
     .option('-p, --partitions <n>', 'partitions (1-256, default 1); fixed once created: a key always maps to the same one', parseIntFlag('--partitions'))
     .option('--retention <duration>', 'how long messages are kept: milliseconds, or 30m, 12h, 7d (default 7d)', parseDurationFlag('--retention'))
     .addHelpText('after', examples('fnts create stream orders --partitions 4', 'fnts create stream audit --retention 30d'))
     .action(async (name: string, o: { partitions?: number; retention?: number }) =>
       void (await (await streams()).createStreamCommand({ ...o, name }, await ctx())));
 
-  verbs.list.command('streams').aliases(['stream']).description('list the embedded streams')
+  verbs.list?.command('streams').aliases(['stream']).description('list the embedded streams')
     .option('--output <format>', OUTPUT_HELP)
     .addHelpText('after', examples('fnts list streams', 'fnts list streams --output json'))
     .action(async (o: { output?: string }) => void (await (await streams()).listStreamsCommand(o, await ctx())));
 
-  verbs.inspect.command('stream <name> [field]').description("print a stream as JSON (with each partition's start and end offsets), or one field")
+  verbs.inspect?.command('stream <name> [field]').description("print a stream as JSON (with each partition's start and end offsets), or one field")
     .option('--output <format>', INSPECT_OUTPUT_HELP)
     .addHelpText('after', examples('fnts inspect stream orders', 'fnts inspect stream orders offsets', 'fnts inspect stream orders retention_ms'))
     .action(async (name: string, field: string | undefined, o: { output?: string }) =>
       void (await (await streams()).inspectStreamCommand({ ...o, name, ...(field === undefined ? {} : { field }) }, await ctx())));
 
-  verbs.update.command('stream <name>').description("change a stream's retention (its partitions cannot change)")
+  verbs.update?.command('stream <name>').description("change a stream's retention (its partitions cannot change)")
     .option('--retention <duration>', 'how long messages are kept: milliseconds, or 30m, 12h, 7d', parseDurationFlag('--retention'))
     .addHelpText('after', examples('fnts update stream orders --retention 12h', 'fnts update stream orders --retention 86400000'))
     .action(async (name: string, o: { retention?: number }) => void (await (await streams()).updateStreamCommand({ ...o, name }, await ctx())));
 
-  verbs.del.command('stream <name>').description('delete a stream and its messages (not while a trigger reads it)')
+  verbs.del?.command('stream <name>').description('delete a stream and its messages (not while a trigger reads it)')
     .option('--force', "also delete a stream that holds a trigger's dead letters (that trigger then blocks until it exists again)")
     .addHelpText('after', examples('fnts delete stream orders', 'fnts delete stream demo.orders.orders.dlq --force'))
     .action(async (name: string, o: { force?: boolean }) => void (await (await streams()).deleteStreamCommand({ name, ...o }, await ctx())));

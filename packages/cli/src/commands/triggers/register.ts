@@ -10,7 +10,7 @@ const control = () => import('./trigger-control.js');
 
 /** `fnts create|list|inspect|update|delete trigger`. */
 export function registerTriggerCommands(verbs: CommandVerbs, ctx: ContextFactory): void {
-  verbs.create.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('create a trigger that calls a function')
+  verbs.create?.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('create a trigger that calls a function')
     .option('-t, --type <type>', 'trigger type: http, or stream (one call per batch of a stream partition\'s messages)', 'http')
     .option('-s, --source <source>', 'http: the path after /t/<app> (a leading / is added); stream: the stream name, or kafka://host:port/topic')
     .option('--option <KEY=VALUE>', 'stream trigger option (batch_size, start_position, …); VALUE is JSON when it parses, else text (repeatable)', collect)
@@ -23,19 +23,19 @@ export function registerTriggerCommands(verbs: CommandVerbs, ctx: ContextFactory
     .action(async (app: string, fn: string, name: string, o: { type?: string; source?: string; annotation?: string[]; option?: string[] }) =>
       void (await (await triggers()).createTriggerCommand({ ...o, app, fn, name }, await ctx())));
 
-  verbs.list.command('triggers <app> [fn]').aliases(['trigger', 'trigs', ...TRIGGER_ALIASES]).description("list an app's or a function's triggers")
+  verbs.list?.command('triggers <app> [fn]').aliases(['trigger', 'trigs', ...TRIGGER_ALIASES]).description("list an app's or a function's triggers")
     .option('--output <format>', OUTPUT_HELP)
     .addHelpText('after', examples('fnts list triggers myapp', 'fnts list triggers myapp hello --output json'))
     .action(async (app: string, fn: string | undefined, o: { output?: string }) =>
       void (await (await triggers()).listTriggersCommand({ ...o, app, ...(fn === undefined ? {} : { fn }) }, await ctx())));
 
-  verbs.inspect.command('trigger <app> <fn> <name> [field]').aliases(TRIGGER_ALIASES).description('print a trigger as JSON, or one field')
+  verbs.inspect?.command('trigger <app> <fn> <name> [field]').aliases(TRIGGER_ALIASES).description('print a trigger as JSON, or one field')
     .option('--output <format>', INSPECT_OUTPUT_HELP)
     .addHelpText('after', examples('fnts inspect trigger myapp hello hello', 'fnts inspect trigger myapp hello hello annotations'))
     .action(async (app: string, fn: string, name: string, f: string | undefined, o: { output?: string }) =>
       void (await (await triggers()).inspectTriggerCommand({ ...o, app, fn, name, ...(f === undefined ? {} : { field: f }) }, await ctx())));
 
-  verbs.update.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('change a trigger')
+  verbs.update?.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('change a trigger')
     .option('-s, --source <source>', 'new source: a path for http (a leading / is added), a stream for stream')
     .option('--option <KEY=VALUE>', 'stream trigger option to change; VALUE is JSON when it parses, else text (repeatable)', collect)
     .option('--annotation <KEY=VALUE>', 'annotation; VALUE is JSON when it parses, else text (repeatable)', collect)
@@ -43,7 +43,7 @@ export function registerTriggerCommands(verbs: CommandVerbs, ctx: ContextFactory
     .action(async (app: string, fn: string, name: string, o: { source?: string; annotation?: string[]; option?: string[] }) =>
       void (await (await triggers()).updateTriggerCommand({ ...o, app, fn, name }, await ctx())));
 
-  verbs.del.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('delete a trigger')
+  verbs.del?.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('delete a trigger')
     .addHelpText('after', examples('fnts delete trigger myapp hello hello'))
     .action(async (app: string, fn: string, name: string) => (await triggers()).deleteTriggerCommand({ app, fn, name }, await ctx()));
 }
