@@ -27,4 +27,7 @@ await build({
   // commander is CommonJS: its require() of Node's built-ins needs a real require in these ES modules.
   banner: { js: "import { createRequire as __fntsCreateRequire } from 'node:module'; const require = __fntsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
 });

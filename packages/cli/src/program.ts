@@ -60,9 +60,10 @@ export function verbsNeededBy(args: readonly string[]): VerbSelection {
 }
 
 /**
- * The `fnts` command tree: each command group (src/commands/<group>/register.ts) adds its commands, whose actions
- * load the group's command functions only when they run, so starting `fnts` costs commander and this tree. With
- * `args` (the command line after `fnts`), only the part of the tree that command line can reach is built in full.
+ * The `fnts` command tree: each command group (src/commands/<group>/register.ts) adds its commands. Heavy dependencies
+ * load only in the commands that use them (the server in `start`, the image builder in `build` and `deploy`, the Kafka
+ * client for kafka:// names, ora for spinners, yaml when a file is read). With `args` (the command line after `fnts`),
+ * only the part of the tree that command line can reach is built in full.
  */
 export function buildProgram(env: ProgramEnv, args?: readonly string[]): Command {
   const prog = new Command('fnts')

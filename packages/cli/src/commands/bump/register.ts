@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import { bumpCommand } from './bump.js';
 
 /** `fnts bump [dir]`. */
 export function registerBumpCommand(prog: Command, ctx: ContextFactory): void {
@@ -11,7 +12,6 @@ export function registerBumpCommand(prog: Command, ctx: ContextFactory): void {
     .option('--minor', 'bump the minor version: 1.4.2 → 1.5.0')
     .addHelpText('after', examples('fnts bump', 'fnts bump --minor', 'fnts bump hello --major'))
     .action(async (dir: string | undefined, o: { major?: boolean; minor?: boolean }) => {
-      const { bumpCommand } = await import('./bump.js');
       await bumpCommand({ ...(dir ? { dir } : {}), ...o }, await ctx());
     });
 }

@@ -2,6 +2,7 @@ import { Argument, type Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
 import { SHELLS } from './completion-script.js';
+import { completionCommand } from './completion.js';
 
 /** `fnts completion <shell>`: the script is generated from `prog`, so register this after every other command. */
 export function registerCompletionCommand(prog: Command, ctx: ContextFactory): void {
@@ -14,7 +15,6 @@ export function registerCompletionCommand(prog: Command, ctx: ContextFactory): v
       'fnts completion zsh > "${fpath[1]}/_fnts"     # zsh, then restart the shell',
     ))
     .action(async (shell: string) => {
-      const { completionCommand } = await import('./completion.js');
       await completionCommand({ shell }, await ctx(), prog);
     });
 }

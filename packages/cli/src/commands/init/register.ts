@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import { initCommand } from './init.js';
 
 /** `fnts init [dir]`. */
 export function registerInitCommand(prog: Command, ctx: ContextFactory): void {
@@ -13,7 +14,6 @@ export function registerInitCommand(prog: Command, ctx: ContextFactory): void {
     .option('--trigger <type>', 'add a trigger named after the function at /<name> (http)')
     .addHelpText('after', examples('fnts init hello', 'fnts init --runtime node --name greeter', 'fnts init hello --trigger http'))
     .action(async (dir: string | undefined, o: { runtime?: string; name?: string; force?: boolean; trigger?: string }) => {
-      const { initCommand } = await import('./init.js');
       await initCommand({ ...o, ...(dir ? { dir } : {}) }, await ctx());
     });
 }

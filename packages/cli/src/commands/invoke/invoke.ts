@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { ApiClient } from '../../client.js';
 import { cliErrors } from '../../errors.js';
 import { findFuncFile } from '../../funcfile.js';
+import { yaml } from '../../yaml-module.js';
 import type { CommandContext } from '../command-context.js';
 import { outputFormat } from '../print.js';
 import { MAX_INVOKE_BODY } from './read-body.js';
@@ -30,7 +30,7 @@ export async function funcFileContentType(dir: string, fnName: string): Promise<
   if (!path) return undefined;
   let values: Record<string, unknown> | null;
   try {
-    values = parseDocument(await readFile(path, 'utf8')).toJS() as Record<string, unknown> | null;
+    values = yaml().parseDocument(await readFile(path, 'utf8')).toJS() as Record<string, unknown> | null;
   } catch {
     return undefined; // not YAML at all: `fnts build` and `deploy` report it with its lines
   }

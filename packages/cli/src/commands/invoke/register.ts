@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import { invokeCommand } from './invoke.js';
 
 /** What `fnts invoke` takes from the process: the body (stdin when piped), and where its exit code goes. */
 export interface InvokeIo {
@@ -24,7 +25,6 @@ export function registerInvokeCommand(prog: Command, ctx: ContextFactory, io: In
     ))
     .action(async (app: string, fn: string, o: { contentType?: string; endpoint?: string; displayCallId?: boolean; output?: string }) => {
       const body = await io.readStdin();
-      const { invokeCommand } = await import('./invoke.js');
       io.setExitCode(await invokeCommand({ app, fn, ...o, body }, await ctx()));
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import { logsCommand } from './logs.js';
 
 /** `fnts logs <app> <fn>`. */
 export function registerLogsCommand(prog: Command, ctx: ContextFactory): void {
@@ -13,7 +14,6 @@ export function registerLogsCommand(prog: Command, ctx: ContextFactory): void {
     .option('--output <format>', 'json: one JSON object per line')
     .addHelpText('after', examples('fnts logs myapp hello', 'fnts logs myapp hello --follow'))
     .action(async (app: string, fn: string, o: { follow?: boolean; tail: number; output?: string }) => {
-      const { logsCommand } = await import('./logs.js');
       await logsCommand({ app, fn, ...o }, await ctx());
     });
 }

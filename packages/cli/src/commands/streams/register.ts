@@ -3,9 +3,10 @@ import { collect, parseDurationFlag, parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples, INSPECT_OUTPUT_HELP, OUTPUT_HELP } from '../help-text.js';
 import type { CommandVerbs } from '../verbs.js';
-
-// The commands' module is loaded when one of them runs (and the Kafka client only for a kafka:// name).
-const streams = () => import('./streams.js');
+import {
+  createStreamCommand, deleteStreamCommand, inspectStreamCommand, listStreamsCommand, streamPutCommand,
+  streamTailCommand, updateStreamCommand,
+} from './streams.js';
 
 /** What the stream commands need from the process: stdin for `put`, Ctrl-C for `tail --follow`. */
 export interface StreamIo {
@@ -25,28 +26,28 @@ export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: 
     .option('--retention <duration>', 'how long messages are kept: milliseconds, or 30m, 12h, 7d (default 7d)', parseDurationFlag('--retention'))
     .addHelpText('after', examples('fnts create stream orders --partitions 4', 'fnts create stream audit --retention 30d'))
     .action(async (name: string, o: { partitions?: number; retention?: number }) =>
-      void (await (await streams()).createStreamCommand({ ...o, name }, await ctx())));
+      void (await createStreamCommand({ ...o, name }, await ctx())));
 
   verbs.list?.command('streams').aliases(['stream']).description('list the embedded streams')
     .option('--output <format>', OUTPUT_HELP)
     .addHelpText('after', examples('fnts list streams', 'fnts list streams --output json'))
-    .action(async (o: { output?: string }) => void (await (await streams()).listStreamsCommand(o, await ctx())));
+    .action(async (o: { output?: string }) => void (await listStreamsCommand(o, await ctx())));
 
   verbs.inspect?.command('stream <name> [field]').description("print a stream as JSON (with each partition's start and end offsets), or one field")
     .option('--output <format>', INSPECT_OUTPUT_HELP)
     .addHelpText('after', examples('fnts inspect stream orders', 'fnts inspect stream orders offsets', 'fnts inspect stream orders retention_ms'))
     .action(async (name: string, field: string | undefined, o: { output?: string }) =>
-      void (await (await streams()).inspectStreamCommand({ ...o, name, ...(field === undefined ? {} : { field }) }, await ctx())));
+      void (await inspectStreamCommand({ ...o, name, ...(field === undefined ? {} : { field }) }, await ctx())));
 
   verbs.update?.command('stream <name>').description("change a stream's retention (its partitions cannot change)")
     .option('--retention <duration>', 'how long messages are kept: milliseconds, or 30m, 12h, 7d', parseDurationFlag('--retention'))
     .addHelpText('after', examples('fnts update stream orders --retention 12h', 'fnts update stream orders --retention 86400000'))
-    .action(async (name: string, o: { retention?: number }) => void (await (await streams()).updateStreamCommand({ ...o, name }, await ctx())));
+    .action(async (name: string, o: { retention?: number }) => void (await updateStreamCommand({ ...o, name }, await ctx())));
 
   verbs.del?.command('stream <name>').description('delete a stream and its messages (not while a trigger reads it)')
     .option('--force', "also delete a stream that holds a trigger's dead letters (that trigger then blocks until it exists again)")
     .addHelpText('after', examples('fnts delete stream orders', 'fnts delete stream demo.orders.orders.dlq --force'))
-    .action(async (name: string, o: { force?: boolean }) => void (await (await streams()).deleteStreamCommand({ name, ...o }, await ctx())));
+    .action(async (name: string, o: { force?: boolean }) => void (await deleteStreamCommand({ name, ...o }, await ctx())));
 
   const stream = prog.command('stream').description('put messages into an embedded stream or a Kafka topic (kafka://…), or print its messages')
     .addHelpText('after', examples(
@@ -70,7 +71,7 @@ export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: 
     ))
     .action(async (name: string, o: { key?: string; header?: string[]; whole?: boolean; base64?: boolean; output?: string }) => {
       const { input, terminal } = io.stdin();
-      await (await streams()).streamPutCommand({ ...o, stream: name, input, terminal }, await ctx());
+      await streamPutCommand({ ...o, stream: name, input, terminal }, await ctx());
     });
 
   stream.command('tail <name>')
@@ -92,7 +93,7 @@ export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: 
     }) => {
       const stop = io.interruption();
       try {
-        await (await streams()).streamTailCommand({ ...o, stream: name, signal: stop.signal }, await ctx());
+        await streamTailCommand({ ...o, stream: name, signal: stop.signal }, await ctx());
       } finally {
         stop.release();
       }

@@ -3,10 +3,12 @@ import { collect, parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples, INSPECT_OUTPUT_HELP, OUTPUT_HELP } from '../help-text.js';
 import { TRIGGER_ALIASES, type CommandVerbs } from '../verbs.js';
-
-// The commands' modules are loaded when one of them runs, not for every `fnts` invocation.
-const triggers = () => import('./triggers.js');
-const control = () => import('./trigger-control.js');
+import {
+  createTriggerCommand, deleteTriggerCommand, inspectTriggerCommand, listTriggersCommand, updateTriggerCommand,
+} from './triggers.js';
+import {
+  pauseTriggerCommand, redriveTriggerCommand, resumeTriggerCommand, seekTriggerCommand, triggerStatusCommand,
+} from './trigger-control.js';
 
 /** `fnts create|list|inspect|update|delete trigger`. */
 export function registerTriggerCommands(verbs: CommandVerbs, ctx: ContextFactory): void {
@@ -21,19 +23,19 @@ export function registerTriggerCommands(verbs: CommandVerbs, ctx: ContextFactory
       'fnts create trigger myapp orders orders --type stream --source orders --option start_position=earliest --option batch_size=500',
     ))
     .action(async (app: string, fn: string, name: string, o: { type?: string; source?: string; annotation?: string[]; option?: string[] }) =>
-      void (await (await triggers()).createTriggerCommand({ ...o, app, fn, name }, await ctx())));
+      void (await createTriggerCommand({ ...o, app, fn, name }, await ctx())));
 
   verbs.list?.command('triggers <app> [fn]').aliases(['trigger', 'trigs', ...TRIGGER_ALIASES]).description("list an app's or a function's triggers")
     .option('--output <format>', OUTPUT_HELP)
     .addHelpText('after', examples('fnts list triggers myapp', 'fnts list triggers myapp hello --output json'))
     .action(async (app: string, fn: string | undefined, o: { output?: string }) =>
-      void (await (await triggers()).listTriggersCommand({ ...o, app, ...(fn === undefined ? {} : { fn }) }, await ctx())));
+      void (await listTriggersCommand({ ...o, app, ...(fn === undefined ? {} : { fn }) }, await ctx())));
 
   verbs.inspect?.command('trigger <app> <fn> <name> [field]').aliases(TRIGGER_ALIASES).description('print a trigger as JSON, or one field')
     .option('--output <format>', INSPECT_OUTPUT_HELP)
     .addHelpText('after', examples('fnts inspect trigger myapp hello hello', 'fnts inspect trigger myapp hello hello annotations'))
     .action(async (app: string, fn: string, name: string, f: string | undefined, o: { output?: string }) =>
-      void (await (await triggers()).inspectTriggerCommand({ ...o, app, fn, name, ...(f === undefined ? {} : { field: f }) }, await ctx())));
+      void (await inspectTriggerCommand({ ...o, app, fn, name, ...(f === undefined ? {} : { field: f }) }, await ctx())));
 
   verbs.update?.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('change a trigger')
     .option('-s, --source <source>', 'new source: a path for http (a leading / is added), a stream for stream')
@@ -41,11 +43,11 @@ export function registerTriggerCommands(verbs: CommandVerbs, ctx: ContextFactory
     .option('--annotation <KEY=VALUE>', 'annotation; VALUE is JSON when it parses, else text (repeatable)', collect)
     .addHelpText('after', examples('fnts update trigger myapp hello hello --source /greet', 'fnts update trigger myapp orders orders --option batch_size=1000'))
     .action(async (app: string, fn: string, name: string, o: { source?: string; annotation?: string[]; option?: string[] }) =>
-      void (await (await triggers()).updateTriggerCommand({ ...o, app, fn, name }, await ctx())));
+      void (await updateTriggerCommand({ ...o, app, fn, name }, await ctx())));
 
   verbs.del?.command('trigger <app> <fn> <name>').aliases(TRIGGER_ALIASES).description('delete a trigger')
     .addHelpText('after', examples('fnts delete trigger myapp hello hello'))
-    .action(async (app: string, fn: string, name: string) => (await triggers()).deleteTriggerCommand({ app, fn, name }, await ctx()));
+    .action(async (app: string, fn: string, name: string) => deleteTriggerCommand({ app, fn, name }, await ctx()));
 }
 
 /** `fnts trigger status|pause|resume|seek|redrive`: the control of stream triggers. */
@@ -59,15 +61,15 @@ export function registerTriggerControlCommands(prog: Command, ctx: ContextFactor
     .option('--output <format>', "json: the server's status as it is (in-flight range, last success, dead-letter counts too)")
     .addHelpText('after', examples('fnts trigger status demo orders orders', 'fnts trigger status demo orders orders --output json'))
     .action(async (app: string, fn: string, name: string, o: { output?: string }) =>
-      void (await (await control()).triggerStatusCommand({ ...ref(app, fn, name), ...o }, await ctx())));
+      void (await triggerStatusCommand({ ...ref(app, fn, name), ...o }, await ctx())));
 
   trigger.command('pause <app> <fn> <name>').description('stop delivering batches (the batch in flight is fenced and delivered again later)')
     .addHelpText('after', examples('fnts trigger pause demo orders orders'))
-    .action(async (app: string, fn: string, name: string) => void (await (await control()).pauseTriggerCommand(ref(app, fn, name), await ctx())));
+    .action(async (app: string, fn: string, name: string) => void (await pauseTriggerCommand(ref(app, fn, name), await ctx())));
 
   trigger.command('resume <app> <fn> <name>').description('deliver again from the committed offsets')
     .addHelpText('after', examples('fnts trigger resume demo orders orders'))
-    .action(async (app: string, fn: string, name: string) => void (await (await control()).resumeTriggerCommand(ref(app, fn, name), await ctx())));
+    .action(async (app: string, fn: string, name: string) => void (await resumeTriggerCommand(ref(app, fn, name), await ctx())));
 
   trigger.command('seek <app> <fn> <name>')
     .description("move a paused trigger's read position, for every partition or one")
@@ -80,14 +82,14 @@ export function registerTriggerControlCommands(prog: Command, ctx: ContextFactor
       'fnts trigger seek demo orders orders --offset 0:120 --offset 1:98 && fnts trigger resume demo orders orders',
     ))
     .action(async (app: string, fn: string, name: string, o: { to?: string; offset?: string[]; partition?: number }) =>
-      void (await (await control()).seekTriggerCommand({ ...ref(app, fn, name), ...o }, await ctx())));
+      void (await seekTriggerCommand({ ...ref(app, fn, name), ...o }, await ctx())));
 
   trigger.command('redrive <app> <fn> <name>')
     .description("send the trigger's dead letters back to its function, in order, until one fails again")
     .option('--output <format>', 'json: print {redriven, remaining, error?}')
     .addHelpText('after', examples('fnts trigger redrive demo orders orders'))
     .action(async (app: string, fn: string, name: string, o: { output?: string }) => {
-      const result = await (await control()).redriveTriggerCommand({ ...ref(app, fn, name), ...o }, await ctx());
+      const result = await redriveTriggerCommand({ ...ref(app, fn, name), ...o }, await ctx());
       if (result.error) setExitCode(1);
     });
 }
