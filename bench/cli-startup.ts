@@ -34,17 +34,22 @@ interface Timing {
 }
 
 /**
- * Loaded with --import into every measured process (node -e 0 too, so all pay the same for it): reports the process's
- * CPU time at exit on stderr. CPU time is what the CLI itself costs; wall time also counts every wait for a core,
- * which on a busy machine grows with the number of times a process goes to sleep (each async file read, the request).
+ * Loaded with --import into a second run of every command (node -e 0 too, so all pay the same for it): reports the
+ * process's CPU time at exit on stderr. CPU time is what the CLI itself costs; wall time (measured in runs without
+ * it) also counts every wait for a core, which on a busy machine grows with each time a process sleeps (each async
+ * file read, the request).
  */
 const CPU_REPORTER = `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\nFNTS_BENCH_CPU_MS=' + (u.user + u.system) / 1000 + '\\n'); });\n`;
 
-/** One run; a non-zero exit fails the benchmark (it would have measured an error path). */
-function timeOnce(c: Case, reporter: string): Promise<Timing> {
+/**
+ * One run; a non-zero exit fails the benchmark (it would have measured an error path). With `reporter` it also reads
+ * the CPU time; without, nothing is added to the process, for its wall time.
+ */
+function timeOnce(c: Case, reporter?: string): Promise<Timing> {
   return new Promise((resolvePromise, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', reporter, ...c.argv], { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = reporter ? ['--import', reporter, ...c.argv] : c.argv;
+    const child = spawn(process.execPath, argv, { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
@@ -53,7 +58,7 @@ function timeOnce(c: Case, reporter: string): Promise<Timing> {
       clearTimeout(timer);
       const wallMs = msSince(start);
       const cpu = /FNTS_BENCH_CPU_MS=([\d.]+)/.exec(stderr);
-      if (code === 0 && cpu) resolvePromise({ wallMs, cpuMs: Number(cpu[1]) });
+      if (code === 0 && (cpu || !reporter)) resolvePromise({ wallMs, cpuMs: cpu ? Number(cpu[1]) : Number.NaN });
       else reject(new Error(`${c.name} exited with ${code ?? signal}: ${stderr.trim()}`));
     });
   });
@@ -104,12 +109,18 @@ async function main(): Promise<void> {
     ];
 
     progress(`warming up (${WARMUP} runs each), then ${RUNS} alternating runs of each command`);
-    for (let i = 0; i < WARMUP; i++) for (const c of cases) await timeOnce(c, reporter);
-    const samples = new Map<string, Timing[]>(cases.map((c) => [c.name, []]));
-    for (let i = 0; i < RUNS; i++) for (const c of cases) samples.get(c.name)?.push(await timeOnce(c, reporter));
+    for (let i = 0; i < WARMUP; i++) for (const c of cases) await timeOnce(c);
+    const walls = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+    const cpus = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+    for (let i = 0; i < RUNS; i++) {
+      for (const c of cases) {
+        walls.get(c.name)?.push((await timeOnce(c)).wallMs);
+        cpus.get(c.name)?.push((await timeOnce(c, reporter)).cpuMs);
+      }
+    }
 
-    const wall = (name: string) => median((samples.get(name) ?? []).map((t) => t.wallMs));
-    const cpu = (name: string) => median((samples.get(name) ?? []).map((t) => t.cpuMs));
+    const wall = (name: string) => median(walls.get(name) ?? []);
+    const cpu = (name: string) => median(cpus.get(name) ?? []);
     const [nodeWall, nodeCpu] = [wall('node -e 0'), cpu('node -e 0')];
     const viaHyperfine = hyperfine(cases, work);
     const hfNode = viaHyperfine?.get('node -e 0');

@@ -15,7 +15,8 @@ import { registerLogsCommand } from './commands/logs/register.js';
 import { registerStartCommand } from './commands/start/register.js';
 import { registerStreamCommands } from './commands/streams/register.js';
 import { registerTriggerCommands, registerTriggerControlCommands } from './commands/triggers/register.js';
-import { registerVerbs, verbNamed, type VerbSelection } from './commands/verbs.js';
+import { selectionFor, WHOLE_TREE } from './commands/tree-selection.js';
+import { registerVerbs } from './commands/verbs.js';
 
 /** What the program needs from its surroundings; main.ts passes the real process, tests can pass their own. */
 export interface ProgramEnv {
@@ -46,24 +47,11 @@ export async function readProcessStdin(): Promise<Buffer> {
   return process.stdin.isTTY ? Buffer.alloc(0) : readBody(process.stdin);
 }
 
-/** Commands that never use the verbs' objects, so a run of one needs none of them built. */
-const WITHOUT_VERBS = new Set(['init', 'build', 'bump', 'deploy', 'invoke', 'logs', 'start', 'stream', 'trigger', 'triggers', 'use']);
-
-/**
- * Which verbs a command line needs with their objects: only its own verb for `fnts list apps`, none for
- * `fnts invoke …`, and all of them for help, completion, or a word that is no command (its suggestions).
- */
-export function verbsNeededBy(args: readonly string[]): VerbSelection {
-  const word = args.find((a) => !a.startsWith('-')); // the global options (-v, --json) take no value
-  if (word !== undefined && WITHOUT_VERBS.has(word)) return 'none';
-  return verbNamed(word) ?? 'all';
-}
-
 /**
  * The `fnts` command tree: each command group (src/commands/<group>/register.ts) adds its commands. Heavy dependencies
  * load only in the commands that use them (the server in `start`, the image builder in `build` and `deploy`, the Kafka
  * client for kafka:// names, ora for spinners, yaml when a file is read). With `args` (the command line after `fnts`),
- * only the part of the tree that command line can reach is built in full.
+ * only the command that line runs is built in full (see tree-selection.ts).
  */
 export function buildProgram(env: ProgramEnv, args?: readonly string[]): Command {
   const prog = new Command('fnts')
@@ -85,22 +73,23 @@ export function buildProgram(env: ProgramEnv, args?: readonly string[]): Command
   const ctx = async (request: ContextRequest = {}): Promise<CommandContext> =>
     env.context({ verbose: Boolean(prog.opts<{ verbose?: boolean }>().verbose), json, ...request });
 
+  const full = args ? selectionFor(args) : WHOLE_TREE;
   // The order here is the order of `fnts --help`.
-  registerInitCommand(prog, ctx);
-  registerBuildCommand(prog, ctx);
-  registerBumpCommand(prog, ctx);
-  registerDeployCommand(prog, ctx);
-  registerInvokeCommand(prog, ctx, { readStdin: () => env.readStdin(), setExitCode: (code) => env.setExitCode(code) });
-  registerLogsCommand(prog, ctx);
-  registerStartCommand(prog);
-  registerCompletionCommand(prog, ctx);
+  registerInitCommand(prog, ctx, full);
+  registerBuildCommand(prog, ctx, full);
+  registerBumpCommand(prog, ctx, full);
+  registerDeployCommand(prog, ctx, full);
+  registerInvokeCommand(prog, ctx, { readStdin: () => env.readStdin(), setExitCode: (code) => env.setExitCode(code) }, full);
+  registerLogsCommand(prog, ctx, full);
+  registerStartCommand(prog, full);
+  registerCompletionCommand(prog, ctx, full);
 
-  const verbs = registerVerbs(prog, args ? verbsNeededBy(args) : 'all');
+  const verbs = registerVerbs(prog, full);
   registerAppCommands(verbs, ctx);
   registerFnCommands(verbs, ctx);
   registerTriggerCommands(verbs, ctx);
-  registerStreamCommands(prog, verbs, ctx, { stdin: () => env.openStdin(), interruption: () => env.interruption() });
-  registerTriggerControlCommands(prog, ctx, (code) => env.setExitCode(code));
-  registerContextCommands(prog, verbs, ctx);
+  registerStreamCommands(prog, verbs, ctx, { stdin: () => env.openStdin(), interruption: () => env.interruption() }, full);
+  registerTriggerControlCommands(prog, ctx, (code) => env.setExitCode(code), full);
+  registerContextCommands(prog, verbs, ctx, full);
   return prog;
 }

@@ -8,7 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, verbsNeededBy, type ProgramEnv } from '../src/program.js';
+import { COMMAND_WORDS, commandNamedBy, selectionFor } from '../src/commands/tree-selection.js';
+import { buildProgram, type ProgramEnv } from '../src/program.js';
 import { captureContext, serverPerTest, tempDirPerTest } from './support/harness.js';
 
 const run = promisify(execFile);
@@ -94,22 +95,30 @@ describe('the command tree built for one command line', () => {
     path.reduce<Command | undefined>((cmd, name) => cmd?.commands.find((c) => c.name() === name || c.aliases().includes(name)), prog);
   const help = (cmd: Command | undefined): string => cmd?.helpInformation() ?? '(missing)';
 
-  it('builds only the verb being run, none for other commands, and all for help, completion or an unknown word', () => {
-    expect(verbsNeededBy(['list', 'apps'])).toBe('list');
-    expect(verbsNeededBy(['--json', 'ls', 'apps'])).toBe('list');
-    expect(verbsNeededBy(['unset', 'config', 'app', 'a', 'K'])).toBe('unsetConfig');
-    expect(verbsNeededBy(['delete', 'fn', 'a', 'f'])).toBe('del');
-    expect(verbsNeededBy(['invoke', 'a', 'f'])).toBe('none');
-    expect(verbsNeededBy(['help', 'list'])).toBe('all');
-    expect(verbsNeededBy(['completion', 'bash'])).toBe('all');
-    expect(verbsNeededBy(['lst'])).toBe('all');
-    expect(verbsNeededBy([])).toBe('all');
+  it('builds only the command being run, and the whole tree for help, completion or a word that is no command', () => {
+    expect(commandNamedBy(['list', 'apps'])).toBe('list');
+    expect(commandNamedBy(['--json', 'ls', 'apps'])).toBe('list');
+    expect(commandNamedBy(['unset', 'config', 'app', 'a', 'K'])).toBe('unset');
+    expect(commandNamedBy(['triggers', 'status', 'a', 'f', 't'])).toBe('trigger');
+    expect(commandNamedBy(['help', 'list'])).toBeUndefined();
+    expect(commandNamedBy(['lst'])).toBeUndefined();
+    expect(commandNamedBy([])).toBeUndefined();
+    expect(selectionFor(['invoke', 'a', 'f'])('invoke')).toBe(true);
+    expect(selectionFor(['invoke', 'a', 'f'])('list')).toBe(false);
+    expect(selectionFor(['completion', 'bash'])('list')).toBe(true);
+    expect(selectionFor(['help', 'list'])('list')).toBe(true);
   });
 
-  it('gives every verb and object the same help as the full tree, and the same top-level commands', () => {
+  it('knows every word that names a top-level command, and nothing else', () => {
+    const words = buildProgram(env).commands.flatMap((c) => [c.name(), ...c.aliases()].map((w) => [w, c.name()]));
+    expect(Object.fromEntries(words)).toEqual(COMMAND_WORDS);
+  });
+
+  it('gives the command being run, its subcommands and their objects the same help as the whole tree', () => {
     const full = buildProgram(env);
-    expect(help(buildProgram(env, ['invoke', 'a', 'f']))).toBe(help(full));
-    for (const path of [['list'], ['list', 'apps'], ['ls', 'triggers'], ['create', 'fn'], ['inspect', 'stream'], ['update', 'context'],
+    expect(buildProgram(env, ['invoke', 'a', 'f']).commands.map((c) => c.name())).toEqual(full.commands.map((c) => c.name()));
+    for (const path of [['init'], ['build'], ['deploy'], ['invoke'], ['logs'], ['start'], ['stream', 'put'], ['stream', 'tail'],
+      ['trigger', 'seek'], ['use', 'context'], ['list'], ['list', 'apps'], ['ls', 'triggers'], ['create', 'fn'], ['inspect', 'stream'], ['update', 'context'],
       ['delete', 'trigger'], ['config', 'fn'], ['unset', 'config'], ['unset', 'config', 'app']]) {
       expect(help(find(buildProgram(env, path), path))).toBe(help(find(full, path)));
     }

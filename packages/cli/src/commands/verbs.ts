@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { examples } from './help-text.js';
+import type { CommandSelection } from './tree-selection.js';
 
 /**
  * The Fn CLI's verbs (CONTRACT §5.8): `fnts create|list|inspect|update|delete|config|unset config <object>`. Each
@@ -15,28 +16,16 @@ export interface CommandVerbs {
   unsetConfig?: Command;
 }
 
-/** Which verbs get their objects: all of them, one (the command being run), or none (another command is run). */
-export type VerbSelection = 'all' | 'none' | keyof CommandVerbs;
-
-/** The verb a command line's first word names (`ls` is `list`), if it names one. */
-export function verbNamed(word: string | undefined): keyof CommandVerbs | undefined {
-  const verbs: Record<string, keyof CommandVerbs> = {
-    create: 'create', list: 'list', ls: 'list', inspect: 'inspect', update: 'update', delete: 'del', config: 'config', cf: 'config',
-    unset: 'unsetConfig',
-  };
-  return word === undefined ? undefined : verbs[word];
-}
-
 // Fn's names for each object: `fnts create function` and `fnts create fn` are the same command.
 export const APP_ALIASES = ['a'];
 export const FN_ALIASES = ['function', 'func', 'f'];
 export const TRIGGER_ALIASES = ['trig', 'tr', 't'];
 
 /**
- * Adds the verbs to the program; the answer holds the selected ones, to which the groups add their objects. Building
- * every object's command costs about as much as the rest of a short command, so `fnts list apps` builds only `list`'s.
+ * Adds the verbs to the program; the answer holds the ones selected to be built in full, to which the groups add
+ * their objects (`fnts list apps` builds `list`'s objects, not all 35).
  */
-export function registerVerbs(prog: Command, selection: VerbSelection = 'all'): CommandVerbs {
+export function registerVerbs(prog: Command, full: CommandSelection): CommandVerbs {
   const create = prog.command('create').description('create an app, function, trigger, stream or context')
     .addHelpText('after', examples('fnts create app myapp', 'fnts create fn myapp hello hello:0.0.1', 'fnts create trigger myapp hello hello --source /hello', 'fnts create stream orders --partitions 4'));
   const list = prog.command('list').alias('ls').description('list apps, functions, triggers, streams or contexts')
@@ -53,7 +42,13 @@ export function registerVerbs(prog: Command, selection: VerbSelection = 'all'): 
     .addHelpText('after', examples('fnts unset config app myapp DB_URL', 'fnts unset config fn myapp hello GREETING'));
   const unsetConfig = unset.command('config').alias('cf').description('remove one config key of an app or function')
     .addHelpText('after', examples('fnts unset config app myapp DB_URL', 'fnts unset config fn myapp hello GREETING'));
-  const all: Required<CommandVerbs> = { create, list, inspect, update, del, config, unsetConfig };
-  if (selection === 'all') return all;
-  return selection === 'none' ? {} : { [selection]: all[selection] };
+  return {
+    ...(full('create') ? { create } : {}),
+    ...(full('list') ? { list } : {}),
+    ...(full('inspect') ? { inspect } : {}),
+    ...(full('update') ? { update } : {}),
+    ...(full('delete') ? { del } : {}),
+    ...(full('config') ? { config } : {}),
+    ...(full('unset') ? { unsetConfig } : {}),
+  };
 }

@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import { collect } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 
 /** `fnts build [dir]`. */
-export function registerBuildCommand(prog: Command, ctx: ContextFactory): void {
-  prog
+export function registerBuildCommand(prog: Command, ctx: ContextFactory, full: CommandSelection): void {
+  const cmd = prog
     .command('build [dir]')
-    .description('build the function image (never pushes)')
+    .description('build the function image (never pushes)');
+  if (!full('build')) return;
+  cmd
     .option('--no-cache', 'build without Docker cache')
     .option('--build-arg <KEY=VALUE>', 'build argument for a Dockerfile (runtime docker; repeatable)', collect)
     .option('--output <format>', 'json: print the image, layer size and copied native packages as JSON')

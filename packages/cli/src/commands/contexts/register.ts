@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples, INSPECT_OUTPUT_HELP, OUTPUT_HELP } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 import type { CommandVerbs } from '../verbs.js';
 import {
   createContextCommand, deleteContextCommand, inspectContextCommand, listContextsCommand, updateContextCommand,
@@ -11,7 +12,7 @@ import {
  * `fnts create|use|list|inspect|update|delete context` (CONTRACT §5.8). Their context is loaded leniently, so a
  * config.yaml naming a deleted context can still be repaired with `fnts use context default`.
  */
-export function registerContextCommands(prog: Command, verbs: CommandVerbs, ctx: ContextFactory): void {
+export function registerContextCommands(prog: Command, verbs: CommandVerbs, ctx: ContextFactory, full: CommandSelection): void {
   const lenient = () => ctx({ lenient: true });
   const CTX = ['ctx'];
 
@@ -24,11 +25,13 @@ export function registerContextCommands(prog: Command, verbs: CommandVerbs, ctx:
     ))
     .action(async (name: string, o: ContextFieldOptions) => void (await createContextCommand({ ...o, name }, await lenient())));
 
-  prog.command('use').description('switch to a context')
-    .addHelpText('after', examples('fnts use context prod'))
-    .command('context <name>').aliases(CTX).description('make a context the current one (stored in ~/.fnts/config.yaml)')
-    .addHelpText('after', examples('fnts use context prod', 'fnts use context default'))
-    .action(async (name: string) => void (await useContextCommand({ name }, await lenient())));
+  const use = prog.command('use').description('switch to a context');
+  if (full('use')) {
+    use.addHelpText('after', examples('fnts use context prod'))
+      .command('context <name>').aliases(CTX).description('make a context the current one (stored in ~/.fnts/config.yaml)')
+      .addHelpText('after', examples('fnts use context prod', 'fnts use context default'))
+      .action(async (name: string) => void (await useContextCommand({ name }, await lenient())));
+  }
 
   verbs.list?.command('contexts').aliases(['context', 'ctx']).description('list contexts; * marks the current one')
     .option('--output <format>', OUTPUT_HELP)

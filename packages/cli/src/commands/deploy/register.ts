@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import { collect } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 
 /** `fnts deploy [dir]`. */
-export function registerDeployCommand(prog: Command, ctx: ContextFactory): void {
-  prog
+export function registerDeployCommand(prog: Command, ctx: ContextFactory, full: CommandSelection): void {
+  const cmd = prog
     .command('deploy [dir]')
-    .description("build, push (with a registry), bump func.yaml's version, and create or update the function and its triggers")
+    .description("build, push (with a registry), bump func.yaml's version, and create or update the function and its triggers");
+  if (!full('deploy')) return;
+  cmd
     .option('--app <app>', "the app to deploy to (default: app.yaml's name)")
     .option('--create-app', 'create the app if it does not exist')
     .option('--all', 'deploy every function directory below (needs app.yaml)')

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 import { initCommand } from './init.js';
 
 /** `fnts init [dir]`. */
-export function registerInitCommand(prog: Command, ctx: ContextFactory): void {
-  prog
+export function registerInitCommand(prog: Command, ctx: ContextFactory, full: CommandSelection): void {
+  const cmd = prog
     .command('init [dir]')
-    .description('create func.yaml and a hello-world function')
+    .description('create func.yaml and a hello-world function');
+  if (!full('init')) return;
+  cmd
     .option('--runtime <runtime>', 'typescript or node', 'typescript')
     .option('--name <name>', 'function name (default: the directory name)')
     .option('--force', 'overwrite an existing func.yaml')

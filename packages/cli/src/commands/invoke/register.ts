@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 import { invokeCommand } from './invoke.js';
 
 /** What `fnts invoke` takes from the process: the body (stdin when piped), and where its exit code goes. */
@@ -10,10 +11,12 @@ export interface InvokeIo {
 }
 
 /** `fnts invoke <app> <fn>`. */
-export function registerInvokeCommand(prog: Command, ctx: ContextFactory, io: InvokeIo): void {
-  prog
+export function registerInvokeCommand(prog: Command, ctx: ContextFactory, io: InvokeIo, full: CommandSelection): void {
+  const cmd = prog
     .command('invoke <app> <fn>')
-    .description('call a function with stdin as the body (at most 10 MiB) and print its response')
+    .description('call a function with stdin as the body (at most 10 MiB) and print its response');
+  if (!full('invoke')) return;
+  cmd
     .option('--content-type <type>', "Content-Type of the request (default: func.yaml's content_type here, else text/plain)")
     .option('--endpoint <url>', 'call this URL instead of looking the function up')
     .option('--display-call-id', 'print the call id first')

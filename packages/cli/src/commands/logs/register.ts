@@ -2,13 +2,16 @@ import type { Command } from 'commander';
 import { parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 import { logsCommand } from './logs.js';
 
 /** `fnts logs <app> <fn>`. */
-export function registerLogsCommand(prog: Command, ctx: ContextFactory): void {
-  prog
+export function registerLogsCommand(prog: Command, ctx: ContextFactory, full: CommandSelection): void {
+  const cmd = prog
     .command('logs <app> <fn>')
-    .description("print a function's recent output (stdout and stderr), with call ids")
+    .description("print a function's recent output (stdout and stderr), with call ids");
+  if (!full('logs')) return;
+  cmd
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('--tail <n>', 'how many recent lines to start with (at most 1000)', parseIntFlag('--tail'), 100)
     .option('--output <format>', 'json: one JSON object per line')

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collect, parseDurationFlag, parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples, INSPECT_OUTPUT_HELP, OUTPUT_HELP } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 import type { CommandVerbs } from '../verbs.js';
 import {
   createStreamCommand, deleteStreamCommand, inspectStreamCommand, listStreamsCommand, streamPutCommand,
@@ -20,7 +21,7 @@ export interface StreamIo {
  * The stream commands: `fnts create|list|inspect|update|delete stream` and `fnts stream put|tail` (an embedded stream,
  * or a Kafka topic named kafka://…). Actions only map arguments onto the command functions in streams.ts.
  */
-export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: ContextFactory, io: StreamIo): void {
+export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: ContextFactory, io: StreamIo, full: CommandSelection): void {
   verbs.create?.command('stream <name>').description('create an embedded stream: a partitioned, append-only log on the server')
     .option('-p, --partitions <n>', 'partitions (1-256, default 1); fixed once created: a key always maps to the same one', parseIntFlag('--partitions'))
     .option('--retention <duration>', 'how long messages are kept: milliseconds, or 30m, 12h, 7d (default 7d)', parseDurationFlag('--retention'))
@@ -49,8 +50,9 @@ export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: 
     .addHelpText('after', examples('fnts delete stream orders', 'fnts delete stream demo.orders.orders.dlq --force'))
     .action(async (name: string, o: { force?: boolean }) => void (await deleteStreamCommand({ name, ...o }, await ctx())));
 
-  const stream = prog.command('stream').description('put messages into an embedded stream or a Kafka topic (kafka://…), or print its messages')
-    .addHelpText('after', examples(
+  const stream = prog.command('stream').description('put messages into an embedded stream or a Kafka topic (kafka://…), or print its messages');
+  if (!full('stream')) return;
+  stream.addHelpText('after', examples(
       'printf \'%s\\n\' one two | fnts stream put orders',
       'fnts stream tail orders --from-beginning',
       'fnts stream tail kafka://localhost:9092/orders --from-beginning   # a Kafka topic, no fnts server needed',

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collect, parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
 import { examples, INSPECT_OUTPUT_HELP, OUTPUT_HELP } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
 import { TRIGGER_ALIASES, type CommandVerbs } from '../verbs.js';
 import {
   createTriggerCommand, deleteTriggerCommand, inspectTriggerCommand, listTriggersCommand, updateTriggerCommand,
@@ -51,9 +52,12 @@ export function registerTriggerCommands(verbs: CommandVerbs, ctx: ContextFactory
 }
 
 /** `fnts trigger status|pause|resume|seek|redrive`: the control of stream triggers. */
-export function registerTriggerControlCommands(prog: Command, ctx: ContextFactory, setExitCode: (code: number) => void): void {
-  const trigger = prog.command('trigger').aliases(['triggers']).description('control a stream trigger: status, pause, resume, seek, redrive')
-    .addHelpText('after', examples('fnts trigger status demo orders orders', 'fnts trigger pause demo orders orders'));
+export function registerTriggerControlCommands(
+  prog: Command, ctx: ContextFactory, setExitCode: (code: number) => void, full: CommandSelection,
+): void {
+  const trigger = prog.command('trigger').aliases(['triggers']).description('control a stream trigger: status, pause, resume, seek, redrive');
+  if (!full('trigger')) return;
+  trigger.addHelpText('after', examples('fnts trigger status demo orders orders', 'fnts trigger pause demo orders orders'));
   const ref = (app: string, fn: string, name: string) => ({ app, fn, name });
 
   trigger.command('status <app> <fn> <name>')
