@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap } from 'yaml';
 import type { AppPatch } from './client.js';
 import { cliErrors } from './errors.js';
+import { yaml } from './yaml-module.js';
 import { checkAnnotationsNode, checkConfigNode, configValues, nonEmptyString, pairOf, parseYaml, type Schema } from './yaml-schema.js';
 
 /** app.yaml (CONTRACT §5.1): the app a directory of functions deploys to, with the app's own settings. */
@@ -37,7 +37,7 @@ export function findAppFile(dir: string): string | undefined {
 export function parseAppFile(text: string, path: string): AppFile {
   const { values, doc } = parseYaml(text, path, APP_SCHEMA, (problems) => cliErrors.appfileInvalid(path, problems));
   const app = values as AppFile;
-  const config = isMap(doc.contents) ? configValues(pairOf(doc.contents, 'config')?.value) : undefined;
+  const config = yaml().isMap(doc.contents) ? configValues(pairOf(doc.contents, 'config')?.value) : undefined;
   if (config) app.config = config;
   else delete app.config;
   if (app.annotations === null) delete app.annotations;

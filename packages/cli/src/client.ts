@@ -3,7 +3,7 @@ import type {
   NewTrigger, OutgoingMessage, PartitionStatus, RedriveResult, SeekPosition, Stream, StreamMessage, TriggerJson,
   TriggerPatch, TriggerStatus,
 } from '@fnts/api';
-import { request, type Dispatcher } from 'undici';
+import { request, type HttpMethod, type HttpResponse } from './http-request.js';
 import { cliErrors } from './errors.js';
 
 // The API's types live in @fnts/api (type-only imports: nothing of it loads at run time); these names are the CLI's.
@@ -53,7 +53,7 @@ export class ApiClient {
     return this.apiKey ? { ...extra, authorization: `Bearer ${this.apiKey}` } : extra;
   }
 
-  private async send(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+  private async send(method: HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<HttpResponse> {
     try {
       return await request(`${this.baseUrl}${path}`, {
         method,
@@ -68,7 +68,7 @@ export class ApiClient {
     }
   }
 
-  private async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private async json<T>(method: HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const res = await this.send(method, path, body, signal);
     const text = await res.body.text();
     if (res.statusCode >= 400) this.fail(res.statusCode, text);
@@ -262,7 +262,7 @@ export class ApiClient {
 
   /** Calls the function at its invoke endpoint; any status comes back as a result, not an error. */
   async invoke(url: string, body: Buffer, contentType: string): Promise<InvokeResult> {
-    let res: Dispatcher.ResponseData;
+    let res: HttpResponse;
     try {
       res = await request(url, { method: 'POST', body, headers: this.headers({ 'content-type': contentType }) });
     } catch (err) {

@@ -58,6 +58,8 @@ export const cliErrors = {
   funcfileExists: (file: string) =>
     new CliError('FNTS_ERR_FUNCFILE_EXISTS', `${file} already exists`, 'use --force to overwrite it'),
   usage: (message: string, hint?: string) => new CliError('FNTS_ERR_USAGE', message, hint, 2),
+  /** `fnts start`: the server's settings (flags, FNTS_* variables) do not add up; `message` lists every problem. */
+  serverConfig: (message: string) => new CliError('FNTS_ERR_CONFIG', message, undefined, 2),
   serverUnreachable: (url: string, cause: string) =>
     new CliError('FNTS_ERR_SERVER_UNREACHABLE', `cannot reach the fnts server at ${url} (${cause})`,
       'start one with `fnts start`, or point FNTS_API_URL or the current context (`fnts inspect context`) at a running server'),

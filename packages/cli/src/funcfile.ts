@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Scalar } from 'yaml';
+import type { Document, Scalar } from 'yaml';
 import { CliError, cliErrors } from './errors.js';
+import { yaml } from './yaml-module.js';
 import {
   checkAnnotationsNode, checkConfigNode, checkStreamOptionsNode, configValues, intIn, nonEmptyString, pairOf, parseYaml,
   streamOptionsFor, type CrossCheck, type Locate, type Schema,
@@ -86,13 +87,13 @@ export function findFuncFile(dir: string): string | undefined {
  * stream triggers known `options` of the right types.
  */
 function checkTriggers(node: unknown, at: Locate): string[] {
-  if (isScalar(node) && node.value === null) return []; // `triggers:` with nothing under it
-  if (!isSeq(node)) return [`${at(node)}: "triggers" must be a list of {name, type, source}`];
+  if (yaml().isScalar(node) && node.value === null) return []; // `triggers:` with nothing under it
+  if (!yaml().isSeq(node)) return [`${at(node)}: "triggers" must be a list of {name, type, source}`];
   const problems: string[] = [];
   const seenNames = new Set<string>();
   const seenSources = new Set<string>();
   node.items.forEach((item, i) => {
-    if (!isMap(item)) {
+    if (!yaml().isMap(item)) {
       problems.push(`${at(item)}: "triggers[${i}]" must be a map with name, type and source`);
       return;
     }
@@ -169,7 +170,7 @@ const crossChecks: CrossCheck = (values, at, pair) =>
 export function parseFuncFile(text: string, path: string): { func: FuncFile; doc: Document } {
   const { values, doc } = parseYaml(text, path, FUNC_SCHEMA, (problems) => cliErrors.funcfileInvalid(path, problems), crossChecks);
   const func = values as unknown as FuncFile;
-  const config = isMap(doc.contents) ? configValues(pairOf(doc.contents, 'config')?.value) : undefined;
+  const config = yaml().isMap(doc.contents) ? configValues(pairOf(doc.contents, 'config')?.value) : undefined;
   if (config) func.config = config;
   else delete func.config; // `config:` with nothing under it
   if (func.annotations === null) delete func.annotations;
@@ -193,20 +194,20 @@ export async function loadFuncFile(dir: string): Promise<LoadedFuncFile> {
  */
 export async function updateFuncFile(loaded: LoadedFuncFile, key: keyof FuncFile, value: unknown): Promise<void> {
   const { source } = loaded;
-  const node = isMap(loaded.doc.contents) ? pairOf(loaded.doc.contents, key)?.value : undefined;
-  const inPlace = isScalar(node) && node.range && ['PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE'].includes(node.type ?? '')
+  const node = yaml().isMap(loaded.doc.contents) ? pairOf(loaded.doc.contents, key)?.value : undefined;
+  const inPlace = yaml().isScalar(node) && node.range && ['PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE'].includes(node.type ?? '')
     && (typeof value === 'string' || typeof value === 'number');
   let next: string;
   if (inPlace) {
     const [start, end] = node.range as [number, number, number];
-    const formatted = stringify(value, { defaultStringType: node.type as Scalar.Type, defaultKeyType: null }).trimEnd();
+    const formatted = yaml().stringify(value, { defaultStringType: node.type as Scalar.Type, defaultKeyType: null }).trimEnd();
     next = `${source.slice(0, start)}${formatted}${source.slice(end)}`;
   } else {
     loaded.doc.set(key, value);
     next = loaded.doc.toString();
   }
   await writeFile(loaded.path, next);
-  loaded.doc = parseDocument(next, { keepSourceTokens: true });
+  loaded.doc = yaml().parseDocument(next, { keepSourceTokens: true });
   loaded.source = next;
   (loaded.func as unknown as Record<string, unknown>)[key] = value;
 }

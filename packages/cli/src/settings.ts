@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_API_URL, DEFAULT_CONTEXT, readContext, readCurrentContext } from './contexts.js';
+import { DEFAULT_API_URL, DEFAULT_CONTEXT, readContext, readCurrentContext } from './context-store.js';
 import { cliErrors } from './errors.js';
 
 /** The CLI's settings, resolved once here and passed down: environment > current context > defaults. */

@@ -1,5 +1,6 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Pair, type YAMLMap } from 'yaml';
+import type { Document, Pair, YAMLMap } from 'yaml';
 import type { CliError } from './errors.js';
+import { yaml } from './yaml-module.js';
 
 /**
  * One small schema language for the CLI's YAML files (func.yaml, app.yaml, context files): each top-level key has a
@@ -47,8 +48,8 @@ export function parseYaml(
   invalid: (problems: string[]) => CliError,
   cross?: CrossCheck,
 ): ParsedYaml {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true });
+  const lineCounter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter, keepSourceTokens: true });
   const place = (offset: number | undefined): string => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return `${path}:${line}:${col}`;
@@ -57,7 +58,7 @@ export function parseYaml(
   const problems = doc.errors.map((e) => `${place(e.pos[0])}: ${e.message.split('\n')[0]}`);
   if (problems.length > 0) throw invalid(problems);
   const root = doc.contents;
-  if (!isMap(root)) throw invalid([`${place(0)}: the file must be a YAML map of settings`]);
+  if (!yaml().isMap(root)) throw invalid([`${place(0)}: the file must be a YAML map of settings`]);
   const values = (doc.toJS() ?? {}) as Record<string, unknown>;
   for (const [key, rule] of Object.entries(schema)) {
     const pair = pairOf(root, key);
@@ -88,18 +89,18 @@ export const nonEmptyString: Check = (v) => (typeof v === 'string' && v.trim() !
  * Fn's CLI). An empty value (`KEY:`) is a problem, pointed at its line.
  */
 export const checkConfigNode: NonNullable<Rule['checkNode']> = (node, at, key) => {
-  if (isScalar(node) && node.value === null) return []; // `config:` with nothing under it
-  if (!isMap(node)) return [`${at(node)}: "${key}" must be a map of KEY: value`];
+  if (yaml().isScalar(node) && node.value === null) return []; // `config:` with nothing under it
+  if (!yaml().isMap(node)) return [`${at(node)}: "${key}" must be a map of KEY: value`];
   const problems: string[] = [];
   for (const pair of node.items) {
-    const k = isScalar(pair.key) ? pair.key.value : undefined;
+    const k = yaml().isScalar(pair.key) ? pair.key.value : undefined;
     if (typeof k !== 'string' || k === '') {
       problems.push(`${at(pair.key)}: "${key}" keys must be non-empty strings`);
       continue;
     }
-    if (!isScalar(pair.value) || pair.value.value === null) {
+    if (!yaml().isScalar(pair.value) || pair.value.value === null) {
       // An empty value (`KEY:`) is pointed at by its key; a map or list by where it starts.
-      const node = isScalar(pair.value) ? pair.key : pair.value;
+      const node = yaml().isScalar(pair.value) ? pair.key : pair.value;
       problems.push(`${at(node, pair.key)}: "${key}.${k}" must be a string, number or boolean`);
     }
   }
@@ -108,10 +109,10 @@ export const checkConfigNode: NonNullable<Rule['checkNode']> = (node, at, key) =
 
 /** Reads a validated `config:` node's values as text: a number keeps the digits as written (`1.50` stays "1.50"). */
 export function configValues(node: unknown): Record<string, string> | undefined {
-  if (!isMap(node)) return undefined;
+  if (!yaml().isMap(node)) return undefined;
   const out: Record<string, string> = {};
   for (const pair of node.items) {
-    if (!isScalar(pair.key) || !isScalar(pair.value)) continue;
+    if (!yaml().isScalar(pair.key) || !yaml().isScalar(pair.value)) continue;
     const source = (pair.value.srcToken as { source?: string } | undefined)?.source;
     const value = pair.value.value;
     out[String(pair.key.value)] = typeof value === 'string' ? value : source ?? String(value);
@@ -123,12 +124,12 @@ const ANNOTATION_KEY = /^[!-~]+$/;
 
 /** `annotations:`, with the server's rules (CONTRACT §4.5), so deploy does not fail halfway on a 400. */
 export const checkAnnotationsNode: NonNullable<Rule['checkNode']> = (node, at, key) => {
-  if (isScalar(node) && node.value === null) return [];
-  if (!isMap(node)) return [`${at(node)}: "${key}" must be a map of KEY: value`];
+  if (yaml().isScalar(node) && node.value === null) return [];
+  if (!yaml().isMap(node)) return [`${at(node)}: "${key}" must be a map of KEY: value`];
   const problems: string[] = [];
   if (node.items.length > 100) problems.push(`${at(node)}: "${key}" may have at most 100 keys`);
   for (const pair of node.items) {
-    const k = isScalar(pair.key) ? pair.key.value : undefined;
+    const k = yaml().isScalar(pair.key) ? pair.key.value : undefined;
     if (typeof k !== 'string' || !ANNOTATION_KEY.test(k) || Buffer.byteLength(k) > 128) {
       problems.push(`${at(pair.key)}: "${key}" keys must be printable ASCII without spaces, at most 128 bytes`);
       continue;
@@ -209,11 +210,11 @@ export function streamOptionsFor(source: unknown): Readonly<Record<string, Check
  * own line. `where` names the node in messages (`triggers[0].options`).
  */
 export function checkStreamOptionsNode(node: unknown, at: Locate, where: string, known: Readonly<Record<string, Check>>): string[] {
-  if (isScalar(node) && node.value === null) return []; // `options:` with nothing under it
-  if (!isMap(node)) return [`${at(node)}: "${where}" must be a map of option: value`];
+  if (yaml().isScalar(node) && node.value === null) return []; // `options:` with nothing under it
+  if (!yaml().isMap(node)) return [`${at(node)}: "${where}" must be a map of option: value`];
   const problems: string[] = [];
   for (const pair of node.items) {
-    const k = isScalar(pair.key) ? pair.key.value : undefined;
+    const k = yaml().isScalar(pair.key) ? pair.key.value : undefined;
     const check = typeof k === 'string' && Object.hasOwn(known, k) ? known[k] : undefined;
     if (!check) {
       problems.push(`${at(pair.key)}: "${where}.${String(k)}" is not a stream trigger option${k === 'dead_letter_stream' ? ' of a kafka:// source' : ''}; known: ${Object.keys(known).join(', ')}`);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   configAppCommand, createAppCommand, deleteAppCommand, inspectAppCommand, listAppsCommand, unsetAppConfigCommand,
   updateAppCommand,
-} from '../src/commands/apps.js';
+} from '../src/commands/apps/apps.js';
 import { ApiError, CliError } from '../src/errors.js';
 import { serverPerTest } from './support/harness.js';
 

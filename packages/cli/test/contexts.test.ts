@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createContextCommand, deleteContextCommand, inspectContextCommand, listContextsCommand, updateContextCommand,
   useContextCommand,
-} from '../src/commands/contexts.js';
+} from '../src/commands/contexts/contexts.js';
 import { loadSettings } from '../src/settings.js';
 import { captureContext, tempDirPerTest, type Captured } from './support/harness.js';
 

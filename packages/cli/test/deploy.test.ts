@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/client.js';
-import { deployCommand } from '../src/commands/deploy.js';
+import { deployCommand } from '../src/commands/deploy/deploy.js';
 import { CliError } from '../src/errors.js';
 import { docker, imagesPerFile } from './support/docker.js';
 import { serverPerTest, tempDirPerTest, type Captured } from './support/harness.js';

@@ -1,10 +1,10 @@
 // `fnts create|list|inspect|update|delete fn`, `fnts config fn`, `fnts unset config fn`, against a real server.
 import { describe, expect, it } from 'vitest';
-import { createAppCommand, deleteAppCommand } from '../src/commands/apps.js';
+import { createAppCommand, deleteAppCommand } from '../src/commands/apps/apps.js';
 import {
   configFnCommand, createFnCommand, deleteFnCommand, inspectFnCommand, listFnsCommand, unsetFnConfigCommand,
   updateFnCommand,
-} from '../src/commands/fns.js';
+} from '../src/commands/fns/fns.js';
 import { CliError } from '../src/errors.js';
 import { serverPerTest, type Captured } from './support/harness.js';
 

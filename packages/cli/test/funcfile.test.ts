@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAppFile } from '../src/appfile.js';
-import { bumpCommand } from '../src/commands/bump.js';
+import { bumpCommand } from '../src/commands/bump/bump.js';
 import { CliError } from '../src/errors.js';
 import { bumpVersion, loadFuncFile, parseFuncFile, updateFuncFile } from '../src/funcfile.js';
 import { captureContext, tempDirPerTest } from './support/harness.js';

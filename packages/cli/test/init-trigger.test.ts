@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { initCommand } from '../src/commands/init.js';
+import { initCommand } from '../src/commands/init/init.js';
 import { parseFuncFile } from '../src/funcfile.js';
 import { captureContext, tempDirPerTest } from './support/harness.js';
 

@@ -6,8 +6,8 @@ import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAppCommand } from '../src/commands/apps.js';
-import { invokeCommand, readBody } from '../src/commands/invoke.js';
+import { createAppCommand } from '../src/commands/apps/apps.js';
+import { invokeCommand, readBody } from '../src/commands/invoke/invoke.js';
 import { captureContext, serverPerTest, tempDirPerTest } from './support/harness.js';
 
 const dir = tempDirPerTest();

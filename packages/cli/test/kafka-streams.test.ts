@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { confluentKafkaClient, type KafkaClient, type KafkaLookup, type KafkaProducer } from '@fnts/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { produce, readAll, startKafka, type KafkaCluster } from '../../../test/support/kafka.js';
-import { kafkaStreamPutCommand, kafkaStreamTailCommand, type KafkaStreamDeps } from '../src/commands/kafka-streams.js';
-import { streamPutCommand, streamTailCommand, type StreamPutOptions } from '../src/commands/streams.js';
+import { kafkaStreamPutCommand, kafkaStreamTailCommand, type KafkaStreamDeps } from '../src/commands/streams/kafka-streams.js';
+import { streamPutCommand, streamTailCommand, type StreamPutOptions } from '../src/commands/streams/streams.js';
 import { buildProgram } from '../src/program.js';
 import { captureContext, type Captured } from './support/harness.js';
 

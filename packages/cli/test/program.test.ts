@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { completionScript } from '../src/completion.js';
+import { completionScript } from '../src/commands/completion/completion-script.js';
 import { buildProgram, type ProgramEnv } from '../src/program.js';
 import { captureContext, serverPerTest, tempDirPerTest, type Captured } from './support/harness.js';
 

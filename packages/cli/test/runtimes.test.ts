@@ -9,7 +9,7 @@ import { buildImage } from '../src/build/docker-build.js';
 import { isIgnored, parseDockerignore } from '../src/build/dockerignore.js';
 import { fromImages } from '../src/build/function-image.js';
 import { dependencyClosure, findNativePackages } from '../src/build/native-addons.js';
-import { buildCommand } from '../src/commands/build.js';
+import { buildCommand } from '../src/commands/build/build.js';
 import { docker, imagesPerFile, runInImage } from './support/docker.js';
 import { captureContext, tempDirPerTest, type Captured } from './support/harness.js';
 

@@ -5,13 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApiClient, type TriggerStatus } from '../src/client.js';
-import { createAppCommand } from '../src/commands/apps.js';
-import { createFnCommand } from '../src/commands/fns.js';
+import { createAppCommand } from '../src/commands/apps/apps.js';
+import { createFnCommand } from '../src/commands/fns/fns.js';
 import {
   pauseTriggerCommand, redriveTriggerCommand, resumeTriggerCommand, seekPosition, seekTriggerCommand, triggerStatusCommand,
-} from '../src/commands/stream-triggers.js';
-import { createStreamCommand, streamPutCommand } from '../src/commands/streams.js';
-import { changedOptions, createTriggerCommand, deployTriggers, updateTriggerCommand } from '../src/commands/triggers.js';
+} from '../src/commands/triggers/trigger-control.js';
+import { createStreamCommand, streamPutCommand } from '../src/commands/streams/streams.js';
+import { changedOptions, createTriggerCommand, deployTriggers, updateTriggerCommand } from '../src/commands/triggers/triggers.js';
 import { buildProgram } from '../src/program.js';
 import { serverPerTest, type Captured } from './support/harness.js';
 

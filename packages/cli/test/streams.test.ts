@@ -1,13 +1,13 @@
 // `fnts create|list|inspect|update|delete stream` and `fnts stream put|tail`, against a real in-process server.
 import { describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../src/client.js';
-import { createAppCommand } from '../src/commands/apps.js';
-import { createFnCommand } from '../src/commands/fns.js';
+import { createAppCommand } from '../src/commands/apps/apps.js';
+import { createFnCommand } from '../src/commands/fns/fns.js';
 import {
   createStreamCommand, deleteStreamCommand, describePositions, inspectStreamCommand, listStreamsCommand, streamPutCommand,
   streamTailCommand, updateStreamCommand, type StreamPutOptions,
-} from '../src/commands/streams.js';
-import { createTriggerCommand } from '../src/commands/triggers.js';
+} from '../src/commands/streams/streams.js';
+import { createTriggerCommand } from '../src/commands/triggers/triggers.js';
 import { CliError } from '../src/errors.js';
 import { formatDuration, parseDurationFlag } from '../src/pairs.js';
 import { buildProgram } from '../src/program.js';

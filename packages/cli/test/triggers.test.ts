@@ -2,12 +2,12 @@
 // These need the server's /v2/triggers routes.
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/client.js';
-import { createAppCommand, deleteAppCommand } from '../src/commands/apps.js';
-import { createFnCommand, deleteFnCommand } from '../src/commands/fns.js';
+import { createAppCommand, deleteAppCommand } from '../src/commands/apps/apps.js';
+import { createFnCommand, deleteFnCommand } from '../src/commands/fns/fns.js';
 import {
   createTriggerCommand, deleteTriggerCommand, deployTriggers, inspectTriggerCommand, listTriggersCommand,
   updateTriggerCommand, withLeadingSlash,
-} from '../src/commands/triggers.js';
+} from '../src/commands/triggers/triggers.js';
 import { CliError } from '../src/errors.js';
 import { serverPerTest, type Captured } from './support/harness.js';
 

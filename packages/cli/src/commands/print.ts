@@ -1,6 +1,6 @@
 import { cliErrors } from '../errors.js';
 import { formatTable, type Column } from '../table.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from './command-context.js';
 
 /** How read commands (list, inspect) print: an aligned table / indented JSON for people, or JSON for programs. */
 export type OutputFormat = 'text' | 'json';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp, loadConfig } from '@fnts/server';
 import { afterEach, beforeEach } from 'vitest';
-import type { CommandContext } from '../../src/commands/context.js';
+import type { CommandContext } from '../../src/commands/command-context.js';
 import type { CliSettings } from '../../src/settings.js';
 
 /** A command context whose output is kept in strings, so tests read what a user would see. */

@@ -1,14 +1,15 @@
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import {
+  API_KEY_SCOPES, MIN_KEY_LENGTH, createApiKey, hashKey, isApiKeyScope as isScope, keyFileLine, type ApiKeyScope,
+} from '@fnts/api/api-keys';
 
 /**
  * API keys: what a key may do (its scope), how keys are written down (hashed in the keys file, plain in the
- * FNTS_API_KEYS env var) and how a presented key is checked. The format lives here only; the CLI's
- * `fnts keys create` uses the same functions.
+ * FNTS_API_KEYS env var) and how a presented key is checked. The key's format lives in @fnts/api/api-keys,
+ * which the CLI's `fnts keys create` uses too.
  */
 
-/** `admin`: everything. `invoke`: `/invoke/...` and triggers that require a key. `metrics`: `/metrics` only. */
-export type ApiKeyScope = 'admin' | 'invoke' | 'metrics';
-export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['admin', 'invoke', 'metrics'];
+export { API_KEY_SCOPES, MIN_KEY_LENGTH, createApiKey, hashKey, keyFileLine, type ApiKeyScope };
 
 /** One accepted key: the SHA-256 of the key, never the key itself. */
 export interface ApiKeyEntry {
@@ -18,32 +19,7 @@ export interface ApiKeyEntry {
   readonly label: string;
 }
 
-/**
- * Keys a client sends are at least this long: anything shorter is guessable. Keys made by `fnts keys create`
- * are 256 random bits, which is also why one SHA-256 (not a slow password hash) is enough at rest.
- */
-export const MIN_KEY_LENGTH = 16;
 const KEY_CHARS = /^[!-~]+$/;
-
-/** One-shot `crypto.hash` (about half the cost of createHash on this per-request path). */
-export function hashKey(key: string): Buffer {
-  return hash('sha256', key, 'buffer');
-}
-
-/** A line for the keys file: `sha256:<hex> <scope> [name]`. */
-export function keyFileLine(key: string, scope: ApiKeyScope, name?: string): string {
-  return `sha256:${hashKey(key).toString('hex')} ${scope}${name ? ` ${name}` : ''}`;
-}
-
-/** A new random key (`fnts_` + 43 base64url characters) and its line for the keys file. */
-export function createApiKey(scope: ApiKeyScope = 'admin', name?: string): { key: string; line: string } {
-  const key = `fnts_${randomBytes(32).toString('base64url')}`;
-  return { key, line: keyFileLine(key, scope, name) };
-}
-
-function isScope(s: string): s is ApiKeyScope {
-  return (API_KEY_SCOPES as readonly string[]).includes(s);
-}
 
 /**
  * Parses a keys file: one `sha256:<64 hex> [scope] [name]` per line (scope defaults to admin), `#` comments and

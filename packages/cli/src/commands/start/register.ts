@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { examples } from '../help-text.js';
+import type { CommandSelection } from '../tree-selection.js';
+import type { StartOptions } from './start.js';
+
+/** `fnts start`: the only command that loads the server package. */
+export function registerStartCommand(prog: Command, full: CommandSelection): void {
+  const cmd = prog
+    .command('start')
+    .description('run the fnts server in the foreground');
+  if (!full('start')) return;
+  cmd
+    .option('--port <port>', 'port to listen on (default 8080, FNTS_PORT)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1, FNTS_HOST)')
+    .option('--db <path>', 'SQLite file (default ~/.fnts/data/fnts.db, FNTS_DB)')
+    .option('--api-keys-file <file>', 'require API keys: one `sha256:<hex> [scope]` line each, made by `fnts keys create` (FNTS_API_KEYS_FILE)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (FNTS_TLS_CERT); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key for --tls-cert (FNTS_TLS_KEY)')
+    .option('--insecure-no-auth', 'listen beyond loopback without API keys anyway (FNTS_INSECURE_NO_AUTH)')
+    .addHelpText('after', examples(
+      'fnts start',
+      'fnts start --port 8080 --db ./fnts.db',
+      'fnts start --host 0.0.0.0 --api-keys-file /etc/fnts/keys --tls-cert cert.pem --tls-key key.pem',
+    ))
+    .action(async (o: StartOptions) => {
+      const { startCommand } = await import('./start.js');
+      await startCommand(o);
+    });
+}

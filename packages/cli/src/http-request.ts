@@ -1,0 +1,79 @@
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+
+/**
+ * The CLI's HTTP requests, on node:http. undici's `request` (what the client used before) costs more to load than the
+ * rest of a command like `fnts list apps` takes to run, so the client keeps undici's call shape on the built-in module:
+ * `request(url, { method, body, headers, signal })` answering `{ statusCode, headers, body }`.
+ */
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+export interface RequestInit {
+  method: HttpMethod;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  /** Aborts the request, or the reading of its body. */
+  signal?: AbortSignal;
+}
+
+/** The response body: a stream of the bytes as they arrive, or all of them at once. */
+export type ResponseBody = IncomingMessage & {
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+};
+
+export interface HttpResponse {
+  statusCode: number;
+  /** Lower-case names; a header sent more than once is an array of its values (as undici gives them). */
+  headers: Record<string, string | string[] | undefined>;
+  body: ResponseBody;
+}
+
+/** Collects a body to its end; an error or an early close (an abort) rejects. */
+function readAll(res: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.once('end', () => resolve(Buffer.concat(chunks)));
+    res.once('error', reject);
+    res.once('close', () => {
+      if (!res.complete) reject(Object.assign(new Error('the response ended before its body was complete'), { code: 'UND_ERR_SOCKET' }));
+    });
+  });
+}
+
+function headersOf(res: IncomingMessage): HttpResponse['headers'] {
+  const headers: HttpResponse['headers'] = {};
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return headers;
+}
+
+/** Sends one request and answers once the response's headers have arrived; the body is read by the caller. */
+export async function request(url: string, init: RequestInit): Promise<HttpResponse> {
+  const target = new URL(url);
+  // node:https (and TLS) is loaded only for an https:// server.
+  const send = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+  const options: RequestOptions = { method: init.method, headers, ...(init.signal ? { signal: init.signal } : {}) };
+  return new Promise((resolve, reject) => {
+    const req = send(target, options, (res) => {
+      const body = Object.assign(res, {
+        text: async () => (await readAll(res)).toString('utf8'),
+        arrayBuffer: async () => {
+          const bytes = await readAll(res);
+          return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        },
+      });
+      resolve({ statusCode: res.statusCode ?? 0, headers: headersOf(res), body });
+    });
+    req.once('error', reject);
+    req.end(init.body);
+  });
+}
