@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
+import { waitForListening } from './server-output.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(REPO_ROOT, 'packages/cli/dist/main.js');
@@ -71,34 +72,8 @@ export async function startServerProcess(opts: { dir: string; label: string; env
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const m = /fnts server listening on (http:\/\/\S+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolveUrl(m[1]);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    url,
-    child,
-    log: () => output,
-    stop: () =>
-      new Promise((resolveStop) => {
-        if (child.exitCode !== null) return resolveStop(child.exitCode);
-        child.once('exit', (code) => resolveStop(code));
-        child.kill('SIGTERM');
-      }),
-  };
+  const server = await waitForListening(child);
+  return { url: server.url, child, log: server.output, stop: server.stop };
 }
 
 /** Ids of the containers a test run made. */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presentedKey, requiredScope } from '../src/api/auth.js';
 import { createApiKey, matchKey, parseKeysEnv, parseKeysFile } from '../src/auth/keys.js';
 import { checkBindSafety, type ConfigError, loadConfig, UnsafeBindError } from '../src/config.js';
+import { waitForListening } from '../../../test/support/server-output.js';
 import { ContainerFixture, TEST_LABEL } from './support/fixtures.js';
 
 /** API keys, trigger auth, the bind-address guard and TLS, against real server and CLI processes on loopback ports. */
@@ -60,7 +61,7 @@ interface ServerProcess {
 }
 
 /** Runs `fnts-server` with `env` on a free loopback port; resolves once it prints its URL. */
-function startServer(fx: ContainerFixture, env: Record<string, string>): Promise<ServerProcess> {
+async function startServer(fx: ContainerFixture, env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [SERVER_MAIN], {
     env: {
       ...process.env,
@@ -74,29 +75,8 @@ function startServer(fx: ContainerFixture, env: Record<string, string>): Promise
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const stop = () =>
-    new Promise<void>((done) => {
-      if (child.exitCode !== null) return done();
-      child.once('exit', () => done());
-      child.kill('SIGTERM');
-    });
-  return new Promise((resolveServer, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const m = /fnts server listening on (https?:\/\/\S+)/.exec(output);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolveServer({ url: m[1], child, output: () => output, stop });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
+  const server = await waitForListening(child);
+  return { url: server.url, child, output: server.output, stop: async () => void (await server.stop()) };
 }
 
 /** Runs a program to its end with `input` on stdin; resolves with its exit code and output. */

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll } from 'vitest';
+import { waitForListening } from '../../../../test/support/server-output.js';
 
 const SERVER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
 
@@ -34,25 +35,10 @@ export function useServerUnderTest(env: Record<string, string> = {}): ServerUnde
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let printed = '';
-    child.stderr?.on('data', (d: Buffer) => (printed += d.toString()));
     sut.child = child;
-    sut.output = () => printed;
-    sut.url = await new Promise<string>((resolveUrl, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${printed}`)), 20_000);
-      child.stdout?.on('data', (d: Buffer) => {
-        printed += d.toString();
-        const m = /fnts server listening on (http:\/\/\S+)/.exec(printed);
-        if (m?.[1]) {
-          clearTimeout(timer);
-          resolveUrl(m[1]);
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`server exited with ${code}:\n${printed}`));
-      });
-    });
+    const server = await waitForListening(child);
+    sut.output = server.output;
+    sut.url = server.url;
   });
   afterAll(async () => {
     const child = sut.child;
