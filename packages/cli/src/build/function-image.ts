@@ -45,7 +45,7 @@ const DOCKER_COMPONENT_WITHOUT_DOT = /^[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*$/;
 
 /**
  * The path component that stands for an app in its functions' image names: the app's own name when Docker accepts
- * it as one (`shop`), else a lowercase form of it, a `.` and 8 hex digits of its hash (`Shop` → `shop.5b1e0c1f`).
+ * it as one (`shop`), else a lowercase form of it, a `.` and 8 hex digits of its hash (`Shop` → `shop.d00aae6b`).
  * App names never contain a `.`, so the second form can never equal the first form of another app.
  */
 export function appImageComponent(app: string): string {
