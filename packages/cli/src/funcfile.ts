@@ -155,10 +155,14 @@ function checkTriggers(node: unknown, at: Locate): string[] {
   return problems;
 }
 
+/** Names people give the runtimes that are too far from them for "did you mean" to find. */
+const RUNTIME_ALIASES: Readonly<Record<string, Runtime>> = { js: 'node', javascript: 'node', ts: 'typescript' };
+
 /** What is wrong with a `runtime:` value: the runtime it is a typo of, or how another language builds. */
 function runtimeProblem(v: unknown): string | undefined {
   if (RUNTIMES.includes(v as Runtime)) return undefined;
-  const near = didYouMean(v, RUNTIMES);
+  const alias = typeof v === 'string' ? RUNTIME_ALIASES[v.toLowerCase()] : undefined;
+  const near = alias ? `; did you mean "${alias}"?` : didYouMean(v, RUNTIMES);
   return `must be one of ${RUNTIMES.join(', ')}${near || (typeof v === 'string' ? '; another language builds with runtime docker and your own Dockerfile' : '')}`;
 }
 

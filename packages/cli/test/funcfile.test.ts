@@ -66,6 +66,15 @@ describe('func.yaml validation', () => {
     ]);
   });
 
+  it('suggests the runtime for its common other names', () => {
+    const runtime = (r: string) => problems(lines('schema_version: 20180708', 'name: a', 'version: 0.0.1', `runtime: ${r}`));
+    expect([...runtime('javascript'), ...runtime('ts'), ...runtime('nodejs')]).toEqual([
+      'func.yaml:4:10: "runtime" must be one of typescript, node, docker; did you mean "node"?',
+      'func.yaml:4:10: "runtime" must be one of typescript, node, docker; did you mean "typescript"?',
+      'func.yaml:4:10: "runtime" must be one of typescript, node, docker; did you mean "node"?',
+    ]);
+  });
+
   it("accepts the keys of Fn's func.yaml that fnts ignores, and the user's own x- keys", () => {
     expect(problems(lines(
       'schema_version: 20180708', 'name: a', 'version: 0.0.1', 'runtime: node',
