@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/client.js';
+import { buildCommand } from '../src/commands/build/build.js';
 import { deployCommand } from '../src/commands/deploy/deploy.js';
 import { CliError } from '../src/errors.js';
 import { docker, imagesPerFile } from './support/docker.js';
@@ -155,6 +156,15 @@ describe('deploy', () => {
     const name = `dep-upper-${run}`;
     const result = await deployCommand({ app: 'Shop', createApp: true }, cli(await fnDir('f', head(name))).ctx);
     expect(result.functions[0]?.image).toMatch(new RegExp(`^shop\\.[0-9a-f]{8}/${name}:0\\.0\\.2$`));
+  });
+
+  it('fnts build names the image as deploy does for --app or app.yaml, and <name>:<version> outside any app', async () => {
+    const name = `build-names-${run}`;
+    const dir = await fnDir('f', head(name));
+    expect((await buildCommand({}, cli(dir).ctx)).image).toBe(`${name}:0.0.1`);
+    expect((await buildCommand({ app: 'shop' }, cli(dir).ctx)).image).toBe(`shop/${name}:0.0.1`);
+    await writeFile(join(dir, 'app.yaml'), 'name: store\n');
+    expect((await buildCommand({}, cli(dir).ctx)).image).toBe(`store/${name}:0.0.1`);
   });
 
   it('prints what it deployed as JSON with --output json', async () => {
