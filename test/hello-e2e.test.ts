@@ -14,7 +14,7 @@ describe('init → deploy → invoke with the real CLI and server processes', ()
 
     const deploy = await runCli(['deploy', '--app', 'e2e', '--create-app'], { cwd: fnDir, env: ctx.env });
     expect(deploy.code, deploy.stderr).toBe(0);
-    expect(deploy.stderr).toContain('Deployed hello 0.0.2 to app e2e: image hello:0.0.2');
+    expect(deploy.stderr).toContain('Deployed hello 0.0.2 to app e2e: image e2e/hello:0.0.2');
     // The version is bumped only after the build succeeded, and comments survive the edit.
     const funcYaml = await readFile(join(fnDir, 'func.yaml'), 'utf8');
     expect(funcYaml).toContain('version: 0.0.2');

@@ -35,7 +35,8 @@ export function findAppFile(dir: string): string | undefined {
 }
 
 export function parseAppFile(text: string, path: string): AppFile {
-  const { values, doc } = parseYaml(text, path, APP_SCHEMA, (problems) => cliErrors.appfileInvalid(path, problems));
+  // Fn's app.yaml has exactly these keys; anything else is a typo (or an `x-` key of the user's own).
+  const { values, doc } = parseYaml(text, path, APP_SCHEMA, (problems) => cliErrors.appfileInvalid(path, problems), undefined, { ignored: [] });
   const app = values as AppFile;
   const config = yaml().isMap(doc.contents) ? configValues(pairOf(doc.contents, 'config')?.value) : undefined;
   if (config) app.config = config;

@@ -2,18 +2,19 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Document, Scalar } from 'yaml';
+import { didYouMean } from './closest-match.js';
 import { CliError, cliErrors } from './errors.js';
 import { yaml } from './yaml-module.js';
 import {
   checkAnnotationsNode, checkConfigNode, checkStreamOptionsNode, configValues, intIn, nonEmptyString, pairOf, parseYaml,
-  streamOptionsFor, type CrossCheck, type Locate, type Schema,
+  streamOptionsFor, unknownKeyProblems, type CrossCheck, type KeyPolicy, type Locate, type Schema,
 } from './yaml-schema.js';
 
 export const SCHEMA_VERSION = 20180708;
 export const RUNTIMES = ['typescript', 'node', 'docker'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
-/** func.yaml as the CLI uses it, after validation. Unknown keys stay in the document, untouched. */
+/** func.yaml as the CLI uses it, after validation. Fn's keys that fnts ignores and `x-` keys stay in the document, untouched. */
 export interface FuncFile {
   schema_version: number;
   name: string;
@@ -73,6 +74,21 @@ export interface LoadedFuncFile {
   source: string;
 }
 
+/**
+ * Keys of Fn's func.yaml (its CLI's FuncFileV20180708 and the older format) that fnts accepts and ignores: fnts
+ * bundles on this machine (no build image, entrypoint or build commands), speaks only http-stream (format), and has
+ * no route types, headers, cpus, tests, expected config or image signing. A directory made by `fn init` deploys
+ * with them in place.
+ */
+export const FN_IGNORED_KEYS = [
+  'build_image', 'entrypoint', 'cmd', 'build', 'expects', 'format', 'type', 'path', 'headers', 'cpus', 'tests', 'signing_details',
+] as const;
+
+const FUNC_KEYS: KeyPolicy = { ignored: FN_IGNORED_KEYS };
+
+/** The keys of one `triggers:` entry. */
+const TRIGGER_KEYS = ['name', 'type', 'source', 'options'];
+
 const FILE_NAMES = ['func.yaml', 'func.yml'];
 const SEMVER = /^\d+\.\d+\.\d+$/;
 export const FN_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -103,6 +119,7 @@ function checkTriggers(node: unknown, at: Locate): string[] {
       problems.push(`${at(p?.value ?? p?.key, item)}: "triggers[${i}].${key}" ${problem}`);
     };
     const { name, type, source } = values;
+    problems.push(...unknownKeyProblems(item, at, TRIGGER_KEYS, [], `triggers[${i}].`));
     for (const key of ['name', 'type', 'source']) if (!pairOf(item, key)) report(key, 'is missing');
 
     if (pairOf(item, 'name')) {
@@ -113,7 +130,9 @@ function checkTriggers(node: unknown, at: Locate): string[] {
     }
 
     const rule = typeof type === 'string' && Object.hasOwn(TRIGGER_TYPES, type) ? TRIGGER_TYPES[type as TriggerType] : undefined;
-    if (pairOf(item, 'type') && !rule) report('type', `must be one of ${Object.keys(TRIGGER_TYPES).join(', ')}`);
+    if (pairOf(item, 'type') && !rule) {
+      report('type', `must be one of ${Object.keys(TRIGGER_TYPES).join(', ')}${didYouMean(type, Object.keys(TRIGGER_TYPES))}`);
+    }
 
     if (pairOf(item, 'source')) {
       const problem = typeof source === 'string' && source !== '' ? rule?.checkSource(source) : 'must be a non-empty string';
@@ -136,7 +155,21 @@ function checkTriggers(node: unknown, at: Locate): string[] {
   return problems;
 }
 
-/** The one schema of func.yaml (CONTRACT §5.2 plus fnts's extensions). Keys not listed here are kept and ignored. */
+/** Names people give the runtimes that are too far from them for "did you mean" to find. */
+const RUNTIME_ALIASES: Readonly<Record<string, Runtime>> = { js: 'node', javascript: 'node', ts: 'typescript' };
+
+/** What is wrong with a `runtime:` value: the runtime it is a typo of, or how another language builds. */
+function runtimeProblem(v: unknown): string | undefined {
+  if (RUNTIMES.includes(v as Runtime)) return undefined;
+  const alias = typeof v === 'string' ? RUNTIME_ALIASES[v.toLowerCase()] : undefined;
+  const near = alias ? `; did you mean "${alias}"?` : didYouMean(v, RUNTIMES);
+  return `must be one of ${RUNTIMES.join(', ')}${near || (typeof v === 'string' ? '; another language builds with runtime docker and your own Dockerfile' : '')}`;
+}
+
+/**
+ * The one schema of func.yaml (CONTRACT §5.2 plus fnts's extensions). Any other key is an error with the nearest
+ * known one, except Fn's keys in FN_IGNORED_KEYS and the user's own `x-` keys, which are kept and ignored.
+ */
 export const FUNC_SCHEMA: Schema = {
   schema_version: { required: true, check: (v) => (v === SCHEMA_VERSION ? undefined : `must be ${SCHEMA_VERSION}`) },
   name: {
@@ -145,10 +178,7 @@ export const FUNC_SCHEMA: Schema = {
       ? undefined : 'must be lowercase letters, digits, ".", "_" or "-" (at most 255)'),
   },
   version: { required: true, check: (v) => (typeof v === 'string' && SEMVER.test(v) ? undefined : 'must be a version like 0.0.1') },
-  runtime: {
-    required: true,
-    check: (v) => (RUNTIMES.includes(v as Runtime) ? undefined : `must be one of ${RUNTIMES.join(', ')}`),
-  },
+  runtime: { required: true, check: runtimeProblem },
   memory: { check: intIn(1, 8192) },
   timeout: { check: intIn(1, 300) },
   idle_timeout: { check: intIn(1, 3600) },
@@ -168,7 +198,7 @@ const crossChecks: CrossCheck = (values, at, pair) =>
 
 /** Parses and validates func.yaml text; reports every problem at once, each with its line and column. */
 export function parseFuncFile(text: string, path: string): { func: FuncFile; doc: Document } {
-  const { values, doc } = parseYaml(text, path, FUNC_SCHEMA, (problems) => cliErrors.funcfileInvalid(path, problems), crossChecks);
+  const { values, doc } = parseYaml(text, path, FUNC_SCHEMA, (problems) => cliErrors.funcfileInvalid(path, problems), crossChecks, FUNC_KEYS);
   const func = values as unknown as FuncFile;
   const config = yaml().isMap(doc.contents) ? configValues(pairOf(doc.contents, 'config')?.value) : undefined;
   if (config) func.config = config;

@@ -1,4 +1,5 @@
 import type { Document, Pair, YAMLMap } from 'yaml';
+import { didYouMean } from './closest-match.js';
 import type { CliError } from './errors.js';
 import { yaml } from './yaml-module.js';
 
@@ -23,6 +24,18 @@ export type Schema = Readonly<Record<string, Rule>>;
 /** A rule across fields, run once every field passed its own rules. */
 export type CrossCheck = (values: Record<string, unknown>, at: Locate, pair: (key: string) => Pair | undefined) => string[];
 
+/**
+ * Which keys a file may have besides its schema's: keys another tool writes there that this CLI leaves alone on
+ * purpose (Fn's `build_image`, say), and keys of the user's own, which start with `x-`. Any other key is a mistake,
+ * reported at its line with the nearest known key.
+ */
+export interface KeyPolicy {
+  ignored: readonly string[];
+}
+
+/** The prefix of keys a user keeps in a file for their own tools; the CLI ignores them. */
+export const OWN_KEY_PREFIX = 'x-';
+
 export interface ParsedYaml {
   values: Record<string, unknown>;
   doc: Document;
@@ -38,8 +51,51 @@ export function pairOf(map: YAMLMap, key: string): Pair | undefined {
 }
 
 /**
- * Parses YAML text and checks it against a schema. Syntax errors are reported first (all of them); otherwise every
- * rule runs and all problems are reported together through `invalid`.
+ * Problems about keys of `map` that `known` does not list (nor `ignored`, nor the user's own `x-` keys), each at its
+ * key's line with the nearest known key. `where` prefixes nested keys (`triggers[0].`).
+ */
+export function unknownKeyProblems(map: YAMLMap, at: Locate, known: readonly string[], ignored: readonly string[] = [], where = ''): string[] {
+  const problems: string[] = [];
+  for (const pair of map.items) {
+    const key = yaml().isScalar(pair.key) ? pair.key.value : undefined;
+    if (typeof key === 'string' && (known.includes(key) || ignored.includes(key) || key.startsWith(OWN_KEY_PREFIX))) continue;
+    const name = typeof key === 'string' ? key : String(key);
+    const suggestion = didYouMean(key, [...known, ...ignored]);
+    problems.push(`${at(pair.key, map)}: unknown key "${where}${name}"${suggestion || `; known keys: ${known.join(', ')} (keys of your own start with "${OWN_KEY_PREFIX}")`}`);
+  }
+  return problems;
+}
+
+/**
+ * A syntax error as the yaml library reports it, made to point: its message without the library's trailing
+ * "at line L, column C:" (the location leads the line instead), then the line before for context (an error found
+ * at the end of the file sits on an empty line), the offending line, and a caret under the column. Tabs show as
+ * `→` so "Tabs are not allowed" can be seen.
+ */
+function syntaxProblem(place: string, message: string, text: string, line: number, col: number): string {
+  const first = (message.split('\n')[0] ?? '').replace(/\s+at line \d+, column \d+:?\s*$/, '');
+  const lines = text.split(/\r?\n/);
+  if (lines[line - 1] === undefined) return `${place}: ${first}`;
+  const width = String(line).length;
+  const show = (n: number) => `    ${String(n).padStart(width)} | ${(lines[n - 1] ?? '').replace(/\t/g, '→')}`.trimEnd();
+  return [
+    `${place}: ${first}`,
+    ...(line > 1 ? [show(line - 1)] : []),
+    show(line),
+    `    ${' '.repeat(width)} | ${' '.repeat(Math.max(0, col - 1))}^`,
+  ].join('\n');
+}
+
+/** The `file:line:column` a located problem starts with, as numbers for sorting; unlocated ones sort first. */
+function position(problem: string, path: string): [number, number] {
+  const m = problem.startsWith(`${path}:`) ? /^:(\d+):(\d+):/.exec(problem.slice(path.length)) : null;
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+/**
+ * Parses YAML text and checks it against a schema. Syntax errors are reported first (all of them, each with its
+ * source line); otherwise every rule runs, and with a key policy every unknown key is a problem too, and all are
+ * reported together in file order through `invalid`.
  */
 export function parseYaml(
   text: string,
@@ -47,6 +103,7 @@ export function parseYaml(
   schema: Schema,
   invalid: (problems: string[]) => CliError,
   cross?: CrossCheck,
+  keys?: KeyPolicy,
 ): ParsedYaml {
   const lineCounter = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { lineCounter, keepSourceTokens: true });
@@ -55,11 +112,15 @@ export function parseYaml(
     return `${path}:${line}:${col}`;
   };
   const at: Locate = (node, fallback) => place(start(node) ?? start(fallback));
-  const problems = doc.errors.map((e) => `${place(e.pos[0])}: ${e.message.split('\n')[0]}`);
+  const problems = doc.errors.map((e) => {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    return syntaxProblem(place(e.pos[0]), e.message, text, line, col);
+  });
   if (problems.length > 0) throw invalid(problems);
   const root = doc.contents;
   if (!yaml().isMap(root)) throw invalid([`${place(0)}: the file must be a YAML map of settings`]);
   const values = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (keys) problems.push(...unknownKeyProblems(root, at, Object.keys(schema), keys.ignored));
   for (const [key, rule] of Object.entries(schema)) {
     const pair = pairOf(root, key);
     if (!pair) {
@@ -71,7 +132,11 @@ export function parseYaml(
     if (problem) problems.push(`${at(pair.value, pair.key)}: "${key}" ${problem}`);
   }
   if (problems.length === 0 && cross) problems.push(...cross(values, at, (key) => pairOf(root, key)));
-  if (problems.length > 0) throw invalid(problems);
+  if (problems.length > 0) {
+    const ordered = problems.map((p, i) => ({ p, i, pos: position(p, path) }));
+    ordered.sort((a, b) => a.pos[0] - b.pos[0] || a.pos[1] - b.pos[1] || a.i - b.i);
+    throw invalid(ordered.map((o) => o.p));
+  }
   return { values, doc };
 }
 
@@ -150,16 +215,20 @@ export const checkAnnotationsNode: NonNullable<Rule['checkNode']> = (node, at, k
 const wholeAtLeast = (min: number): Check => (v) =>
   Number.isInteger(v) && (v as number) >= min ? undefined : `must be a whole number${min > 0 ? ` of at least ${min}` : ' (0 or more)'}`;
 const trueOrFalse: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
-const oneOf = (...values: string[]): Check => (v) => (values.includes(v as string) ? undefined : `must be one of ${values.join(', ')}`);
+/** One of a fixed set of words; a near miss names the word it is near. */
+export const oneOf = (...values: string[]): Check => (v) =>
+  (values.includes(v as string) ? undefined : `must be one of ${values.join(', ')}${didYouMean(v, values)}`);
 const STREAM_NAME = /^[\p{L}\p{N}_.-]{1,255}$/u;
 
 const startPosition: Check = (v) => {
   const problem = 'must be earliest, latest, {timestamp: <ms>} or {offsets: {<partition>: <offset>}}';
   if (v === 'earliest' || v === 'latest') return undefined;
+  if (typeof v === 'string') return `${problem}${didYouMean(v, ['earliest', 'latest'])}`;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return problem;
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
   if (keys.length !== 1) return problem;
+  if (keys[0] !== 'timestamp' && keys[0] !== 'offsets') return `${problem}${didYouMean(keys[0], ['timestamp', 'offsets'])}`;
   if (keys[0] === 'timestamp') return Number.isInteger(o.timestamp) && (o.timestamp as number) >= 0 ? undefined : `${problem}; the timestamp is milliseconds since 1970`;
   const offsets = o.offsets;
   if (keys[0] !== 'offsets' || offsets === null || typeof offsets !== 'object' || Array.isArray(offsets)) return problem;
@@ -186,7 +255,8 @@ export const STREAM_TRIGGER_OPTIONS: Readonly<Record<string, Check>> = {
     const conditions = ['key', 'key_prefix', 'headers', 'value'];
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return `must be a map of conditions (${conditions.join(', ')})`;
     const unknown = Object.keys(v).filter((k) => !conditions.includes(k));
-    return unknown.length > 0 ? `has unknown conditions ${unknown.join(', ')} (known: ${conditions.join(', ')})` : undefined;
+    const hint = unknown.length === 1 ? didYouMean(unknown[0], conditions) : '';
+    return unknown.length > 0 ? `has unknown conditions ${unknown.join(', ')} (known: ${conditions.join(', ')})${hint}` : undefined;
   },
 };
 
@@ -217,7 +287,8 @@ export function checkStreamOptionsNode(node: unknown, at: Locate, where: string,
     const k = yaml().isScalar(pair.key) ? pair.key.value : undefined;
     const check = typeof k === 'string' && Object.hasOwn(known, k) ? known[k] : undefined;
     if (!check) {
-      problems.push(`${at(pair.key)}: "${where}.${String(k)}" is not a stream trigger option${k === 'dead_letter_stream' ? ' of a kafka:// source' : ''}; known: ${Object.keys(known).join(', ')}`);
+      const near = k === 'dead_letter_stream' ? '' : didYouMean(k, Object.keys(known));
+      problems.push(`${at(pair.key)}: "${where}.${String(k)}" is not a stream trigger option${k === 'dead_letter_stream' ? ' of a kafka:// source' : ''}${near || `; known: ${Object.keys(known).join(', ')}`}`);
       continue;
     }
     const value = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;

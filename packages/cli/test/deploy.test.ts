@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/client.js';
+import { buildCommand } from '../src/commands/build/build.js';
 import { deployCommand } from '../src/commands/deploy/deploy.js';
 import { CliError } from '../src/errors.js';
 import { docker, imagesPerFile } from './support/docker.js';
@@ -46,12 +47,12 @@ describe('deploy', () => {
     const result = await deployCommand({ app: 'shop', createApp: true }, c.ctx);
     expect(result.functions[0]?.version).toBe('0.0.2');
     expect(await serverFn('shop', name)).toMatchObject({
-      image: `${name}:0.0.2`, memory: 256, timeout: 60, idle_timeout: 120, max_containers: 3, concurrency: 4,
+      image: `shop/${name}:0.0.2`, memory: 256, timeout: 60, idle_timeout: 120, max_containers: 3, concurrency: 4,
       config: { GREETING: 'hi' }, annotations: { team: 'payments' },
     });
     const text = await readFile(join(dir, 'func.yaml'), 'utf8');
     expect(text).toContain('version: 0.0.2\nruntime: typescript\n# limits\n');
-    expect(c.stderr()).toMatch(new RegExp(`Deployed ${name} 0\\.0\\.2 to app shop: image ${name}:0\\.0\\.2 \\(function layer [\\d.]+ (B|KiB)\\), endpoint ${server.url}/invoke/\\w+\\n`));
+    expect(c.stderr()).toMatch(new RegExp(`Deployed ${name} 0\\.0\\.2 to app shop: image shop/${name}:0\\.0\\.2 \\(function layer [\\d.]+ (B|KiB)\\), endpoint ${server.url}/invoke/\\w+\\n`));
     expect(c.stderr()).toContain(`Trigger web (http /web): ${server.url}/t/shop/web`);
   });
 
@@ -120,22 +121,50 @@ describe('deploy', () => {
     const err = await deployCommand({ app: 'shop', createApp: true }, cli(dir, '127.0.0.1:1').ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CliError);
     expect(err).toMatchObject({ code: 'FNTS_ERR_PUSH', exitCode: 1 });
-    expect((err as CliError).message).toMatch(new RegExp(`^could not push 127\\.0\\.0\\.1:1/${name}:0\\.0\\.2: .*127\\.0\\.0\\.1:1`));
+    expect((err as CliError).message).toMatch(new RegExp(`^could not push 127\\.0\\.0\\.1:1/shop/${name}:0\\.0\\.2: .*127\\.0\\.0\\.1:1`));
     expect((err as CliError).message).not.toContain('\n');
     expect((err as CliError).hint).toContain('--local');
     expect(await readFile(join(dir, 'func.yaml'), 'utf8')).toBe(before);
     expect(await serverFn('shop', name)).toBeFalsy();
   });
 
-  it('with --local builds <registry>/<name>:<version> and keeps it on this engine without pushing', async () => {
+  it('with --local builds <registry>/<app>/<name>:<version> and keeps it on this engine without pushing', async () => {
     const name = `dep-local-${run}`;
     const dir = await fnDir('f', head(name));
     const c = cli(dir, '127.0.0.1:1/team');
     const result = await deployCommand({ app: 'shop', createApp: true, local: true }, c.ctx);
-    expect(result.functions[0]).toMatchObject({ image: `127.0.0.1:1/team/${name}:0.0.2`, pushed: false });
+    expect(result.functions[0]).toMatchObject({ image: `127.0.0.1:1/team/shop/${name}:0.0.2`, pushed: false });
     expect(c.stderr()).not.toContain('pushing');
-    await expect(docker.getImage(`127.0.0.1:1/team/${name}:0.0.2`).inspect()).resolves.toBeDefined();
-    expect((await serverFn('shop', name))?.image).toBe(`127.0.0.1:1/team/${name}:0.0.2`);
+    await expect(docker.getImage(`127.0.0.1:1/team/shop/${name}:0.0.2`).inspect()).resolves.toBeDefined();
+    expect((await serverFn('shop', name))?.image).toBe(`127.0.0.1:1/team/shop/${name}:0.0.2`);
+  });
+
+  it('gives same-named functions of two apps their own images, so the second deploy leaves the first one running its own', async () => {
+    const name = `dep-same-${run}`;
+    const a = await fnDir('a', head(name), "export default () => 'from shop';\n");
+    const b = await fnDir('b', head(name), "export default () => 'from store';\n");
+    const first = await deployCommand({ app: 'shop', createApp: true }, cli(a).ctx);
+    const second = await deployCommand({ app: 'store', createApp: true }, cli(b).ctx);
+    expect([first.functions[0]?.image, second.functions[0]?.image]).toEqual([`shop/${name}:0.0.2`, `store/${name}:0.0.2`]);
+    expect((await serverFn('shop', name))?.image).toBe(`shop/${name}:0.0.2`);
+    const [imageA, imageB] = await Promise.all([`shop/${name}:0.0.2`, `store/${name}:0.0.2`].map((i) => docker.getImage(i).inspect()));
+    expect(imageA?.Id).not.toBe(imageB?.Id);
+    expect(imageA?.Config.Labels).toMatchObject({ 'fnts.app': 'shop', 'fnts.function': name });
+  });
+
+  it('names an app whose name Docker does not accept as an image path by a lowercase form and a hash', async () => {
+    const name = `dep-upper-${run}`;
+    const result = await deployCommand({ app: 'Shop', createApp: true }, cli(await fnDir('f', head(name))).ctx);
+    expect(result.functions[0]?.image).toMatch(new RegExp(`^shop\\.[0-9a-f]{8}/${name}:0\\.0\\.2$`));
+  });
+
+  it('fnts build names the image as deploy does for --app or app.yaml, and <name>:<version> outside any app', async () => {
+    const name = `build-names-${run}`;
+    const dir = await fnDir('f', head(name));
+    expect((await buildCommand({}, cli(dir).ctx)).image).toBe(`${name}:0.0.1`);
+    expect((await buildCommand({ app: 'shop' }, cli(dir).ctx)).image).toBe(`shop/${name}:0.0.1`);
+    await writeFile(join(dir, 'app.yaml'), 'name: store\n');
+    expect((await buildCommand({}, cli(dir).ctx)).image).toBe(`store/${name}:0.0.1`);
   });
 
   it('prints what it deployed as JSON with --output json', async () => {
@@ -147,7 +176,7 @@ describe('deploy', () => {
     expect(JSON.parse(c.stdout())).toEqual({
       app: 'shop',
       functions: [{
-        name, id: fn?.id, version: '0.0.2', image: `${name}:0.0.2`, pushed: false, layer_bytes: expect.any(Number),
+        name, id: fn?.id, version: '0.0.2', image: `shop/${name}:0.0.2`, pushed: false, layer_bytes: expect.any(Number),
         invoke_endpoint: `${server.url}/invoke/${fn?.id}`,
         triggers: [{ name: 'web', type: 'http', source: '/web', endpoint: `${server.url}/t/shop/web` }],
         pruned: { config: [], triggers: [] },

@@ -52,6 +52,17 @@ describe('func.yaml triggers', () => {
     expect(problems(['triggers:', '  - name: hello', '    type: queue', '    source: /hello'])).toEqual([
       'func.yaml:7:11: "triggers[0].type" must be one of http, stream',
     ]);
+    expect(problems(['triggers:', '  - name: hello', '    type: htpp', '    source: /hello'])).toEqual([
+      'func.yaml:7:11: "triggers[0].type" must be one of http, stream; did you mean "http"?',
+    ]);
+  });
+
+  it('rejects an unknown key in an entry, at its line, with the key it is a typo of', () => {
+    expect(problems(['triggers:', '  - name: hello', '    type: http', '    source: /hello', '    sorce: /x', '    annotations: {a: b}'])).toEqual([
+      'func.yaml:9:5: unknown key "triggers[0].sorce"; did you mean "source"?',
+      'func.yaml:10:5: unknown key "triggers[0].annotations"; known keys: name, type, source, options (keys of your own start with "x-")',
+    ]);
+    expect(problems(['triggers:', '  - {name: hello, type: http, source: /hello, x-owner: web-team}'])).toEqual([]);
   });
 
   it('rejects bad names and sources, and every problem is listed with its own line', () => {
@@ -124,9 +135,12 @@ describe('func.yaml stream triggers', () => {
     ]);
   });
 
-  it('names an unknown option at its line and lists the known ones', () => {
+  it('names an unknown option at its line with the option it is a typo of, or else lists the known ones', () => {
     expect(problems(['triggers:', '  - name: orders', '    type: stream', '    source: orders', '    options:', '      batchSize: 10'])).toEqual([
-      'func.yaml:10:7: "triggers[0].options.batchSize" is not a stream trigger option; known: batch_size, max_batch_bytes, '
+      'func.yaml:10:7: "triggers[0].options.batchSize" is not a stream trigger option; did you mean "batch_size"?',
+    ]);
+    expect(problems(['triggers:', '  - name: orders', '    type: stream', '    source: orders', '    options:', '      colour: red'])).toEqual([
+      'func.yaml:10:7: "triggers[0].options.colour" is not a stream trigger option; known: batch_size, max_batch_bytes, '
       + 'max_wait_ms, start_position, max_attempts, backoff_initial_ms, backoff_max_ms, bisect_on_error, dead_letter_stream, '
       + 'max_record_age_ms, max_concurrency, value_encoding, paused, filter',
     ]);

@@ -42,10 +42,64 @@ describe('func.yaml validation', () => {
     expect(error?.message).toBe([
       'func.yaml has 3 problem(s):',
       '  func.yaml:2:7: "name" must be lowercase letters, digits, ".", "_" or "-" (at most 255)',
-      '  func.yaml:4:10: "runtime" must be one of typescript, node, docker',
+      '  func.yaml:4:10: "runtime" must be one of typescript, node, docker; another language builds with runtime docker and your own Dockerfile',
       '  func.yaml:5:9: "memory" must be an integer from 1 to 8192',
     ].join('\n'));
     expect(error?.hint).toBe('fix the lines above and run the command again');
+  });
+
+  it('names the known key or value a typo is near, for every key and enum', () => {
+    expect(problems(lines(
+      'schema_version: 20180708', 'name: a', 'version: 0.0.1',
+      'runtime: typescipt',
+      'memroy: 256',
+      'idle_timout: 60',
+      'build_imag: fnproject/node:20-dev',
+      'colour: blue',
+    ))).toEqual([
+      'func.yaml:4:10: "runtime" must be one of typescript, node, docker; did you mean "typescript"?',
+      'func.yaml:5:1: unknown key "memroy"; did you mean "memory"?',
+      'func.yaml:6:1: unknown key "idle_timout"; did you mean "idle_timeout"?',
+      'func.yaml:7:1: unknown key "build_imag"; did you mean "build_image"?',
+      'func.yaml:8:1: unknown key "colour"; known keys: schema_version, name, version, runtime, memory, timeout, idle_timeout, '
+        + 'max_containers, concurrency, content_type, run_image, config, annotations, triggers (keys of your own start with "x-")',
+    ]);
+  });
+
+  it('suggests the runtime for its common other names', () => {
+    const runtime = (r: string) => problems(lines('schema_version: 20180708', 'name: a', 'version: 0.0.1', `runtime: ${r}`));
+    expect([...runtime('javascript'), ...runtime('ts'), ...runtime('nodejs')]).toEqual([
+      'func.yaml:4:10: "runtime" must be one of typescript, node, docker; did you mean "node"?',
+      'func.yaml:4:10: "runtime" must be one of typescript, node, docker; did you mean "typescript"?',
+      'func.yaml:4:10: "runtime" must be one of typescript, node, docker; did you mean "node"?',
+    ]);
+  });
+
+  it("accepts the keys of Fn's func.yaml that fnts ignores, and the user's own x- keys", () => {
+    expect(problems(lines(
+      'schema_version: 20180708', 'name: a', 'version: 0.0.1', 'runtime: node',
+      'build_image: fnproject/node:20-dev', 'run_image: fnproject/node:20', 'entrypoint: node func.js', 'cmd: func.handler',
+      'format: http-stream', 'type: sync', 'build: [make]', 'expects: {config: [{name: A, required: true}]}',
+      'x-team: payments',
+    ))).toEqual([]);
+  });
+
+  it('shows a YAML syntax error with its file, line and column, and the offending line with a caret', () => {
+    const text = lines('schema_version: 20180708', 'name: a', 'version: 0.0.1', 'runtime: node', 'config:', '  GREETING: hello: there');
+    let error: CliError | undefined;
+    try {
+      parseFuncFile(text, 'func.yaml');
+    } catch (err) {
+      error = err as CliError;
+    }
+    expect(error?.code).toBe('FNTS_ERR_FUNCFILE_INVALID');
+    expect(error?.message).toBe([
+      'func.yaml has 1 problem(s):',
+      '  func.yaml:6:13: Nested mappings are not allowed in compact mappings',
+      '    5 | config:',
+      '    6 |   GREETING: hello: there',
+      '      |             ^',
+    ].join('\n'));
   });
 
   it('reports a YAML syntax error with its line, and missing required fields', () => {
@@ -105,7 +159,7 @@ describe('func.yaml edits', () => {
     'name: hello',
     'version: 0.0.1   # bumped by deploy',
     'runtime: typescript',
-    'format: http-stream        # an unknown key, kept',
+    'format: http-stream        # an Fn key fnts ignores, kept',
     'x-team:',
     '  owner: alice',
     'config:',
@@ -113,7 +167,7 @@ describe('func.yaml edits', () => {
     '  GREETING: hi',
   );
 
-  it('keeps comments, order and unknown keys when a field is written back', async () => {
+  it("keeps comments, order, Fn's keys and x- keys when a field is written back", async () => {
     await writeFile(join(dir.path, 'func.yaml'), original);
     const loaded = await loadFuncFile(dir.path);
     await updateFuncFile(loaded, 'version', '0.0.2');
@@ -146,6 +200,16 @@ describe('app.yaml', () => {
     expect(problems(lines('name: my shop', 'syslog_url: http://x'), (t) => parseAppFile(t, 'app.yaml'))).toEqual([
       'app.yaml:1:7: "name" must be letters, digits, "_" or "-" (at most 255)',
       'app.yaml:2:13: "syslog_url" must start with tcp://, udp://, unix://, unixgram:// or tcp+tls://',
+    ]);
+    expect(problems(lines('name: shop', 'confg:', '  DB: x', 'syslog: tcp://logs:514', 'x-owner: ops'), (t) => parseAppFile(t, 'app.yaml'))).toEqual([
+      'app.yaml:2:1: unknown key "confg"; did you mean "config"?',
+      'app.yaml:4:1: unknown key "syslog"; did you mean "syslog_url"?',
+    ]);
+    expect(problems('name: [shop\n', (t) => parseAppFile(t, 'app.yaml'))).toEqual([
+      'app.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      '1 | name: [shop',
+      '2 |',
+      '| ^',
     ]);
   });
 });

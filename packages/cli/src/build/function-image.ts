@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import type { FuncFile } from '../funcfile.js';
 import { baseImageTag, ensureBaseImage } from './base-image.js';
 import { bundleFunction } from './bundle.js';
 import { buildImage } from './docker-build.js';
+import { chooseFnRunImage, isFnNodeImage } from './fn-run-image.js';
 import { copyPackages, dependencyClosure } from './native-addons.js';
 
 export interface FunctionImageOptions {
@@ -16,7 +18,9 @@ export interface FunctionImageOptions {
   /** The version to tag the image with (deploy passes the bumped one). */
   version: string;
   labels: Record<string, string>;
-  /** Prefix of the image name (`<registry>/<name>:<version>`), from the context or FNTS_REGISTRY. */
+  /** The app the image is for: its name goes into the image name (see imageName), so apps never share a tag. */
+  app?: string;
+  /** Prefix of the image name (`<registry>/<app>/<name>:<version>`), from the context or FNTS_REGISTRY. */
   registry?: string;
   noCache?: boolean;
   /** `--build-arg` values; only a Dockerfile (runtime docker) reads them. */
@@ -36,9 +40,29 @@ export interface BuiltImage {
   nativePackages: string[];
 }
 
-/** The image name rule (CONTRACT §5.3): `[<registry>/]<name>:<version>`. */
-export function imageName(func: FuncFile, version: string, registry?: string): string {
-  return `${registry ? `${registry.replace(/\/+$/, '')}/` : ''}${func.name}:${version}`;
+/** A path component of an image name as Docker's reference grammar has it; an app name has no `.`, so no `.` here. */
+const DOCKER_COMPONENT_WITHOUT_DOT = /^[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*$/;
+
+/**
+ * The path component that stands for an app in its functions' image names: the app's own name when Docker accepts
+ * it as one (`shop`), else a lowercase form of it, a `.` and 8 hex digits of its hash (`Shop` → `shop.d00aae6b`).
+ * App names never contain a `.`, so the second form can never equal the first form of another app.
+ */
+export function appImageComponent(app: string): string {
+  if (DOCKER_COMPONENT_WITHOUT_DOT.test(app) && app.length <= 64) return app;
+  const slug = app.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48).replace(/-+$/, '');
+  return `${slug || 'app'}.${createHash('sha256').update(app).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * The image name rule: `[<registry>/]<app>/<name>:<version>` for a function of an app, so `hello` in app `a` and
+ * `hello` in app `b` build different images and a deploy never replaces another app's image; `[<registry>/]<name>:
+ * <version>` for `fnts build` outside any app (Fn's rule), which cannot equal a per-app name (a function name has no
+ * `/`).
+ */
+export function imageName(func: FuncFile, version: string, registry?: string, app?: string): string {
+  const prefix = registry ? `${registry.replace(/\/+$/, '')}/` : '';
+  return `${prefix}${app !== undefined ? `${appImageComponent(app)}/` : ''}${func.name}:${version}`;
 }
 
 /** The images a Dockerfile's FROM lines name, leaving out references to earlier build stages. */
@@ -72,9 +96,12 @@ async function ensureFntsBase(docker: Docker, dockerfile: string, onOutput?: (li
 
 /** Builds a function's image: the bundle on top of the base image (typescript/node), or the user's Dockerfile (docker). */
 export async function buildFunctionImage(docker: Docker, opts: FunctionImageOptions): Promise<BuiltImage> {
-  const image = imageName(opts.func, opts.version, opts.registry);
+  const image = imageName(opts.func, opts.version, opts.registry, opts.app);
   // fnts.kind is set explicitly: an image inherits its base's labels, and the base says `base`.
-  const labels = { ...opts.labels, 'fnts.managed': 'true', 'fnts.kind': 'function', 'fnts.function': opts.func.name };
+  const labels = {
+    ...opts.labels, 'fnts.managed': 'true', 'fnts.kind': 'function', 'fnts.function': opts.func.name,
+    ...(opts.app !== undefined ? { 'fnts.app': opts.app } : {}),
+  };
   const common = {
     tag: image,
     labels,
@@ -97,6 +124,13 @@ export async function buildFunctionImage(docker: Docker, opts: FunctionImageOpti
   }
 
   let base = opts.func.run_image;
+  if (base && isFnNodeImage(base)) {
+    const choice = await chooseFnRunImage(docker, base, {
+      ...(opts.onStep ? { onStep: opts.onStep } : {}), ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+    });
+    base = choice.image;
+    if (choice.note) opts.onNote?.(choice.note);
+  }
   if (!base) {
     opts.onStep?.('preparing the base image');
     base = await ensureBaseImage(docker, opts.onOutput ? { onOutput: opts.onOutput } : {});
@@ -129,7 +163,7 @@ export async function buildFunctionImage(docker: Docker, opts: FunctionImageOpti
     try {
       await buildImage(docker, { contextDir: ctx, ...common });
     } catch (err) {
-      if (opts.func.run_image && err instanceof Error && 'code' in err && err.code === 'FNTS_ERR_BUILD') {
+      if (opts.func.run_image && base === opts.func.run_image && err instanceof Error && 'code' in err && err.code === 'FNTS_ERR_BUILD') {
         throw cliErrors.build(err.message, `check that run_image ${opts.func.run_image} is on this engine (docker images) or in a reachable registry`);
       }
       throw err;

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { loadAppFile } from '../../appfile.js';
 import { dockerClient } from '../../build/docker-build.js';
 import { buildFunctionImage, type BuiltImage } from '../../build/function-image.js';
 import { loadFuncFile, type FuncFile } from '../../funcfile.js';
@@ -9,6 +10,8 @@ import { outputFormat } from '../print.js';
 
 export interface BuildOptions {
   dir?: string;
+  /** Names the image for this app as deploy does (default: app.yaml's name; none: `<name>:<version>`). */
+  app?: string;
   noCache?: boolean;
   /** `KEY=VALUE` entries from `--build-arg`, for a Dockerfile (runtime docker). */
   buildArg?: string[];
@@ -17,6 +20,8 @@ export interface BuildOptions {
 }
 
 export interface BuildSettings {
+  /** The app the image is for; its name goes into the image name. */
+  app?: string;
   noCache?: boolean;
   buildArgs?: Record<string, string>;
 }
@@ -45,6 +50,7 @@ export async function buildAt(dir: string, func: FuncFile, version: string, buil
       func,
       version,
       labels: ctx.settings.imageLabels,
+      ...(build.app !== undefined ? { app: build.app } : {}),
       ...(ctx.settings.registry ? { registry: ctx.settings.registry } : {}),
       noCache: build.noCache ?? false,
       ...(build.buildArgs ? { buildArgs: build.buildArgs } : {}),
@@ -61,12 +67,18 @@ export async function buildAt(dir: string, func: FuncFile, version: string, buil
   }
 }
 
-/** `fnts build`: builds the function's image with its current version; it never pushes. */
+/**
+ * `fnts build`: builds the function's image with its current version; it never pushes. With an app (`--app`, or
+ * app.yaml's name) the image is named as deploy names it; without one, `<name>:<version>`.
+ */
 export async function buildCommand(opts: BuildOptions, ctx: CommandContext): Promise<BuiltImage> {
   const json = outputFormat(opts.output) === 'json';
   const dir = resolve(ctx.cwd, opts.dir ?? '.');
   const { func } = await loadFuncFile(dir);
-  const built = await buildAt(dir, func, func.version, { noCache: opts.noCache ?? false, buildArgs: buildArgsFor(func, opts.buildArg, ctx) }, ctx);
+  const app = opts.app ?? (await loadAppFile(dir))?.app.name;
+  const built = await buildAt(dir, func, func.version, {
+    ...(app !== undefined ? { app } : {}), noCache: opts.noCache ?? false, buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+  }, ctx);
   if (json) ctx.output.out(`${JSON.stringify({ image: built.image, layer_bytes: built.layerBytes, native_packages: built.nativePackages })}\n`);
   return built;
 }

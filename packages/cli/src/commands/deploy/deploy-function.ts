@@ -9,6 +9,8 @@ import { deployTriggers, describeSource } from '../triggers/triggers.js';
 /** One function's part of `fnts deploy`: build, push, bump, create or update, triggers, prune. */
 
 export interface FunctionDeploySettings {
+  /** The app's name, known before the app is looked up: it goes into the image name. */
+  appName: string;
   bump: boolean;
   /** Build only; the image stays on this engine. Implied when no registry is configured. */
   local: boolean;
@@ -46,7 +48,8 @@ function fnFields(func: FuncFile, image: string): FnPatch {
 }
 
 /**
- * Deploys the function in `dir`: builds the image with the next version, pushes it when a registry is set (unless
+ * Deploys the function in `dir`: builds the image with the next version (named for `opts.appName`, so functions of
+ * different apps never share an image), pushes it when a registry is set (unless
  * `local`), writes the new version to func.yaml only after both succeeded, then creates or updates the function
  * and its triggers in the app that `app()` returns (created on first use).
  */
@@ -60,7 +63,9 @@ export async function deployFunction(
   const loaded = await loadFuncFile(dir);
   const { func } = loaded;
   const version = opts.bump ? bumpPatch(func.version) : func.version;
-  const built = await buildAt(dir, func, version, { noCache: opts.noCache, buildArgs: buildArgsFor(func, opts.buildArg, ctx) }, ctx);
+  const built = await buildAt(dir, func, version, {
+    app: opts.appName, noCache: opts.noCache, buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+  }, ctx);
   const push = !opts.local && ctx.settings.registry !== undefined;
   if (push) {
     const step = startStep(ctx.output, `pushing ${built.image}`);

@@ -108,6 +108,7 @@ export async function deployCommand(opts: DeployOptions, ctx: CommandContext): P
   const app = appResolver(client, appName, appFile?.app, opts.createApp ?? false, ctx);
   if (!opts.createApp) await app(); // fail fast on a missing app, before a build
   const settings = {
+    appName,
     bump: opts.bump !== false,
     local: opts.local ?? false,
     prune: opts.prune ?? false,
