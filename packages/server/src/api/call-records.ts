@@ -2,11 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { callSchemas } from '@fnts/api';
 import { errors } from '../errors.js';
 import type { ApiDeps } from './deps.js';
+import { documentedAs } from './openapi.js';
 import { listBody, listOptions } from './pagination.js';
 
-/** A function's recent calls: `GET /v2/fns/{fn_id}/calls` (newest first, Fn's cursor paging) and `.../calls/{call_id}`. */
+/**
+ * A function's recent calls: `GET /v2/fns/{fn_id}/calls` (newest first, Fn's cursor paging), `.../calls/{call_id}`
+ * and what one call printed, `.../calls/{call_id}/log`.
+ */
 export function callRecordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
-  const { store, history } = deps;
+  const { store, history, agent } = deps;
   const loadFn = async (id: string) => (await store.getFnById(id)) ?? Promise.reject(errors.fnNotFound());
 
   return async (api) => {
@@ -30,5 +34,25 @@ export function callRecordRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         return (await store.calls.get(fn.id, req.params.call_id)) ?? Promise.reject(errors.callNotFound());
       },
     );
+
+    // From the function's recent output, filtered by call id, rather than a per-call copy: nothing more is kept
+    // per call, and a call's output is there as soon as it is printed (while the call runs, too).
+    const getCallLog = callSchemas.getCallLog;
+    api.get('/v2/fns/:fn_id/calls/:call_id/log', {
+      schema: { params: getCallLog.params },
+      config: documentedAs(getCallLog),
+    }, async (req, reply) => {
+      const fn = await loadFn(req.params.fn_id);
+      await history.flush();
+      const call = await store.calls.get(fn.id, req.params.call_id);
+      const { lines, complete } = agent.logs.ofCall(fn.id, req.params.call_id, call?.created_at);
+      if (lines.length === 0) {
+        if (!call) throw errors.callNotFound();
+        if (!complete) throw errors.callLogNotKept();
+      }
+      // A long line was kept in pieces; all but the last are marked `continues`.
+      const text = lines.map((l) => (l.continues ? l.line : `${l.line}\n`)).join('');
+      return reply.type('text/plain; charset=utf-8').send(text);
+    });
   };
 }
