@@ -1,8 +1,9 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallRecord as CallJson } from '@fnts/api';
-import { errorDetailOf } from '../src/agent/fdk-error.js';
+import { errorDetailOf, readErrorBody } from '../src/agent/fdk-error.js';
 import { LogHub } from '../src/agent/log-hub.js';
 import { createOn, expectError, ID, type ListJson } from './support/api.js';
 import { ContainerFixture } from './support/fixtures.js';
@@ -164,6 +165,23 @@ describe('the FDK error body and the output ring (no containers)', () => {
     const long = errorDetailOf(json({ detail: '€'.repeat(3000) })) ?? '';
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(4096);
     expect(long.endsWith('€…')).toBe(true);
+  });
+
+  it('reads at most 16 KiB of an error body, drains a longer one, and cuts a flood without waiting for its end', async () => {
+    const small = await readErrorBody(Readable.from([Buffer.from('{"detail":'), Buffer.from('"x"}')]));
+    expect({ head: small.head.toString(), complete: small.complete }).toEqual({ head: '{"detail":"x"}', complete: true });
+    const long = await readErrorBody(Readable.from([Buffer.alloc(40 * 1024, 'a'), Buffer.alloc(40 * 1024, 'b')]));
+    expect({ size: long.head.length, complete: long.complete }).toEqual({ size: 16 * 1024, complete: true });
+    let produced = 0;
+    const endless = new Readable({
+      read() {
+        produced += 64 * 1024;
+        this.push(Buffer.alloc(64 * 1024));
+      },
+    });
+    const flood = await readErrorBody(endless);
+    expect({ size: flood.head.length, complete: flood.complete, destroyed: endless.destroyed }).toEqual({ size: 16 * 1024, complete: false, destroyed: true });
+    expect(produced).toBeLessThanOrEqual(512 * 1024);
   });
 
   it('says a call\'s output is complete only when nothing printed since it began was dropped', () => {
