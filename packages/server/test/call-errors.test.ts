@@ -16,8 +16,9 @@ import { ContainerFixture } from './support/fixtures.js';
 
 const FUNC = `
 import { handle } from '@fnts/fdk';
-interface Input { action?: string; lines?: number; size?: number; ms?: number; status?: number }
+interface Input { action?: string; lines?: number; size?: number; ms?: number; status?: number; records?: unknown[] }
 handle(async (input: Input, ctx) => {
+  if (Array.isArray(input?.records)) throw new Error('cannot take a batch');
   const action = input?.action ?? 'ok';
   if (action === 'quiet') return 'said nothing';
   console.log('begin ' + ctx.callId);
@@ -145,6 +146,30 @@ describe('call history and per-call output', () => {
     expect(flood.statusCode).toBe(200);
     await logUntil(small, fnId, callIdOf(flood), (body) => body.includes('line 99 '));
     expectError(await get(small, `/v2/fns/${fnId}/calls/${callIdOf(early)}/log`), 404, /no longer kept/, 'FNTS_ERR_CALL_LOG_NOT_KEPT');
+  });
+
+  it('names a failed stream batch\'s call and the function\'s message in its dead letter, and records the call with its batch', async () => {
+    const { appId, appName, fnId } = await fx.deploy(server, { image });
+    const stream = `orders-${fx.run}`;
+    await createOn(server, '/v2/streams', { name: stream, partitions: 1 });
+    await createOn(server, '/v2/triggers', {
+      name: 'consume', app_id: appId, fn_id: fnId, type: 'stream', source: stream,
+      options: { start_position: 'earliest', value_encoding: 'utf8', max_attempts: 1, bisect_on_error: false },
+    });
+    await createOn(server, `/v2/streams/${stream}/messages`, { encoding: 'utf8', messages: [{ value: 'a' }] });
+    const dlq = `${appName}.fn.consume.dlq`;
+    const until = Date.now() + 30_000;
+    let error: string | undefined;
+    while (error === undefined && Date.now() < until) {
+      const res = await get(server, `/v2/streams/${dlq}/messages?partition=0&offset=0`);
+      error = res.statusCode === 200 ? res.json<{ messages: { headers: Record<string, string> }[] }>().messages[0]?.headers['fnts.dlq.error'] : undefined;
+      if (error === undefined) await sleep(100);
+    }
+    const callId = /^function failed: Error: cannot take a batch \(call (\w+)\)$/.exec(error ?? '')?.[1];
+    expect(callId, error).toMatch(ID);
+    expect((await get(server, `/v2/fns/${fnId}/calls/${callId}`)).json<CallJson>()).toMatchObject({
+      status: 'error', batch: `${stream}/0@0-0`, error: 'function failed: Error: cannot take a batch',
+    });
   });
 
   it('documents the per-call log route in the OpenAPI document', async () => {
