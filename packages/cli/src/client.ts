@@ -1,5 +1,5 @@
 import type {
-  Annotations, AppJson, AppPatch, ConfigMap, FnJson, FnPatch, List, MessagePage, MessagePosition, NewApp, NewFn, NewStream,
+  Annotations, AppJson, CallRecord, AppPatch, ConfigMap, FnJson, FnPatch, List, MessagePage, MessagePosition, NewApp, NewFn, NewStream,
   NewTrigger, OutgoingMessage, PartitionStatus, RedriveResult, SeekPosition, Stream, StreamMessage, TriggerJson,
   TriggerPatch, TriggerStatus,
 } from '@fnts/api';
@@ -12,6 +12,7 @@ export type {
   OutgoingMessage, PartitionStatus, RedriveResult, SeekPosition, Stream, StreamMessage, TriggerPatch, TriggerStatus,
 };
 export type App = AppJson;
+export type Call = CallRecord;
 export type Fn = FnJson;
 export type Trigger = TriggerJson;
 /** A stream trigger's options, snake_case as in the API and func.yaml (packages/server/README.md). */
@@ -96,6 +97,34 @@ export class ApiClient {
     const res = await this.send('GET', `/v2/fns/${seg(fnId)}/logs?tail=${opts.tail}&follow=${opts.follow}`);
     if (res.statusCode >= 400) this.fail(res.statusCode, await res.body.text());
     return res.body;
+  }
+
+  // Calls
+
+  /** A function's most recent calls, newest first, at most `limit` of them. */
+  async listCalls(fnId: string, limit: number): Promise<Call[]> {
+    const items: Call[] = [];
+    let cursor: string | undefined;
+    while (items.length < limit) {
+      const perPage = String(Math.min(PAGE_SIZE, limit - items.length));
+      const page = await this.json<List<Call>>('GET', `/v2/fns/${seg(fnId)}/calls${query({ per_page: perPage, cursor })}`);
+      items.push(...page.items);
+      if (!page.next_cursor || page.items.length === 0 || page.next_cursor === cursor) break;
+      cursor = page.next_cursor;
+    }
+    return items;
+  }
+
+  getCall(fnId: string, callId: string): Promise<Call> {
+    return this.json('GET', `/v2/fns/${seg(fnId)}/calls/${seg(callId)}`);
+  }
+
+  /** What one call printed, as text (empty when it printed nothing). */
+  async callLog(fnId: string, callId: string): Promise<string> {
+    const res = await this.send('GET', `/v2/fns/${seg(fnId)}/calls/${seg(callId)}/log`);
+    const text = await res.body.text();
+    if (res.statusCode >= 400) this.fail(res.statusCode, text);
+    return text;
   }
 
   /** Follows `next_cursor` until the last page, so callers get every item. */

@@ -3,6 +3,7 @@ import type { CommandContext, ContextRequest } from './commands/command-context.
 import { registerAppCommands } from './commands/apps/register.js';
 import { registerBuildCommand } from './commands/build/register.js';
 import { registerBumpCommand } from './commands/bump/register.js';
+import { registerCallCommands } from './commands/calls/register.js';
 import { registerCompletionCommand } from './commands/completion/register.js';
 import { registerContextCommands } from './commands/contexts/register.js';
 import { registerDeployCommand } from './commands/deploy/register.js';
@@ -90,6 +91,7 @@ export function buildProgram(env: ProgramEnv, args?: readonly string[]): Command
   registerAppCommands(verbs, ctx);
   registerFnCommands(verbs, ctx);
   registerTriggerCommands(verbs, ctx);
+  registerCallCommands(verbs, ctx);
   registerStreamCommands(prog, verbs, ctx, { stdin: () => env.openStdin(), interruption: () => env.interruption() }, full);
   registerTriggerControlCommands(prog, ctx, (code) => env.setExitCode(code), full);
   registerContextCommands(prog, verbs, ctx, full);

@@ -7,9 +7,16 @@ export class FntsError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly headers: Readonly<Record<string, string>> = {},
+    /** What the function itself said about its failure (the FDK's error detail), bounded; answered as `detail`. */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'FntsError';
+  }
+
+  /** The same error without the function's own words: for callers who must not see a function's internals. */
+  withoutDetail(): FntsError {
+    return this.detail === undefined ? this : new FntsError(this.status, this.code, this.message, this.headers);
   }
 }
 
@@ -45,7 +52,9 @@ export const errors = {
   authScope: (scope: string, needed: string) => make('authScope')(`this API key has scope "${scope}"; this request needs "${needed}"`),
   bodyTimeout: (ms: number) => make('bodyTimeout')(`the request body did not arrive within ${ms} ms`, { Connection: 'close' }),
   // Call outcomes: a function's failure is a result of the call, reported with these.
-  functionFailed: fixed('functionFailed', 'function failed'),
+  /** `detail`: the function's error message as its FDK reported it (fdk-error.ts bounds it). */
+  functionFailed: (detail?: string) =>
+    new FntsError(API_ERRORS.functionFailed.status, API_ERRORS.functionFailed.code, 'function failed', {}, detail),
   invalidResponse: (detail?: string) => make('invalidResponse')('invalid function response' + (detail ? `: ${detail}` : '')),
   receiveFailed: (cause?: string) =>
     make('receiveFailed')(cause ? `error receiving function response: ${cause}` : 'error receiving function response'),
@@ -71,6 +80,10 @@ export const errors = {
   detachedQueueFull: (max: number) =>
     make('detachedQueueFull')(`too many detached calls are waiting to run (${max}); try again later`, { 'Retry-After': '15' }),
   callNotFound: fixed('callNotFound', 'Call not found'),
+  callLogNotKept: fixed(
+    'callLogNotKept',
+    'the output of this call is no longer kept: it rotated out of the function\'s recent output (FNTS_LOG_RING_BYTES), or the server restarted since',
+  ),
   internal: fixed('internal', 'internal server error'),
 } as const;
 

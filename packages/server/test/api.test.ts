@@ -52,10 +52,8 @@ describe('service routes', () => {
   it('answers a method other than POST on /invoke/{fn_id} with 405 (CONTRACT §4.7)', async () => {
     expectError(await req('GET', `/invoke/${UNKNOWN_ID}`), 405, `Method not allowed: GET /invoke/${UNKNOWN_ID}`);
   });
-  it('answers the removed call-log route with 410 and an empty body, and the call records of an unknown fn with 404', async () => {
-    const res = await req('GET', `/v2/fns/${UNKNOWN_ID}/calls/${UNKNOWN_ID}/log`);
-    expect({ status: res.statusCode, body: res.body }).toEqual({ status: 410, body: '' });
-    for (const url of [`/v2/fns/${UNKNOWN_ID}/calls`, `/v2/fns/${UNKNOWN_ID}/calls/${UNKNOWN_ID}`]) {
+  it('answers the call records and call logs of an unknown fn with 404', async () => {
+    for (const url of [`/v2/fns/${UNKNOWN_ID}/calls`, `/v2/fns/${UNKNOWN_ID}/calls/${UNKNOWN_ID}`, `/v2/fns/${UNKNOWN_ID}/calls/${UNKNOWN_ID}/log`]) {
       expectError(await req('GET', url), 404, 'Fn not found', 'FNTS_ERR_FN_NOT_FOUND');
     }
     expectError(await req('POST', `/v2/fns/${UNKNOWN_ID}/calls`, {}), 405, `Method not allowed: POST /v2/fns/${UNKNOWN_ID}/calls`);

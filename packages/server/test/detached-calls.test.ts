@@ -179,7 +179,7 @@ describe('call records', () => {
     for (const t of [sync.created_at, sync.started_at, sync.completed_at]) expect(t).toMatch(RFC3339_MS);
     expect(sync.duration_ms).toBeGreaterThanOrEqual(0);
     expect(await call(server, fnId, failedId)).toMatchObject({
-      status: 'error', error: 'function failed', error_code: 'FNTS_ERR_CALL_FUNCTION_FAILED',
+      status: 'error', error: 'function failed: Error: asked to fail', error_code: 'FNTS_ERR_CALL_FUNCTION_FAILED',
     });
     expectError(await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/calls/01ABCDEFGHJKMNPQRSTVWXYZ00` }), 404, 'Call not found', 'FNTS_ERR_CALL_NOT_FOUND');
     expectError(await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/calls?cursor=%21%21` }), 400, /invalid cursor/);

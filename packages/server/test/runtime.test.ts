@@ -76,7 +76,9 @@ describe('bounded waiting', () => {
     const rejected = await fx.invoke(server, fnId);
     expect(rejected.statusCode).toBe(503);
     expect(rejected.headers['retry-after']).toBe('15');
-    expect(rejected.json()).toEqual({ message: 'Timed out - server too busy', code: 'FNTS_ERR_SERVER_BUSY' });
+    expect(rejected.json()).toEqual({
+      message: 'Timed out - server too busy', code: 'FNTS_ERR_SERVER_BUSY', call_id: rejected.headers['fn-call-id'],
+    });
     expect((await running).statusCode).toBe(200);
     expect((await queued).statusCode).toBe(200);
   });

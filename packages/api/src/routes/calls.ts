@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { failsWith, ok } from '../schemas/common.js';
 import { FnIdParams } from '../schemas/resources.js';
 import {
-  AppNameParams, Binary, CallHeaders, CallIdParams, CallListQuery, CallRecord, CallRecordList, InvokeHeaders, LogLine, LogsQuery,
+  AppNameParams, Binary, CallHeaders, CallIdParams, CallListQuery, CallLogText, CallRecord, CallRecordList, InvokeHeaders, LogLine, LogsQuery,
   MetricsText, RootResponse, TriggerPathParams, VersionResponse,
 } from '../schemas/calls.js';
 
@@ -29,6 +29,15 @@ export const callSchemas = {
   getCall: {
     operationId: 'getCall', summary: 'One call of a function: status, times, error', tags: ['calls'], params: CallIdParams,
     response: { 200: ok(CallRecord, 'the call record'), ...failsWith('fnNotFound', 'callNotFound') },
+  },
+  getCallLog: {
+    operationId: 'getCallLog', summary: 'What one call printed (stdout and stderr), as text', tags: ['calls'], params: CallIdParams,
+    description: 'Served from the function\'s recent output (a ring bounded in bytes, in memory): an empty answer means the call '
+      + 'printed nothing; older output may have rotated out (404 FNTS_ERR_CALL_LOG_NOT_KEPT).',
+    response: {
+      200: { description: 'the call\'s lines, oldest first, each ending with a newline', content: { 'text/plain': { schema: CallLogText } } },
+      ...failsWith('fnNotFound', 'callNotFound', 'callLogNotKept'),
+    },
   },
   invoke: {
     operationId: 'invokeFn', summary: 'Call a function', tags: ['calls'], params: FnIdParams, headers: InvokeHeaders,

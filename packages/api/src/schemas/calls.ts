@@ -75,4 +75,6 @@ export type CallRecord = Type.Static<typeof CallRecord>;
 export const CallRecordList = Type.Object({ items: Type.Array(CallRecord), next_cursor: Type.Optional(Type.String()) }, { title: 'CallList' });
 export type CallRecordList = Type.Static<typeof CallRecordList>;
 export const CallIdParams = Type.Object({ fn_id: Type.String(), call_id: Type.String() });
+/** A call's output: the lines it printed, as text. */
+export const CallLogText = Type.String({ description: 'one line a line, as the function printed them' });
 export const CallListQuery = Type.Object({ cursor: Type.Optional(Type.String()), per_page: Type.Optional(Type.String()) });

@@ -39,7 +39,10 @@ export const ErrorBody = Type.Object(
   {
     message: Type.String(),
     code: Type.String({ description: 'a stable FNTS_ERR_* code (API_ERRORS)' }),
-    detail: Type.Optional(Type.String({ description: 'what the JSON validator said, for Invalid JSON' })),
+    detail: Type.Optional(Type.String({
+      description: 'what the JSON validator said, for Invalid JSON; the function\'s own error message (at most 4 KiB), for a failed `/invoke` call',
+    })),
+    call_id: Type.Optional(Type.String({ description: 'the failed call\'s id (also in Fn-Call-Id): its record and output are found by it' })),
   },
   { title: 'Error' },
 );

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import { ClientGoneError, errors, type FntsError, isFntsError } from '../errors.js';
 import { explainCallFailure } from './call-failure.js';
+import { errorDetailOf, readErrorBody } from './fdk-error.js';
 import type { CallOutcome, Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
@@ -225,11 +226,14 @@ export class Agent {
         return { headers: res.headers as HeaderMap, body: res.body };
       }
       case 502:
-      case 504:
-        // The FDK caught the failure itself; its body is discarded and the container kept (CONTRACT §2.2).
-        await res.body.dump().catch(() => undefined);
-        settle(!ac.signal.aborted);
-        throw res.statusCode === 502 ? errors.functionFailed() : errors.timedOut();
+      case 504: {
+        // The FDK caught the failure itself and the container is kept (CONTRACT §2.2). Fn discards the FDK's body;
+        // fnts keeps the function's own error message from it (bounded), so the caller learns what went wrong.
+        const { head, complete } = await readErrorBody(res.body);
+        settle(complete && !ac.signal.aborted);
+        if (res.statusCode === 504) throw errors.timedOut();
+        throw errors.functionFailed(errorDetailOf(head));
+      }
       default:
         this.log.warn({ call_id: req.callId, status: res.statusCode }, 'function answered an invalid status');
         res.body.destroy();

@@ -21,6 +21,8 @@ class LineRing {
   private items: LogLine[] = [];
   private head = 0;
   private bytes = 0;
+  /** The time of the newest line dropped so far: output from before it may be incomplete. */
+  droppedThrough: string | undefined;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -28,7 +30,9 @@ class LineRing {
     this.items.push(l);
     this.bytes += costOf(l);
     while (this.bytes > this.maxBytes && this.head < this.items.length) {
-      this.bytes -= costOf(this.items[this.head] as LogLine);
+      const dropped = this.items[this.head] as LogLine;
+      this.bytes -= costOf(dropped);
+      this.droppedThrough = dropped.time;
       this.head++;
     }
     if (this.head > 1024 && this.head * 2 > this.items.length) {
@@ -40,6 +44,23 @@ class LineRing {
   last(n: number): LogLine[] {
     return this.items.slice(Math.max(this.head, this.items.length - n));
   }
+
+  /** The kept lines of one call, oldest first (a scan: the ring is bounded in bytes, and this is not a hot path). */
+  ofCall(callId: string): LogLine[] {
+    const out: LogLine[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const l = this.items[i] as LogLine;
+      if (l.call_id === callId) out.push(l);
+    }
+    return out;
+  }
+}
+
+/** A call's kept output, and whether it is all of it. */
+export interface CallOutput {
+  lines: LogLine[];
+  /** True when nothing this function printed since the call began has been dropped (nor lost to a restart). */
+  complete: boolean;
 }
 
 /**
@@ -49,6 +70,9 @@ class LineRing {
 export class LogHub {
   private readonly recent = new Map<string, LineRing>();
   private readonly followers = new Map<string, Set<(l: LogLine) => void>>();
+
+  /** Output from before this hub existed (a server restart) is not kept anywhere. */
+  private readonly since = new Date().toISOString();
 
   constructor(private readonly ringBytes = 1024 * 1024) {}
 
@@ -62,6 +86,18 @@ export class LogHub {
   /** The last `n` lines of a function (fewer when the ring's byte bound holds fewer). */
   tail(fnId: string, n: number): LogLine[] {
     return this.recent.get(fnId)?.last(n) ?? [];
+  }
+
+  /**
+   * The kept output of one call that began at `startedAt` (ISO time, as the call record has it): its lines, and
+   * whether they are all it printed (ISO times in UTC compare as strings).
+   */
+  ofCall(fnId: string, callId: string, startedAt: string | undefined): CallOutput {
+    const ring = this.recent.get(fnId);
+    const lines = ring?.ofCall(callId) ?? [];
+    const dropped = ring?.droppedThrough;
+    const complete = startedAt !== undefined && startedAt >= this.since && (dropped === undefined || startedAt > dropped);
+    return { lines, complete };
   }
 
   /** Calls `f` for each new line of the function until the returned function is called. */

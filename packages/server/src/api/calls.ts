@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, finished } from 'node:stream';
 import type { CallOrigin, CallResponse } from '../agent/agent.js';
 import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, triggerResponse, type HeaderMap } from '../agent/http-headers.js';
-import { ClientGoneError, errors } from '../errors.js';
+import { ClientGoneError, errors, isFntsError } from '../errors.js';
 import type { App, Fn } from '../store/models.js';
 import { checkTriggerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
@@ -142,7 +142,14 @@ export function callRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       const callId = deps.newId();
       void reply.header(HEADER.callId, callId);
       const url = `${req.protocol}://${req.headers.host ?? req.hostname}${req.url}`;
-      const res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), await requestBody(req), reply, { triggerId: t.id });
+      let res: CallResponse | undefined;
+      try {
+        res = await run(app, fn, callId, triggerRequestHeaders(req.headers, req.method, url), await requestBody(req), reply, { triggerId: t.id });
+      } catch (err) {
+        // A trigger's callers are the function's users, maybe the public: they get the call id, never the
+        // function's own error text (its owner reads it with `fnts get logs` or in the call record).
+        throw isFntsError(err) ? err.withoutDetail() : err;
+      }
       if (!res) return reply;
       const out = triggerResponse(res.headers, callId);
       return reply.code(out.status).headers(out.headers).send(await responseBody(res));

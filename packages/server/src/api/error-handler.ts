@@ -1,3 +1,4 @@
+import { HEADER } from '@fnts/api/contract';
 import { ERROR_CODE } from '@fnts/api/errors';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, isFntsError } from '../errors.js';
@@ -8,8 +9,12 @@ import { errors, isFntsError } from '../errors.js';
  * a fault of the server, logged and answered 500 without its details.
  */
 export function answerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // A call's failure names the call (its Fn-Call-Id, set once the call got an id), so its record and output are found.
+  const callId = reply.getHeader(HEADER.callId);
+  const call = typeof callId === 'string' ? { call_id: callId } : {};
   if (isFntsError(err)) {
-    return reply.code(err.status).headers(err.headers).send({ message: err.message, code: err.code });
+    const detail = err.detail === undefined ? {} : { detail: err.detail };
+    return reply.code(err.status).headers(err.headers).send({ message: err.message, code: err.code, ...detail, ...call });
   }
   if (err.validation || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return reply.code(400).send({ message: 'Invalid JSON', code: ERROR_CODE.invalidJson, detail: err.message });
@@ -23,5 +28,5 @@ export function answerError(err: FastifyError, req: FastifyRequest, reply: Fasti
   }
   req.log.error({ err }, 'unhandled error');
   const internal = errors.internal();
-  return reply.code(internal.status).send({ message: internal.message, code: internal.code });
+  return reply.code(internal.status).send({ message: internal.message, code: internal.code, ...call });
 }

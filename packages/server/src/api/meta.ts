@@ -31,10 +31,8 @@ export function routeTable(app: FastifyInstance): (req: FastifyRequest, reply: F
   };
 }
 
-/** `GET /`, `GET /version`, and Fn's removed call-log route that answers 410 (CONTRACT §4.1; call records are in call-records.ts). */
+/** `GET /` and `GET /version` (call records and a call's log are in call-records.ts). */
 export async function metaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', { schema: callSchemas.root }, async () => ({ hello: 'world!', goto: 'https://github.com/fnproject/fn' }));
   app.get('/version', { schema: callSchemas.version }, async () => ({ version: FNTS_VERSION }));
-  const gone = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(410).send();
-  app.get('/v2/fns/:fn_id/calls/:call_id/log', { schema: { hide: true } }, gone);
 }

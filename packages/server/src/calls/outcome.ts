@@ -5,7 +5,8 @@ import type { CallResult } from '../store/models.js';
 export function failureOf(err: unknown): Pick<CallResult, 'status' | 'error' | 'error_code'> {
   if (isFntsError(err)) {
     const status = err.code === 'FNTS_ERR_CALL_TIMEOUT' ? 'timeout' : err.code === 'FNTS_ERR_CALL_CLIENT_GONE' ? 'cancelled' : 'error';
-    return { status, error: err.message, error_code: err.code };
+    // The function's own words go into the record too: `fnts list calls` shows why a call failed.
+    return { status, error: err.detail === undefined ? err.message : `${err.message}: ${err.detail}`, error_code: err.code };
   }
   return { status: 'error', error: err instanceof Error ? err.message : 'the call failed' };
 }

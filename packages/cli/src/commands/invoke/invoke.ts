@@ -64,16 +64,33 @@ export async function invokeCommand(opts: InvokeOptions, ctx: CommandContext): P
   }
   if (opts.displayCallId && callId) ctx.output.out(`Call ID: ${String(callId)}\n`);
   if (res.status >= 400) {
-    let message = res.body.toString('utf8');
-    try {
-      message = (JSON.parse(message) as { message?: string }).message ?? message;
-    } catch {
-      // not JSON: print it as it came
-    }
-    ctx.output.info(`Error invoking function. status: ${res.status} message: ${message}\n`);
+    ctx.output.info(failureReport(opts, res.status, res.body, typeof callId === 'string' ? callId : undefined));
     return 1;
   }
   ctx.output.out(res.body.toString('utf8'));
   if (res.body.length > 0 && res.body[res.body.length - 1] !== 0x0a) ctx.output.out('\n');
   return 0;
+}
+
+/** Fn's error line, then what leads to the fix: the function's own message, the call id, and how to see its output. */
+export function failureReport(target: { app: string; fn: string }, status: number, body: Buffer, headerCallId: string | undefined): string {
+  let message = body.toString('utf8');
+  let parsed: { message?: unknown; detail?: unknown; call_id?: unknown } = {};
+  try {
+    parsed = JSON.parse(message) as typeof parsed;
+  } catch {
+    // not JSON: print it as it came
+  }
+  if (typeof parsed.message === 'string') message = parsed.message;
+  const lines = [`Error invoking function. status: ${status} message: ${message}`];
+  // The server already strips control characters; another server might not, and this goes to a terminal.
+  // eslint-disable-next-line no-control-regex
+  const clean = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+  if (typeof parsed.detail === 'string' && parsed.detail !== '') lines.push(`  error: ${clean(parsed.detail)}`);
+  const callId = headerCallId ?? (typeof parsed.call_id === 'string' ? parsed.call_id : undefined);
+  if (callId !== undefined) {
+    lines.push(`  call id: ${clean(callId)}`);
+    lines.push(`  see its output: fnts get logs ${target.app} ${target.fn} ${clean(callId)}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -297,9 +297,10 @@ export class TriggerRunner {
     if (body.length > this.deps.maxRequestBytes) {
       return { kind: 'too_large', error: `the batch is ${body.length} bytes encoded; a call carries at most ${this.deps.maxRequestBytes}` };
     }
+    const callId = newId();
     try {
       const origin = { triggerId: this.trigger.id, batch: `${batch.stream}/${batch.range.partition}@${batch.range.first}-${batch.range.last}` };
-      const res = await this.deps.agent.call({ app, fn, callId: newId(), headers: batchHeaders(batch), body, signal, origin });
+      const res = await this.deps.agent.call({ app, fn, callId, headers: batchHeaders(batch), body, signal, origin });
       let size = 0;
       const chunks: Buffer[] = [];
       for await (const chunk of res.body) {
@@ -309,7 +310,11 @@ export class TriggerRunner {
       return { kind: 'ok', body: Buffer.concat(chunks).toString('utf8') };
     } catch (err) {
       if (isFntsError(err) && THROTTLE_CODES.has(err.code)) return { kind: 'throttled', error: err.message };
-      if (isFntsError(err)) return { kind: 'failed', error: err.message, status: err.status };
+      // The function's own words and the call (its output: `fnts get logs`) go to the partition's status and dead letters.
+      if (isFntsError(err)) {
+        const said = err.detail === undefined ? err.message : `${err.message}: ${err.detail}`;
+        return { kind: 'failed', error: `${said} (call ${callId})`, status: err.status };
+      }
       return { kind: 'failed', error: (err as Error).message, status: 500 };
     }
   }
