@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -33,6 +36,18 @@ describe('the Kafka client package', () => {
     expect(() => loadKafkaModule(MISSING_PACKAGE)).toThrow(KafkaClientMissing);
     expect(() => loadKafkaModule(MISSING_PACKAGE)).toThrow(`the Kafka client (${MISSING_PACKAGE}) is not installed`);
   });
+
+  it('installed but failing to load (its native library missing) is a KafkaClientMissing with the cause', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fnts-kafka-broken-'));
+    try {
+      const broken = join(dir, 'broken-client.cjs');
+      await writeFile(broken, "throw new Error('librdkafka.so.1: cannot open shared object file');\n");
+      expect(() => loadKafkaModule(broken)).toThrow(KafkaClientMissing);
+      expect(() => loadKafkaModule(broken)).toThrow(`the Kafka client (${broken}) is installed but does not load (librdkafka.so.1: cannot open shared object file)`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('a server installed without the Kafka client', () => {
@@ -42,7 +57,7 @@ describe('a server installed without the Kafka client', () => {
       method: 'POST', url: '/v2/triggers',
       payload: { app_id: appId, fn_id: fnId, name: 'k', type: 'stream', source: 'kafka://127.0.0.1:9/orders' },
     });
-    const body = expectError(res, 501, /is not installed on this machine, so it cannot read kafka:\/\/ sources/, 'FNTS_ERR_KAFKA_CLIENT_MISSING');
+    const body = expectError(res, 501, /is not installed on this machine, so this server cannot read kafka:\/\/ sources/, 'FNTS_ERR_KAFKA_CLIENT_MISSING');
     expect(body.message).toContain(`npm install ${KAFKA_CLIENT_PACKAGE}`);
     const list = await srv.inject({ method: 'GET', url: `/v2/triggers?app_id=${appId}` });
     expect(list.json<ListJson<TriggerJson>>().items).toEqual([]);

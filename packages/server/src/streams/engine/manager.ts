@@ -154,7 +154,7 @@ export class StreamTriggerManager {
     try {
       loadKafkaModule(this.deps.kafkaClientPackage);
     } catch (err) {
-      if (KafkaClientMissing.is(err)) throw errors.kafkaClientMissing(`${err.message}, so it cannot read kafka:// sources; ${KAFKA_CLIENT_INSTALL_HINT}`);
+      if (KafkaClientMissing.is(err)) throw errors.kafkaClientMissing(`${err.message}, so this server cannot read kafka:// sources; ${KAFKA_CLIENT_INSTALL_HINT}`);
       throw err;
     }
   }

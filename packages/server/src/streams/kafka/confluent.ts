@@ -26,10 +26,15 @@ export const KAFKA_CLIENT_PACKAGE = '@confluentinc/kafka-javascript';
 export const KAFKA_CLIENT_INSTALL_HINT =
   `install it where @fnts/server is installed: \`npm install ${KAFKA_CLIENT_PACKAGE}\` (it compiles against librdkafka; on Debian: \`apt-get install librdkafka-dev\` first)`;
 
-/** The Kafka client package is not installed (npm left the optional dependency out, or it failed to compile). */
+/**
+ * The Kafka client package is not installed (npm left the optional dependency out, or dropped it when it failed to
+ * compile), or is installed but does not load (its native addon or librdkafka is missing).
+ */
 export class KafkaClientMissing extends Error {
-  constructor(readonly packageName: string, cause: unknown) {
-    super(`the Kafka client (${packageName}) is not installed on this machine`, { cause });
+  constructor(readonly packageName: string, cause: unknown, installed = false) {
+    super(installed
+      ? `the Kafka client (${packageName}) is installed but does not load (${String((cause as Error).message ?? cause).split('\n')[0]})`
+      : `the Kafka client (${packageName}) is not installed on this machine`, { cause });
     this.name = 'KafkaClientMissing';
   }
 
@@ -52,9 +57,8 @@ export function loadKafkaModule(name: string = KAFKA_CLIENT_PACKAGE): Module {
     mod = createRequire(import.meta.url)(name) as Module;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    // Only the package itself missing; an installed one that fails to load (a broken native build) says so itself.
-    if (code === 'MODULE_NOT_FOUND' && (err as Error).message.includes(`'${name}'`)) throw new KafkaClientMissing(name, err);
-    throw err;
+    const missing = code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes(`'${name}'`);
+    throw new KafkaClientMissing(name, err, !missing);
   }
   if (name === KAFKA_CLIENT_PACKAGE) loaded = mod;
   return mod;
