@@ -38,12 +38,14 @@ describe('examples/', () => {
     expect(await invoke(fnDir, 'hello-docker', '{"name":"docker"}')).toEqual({ message: 'Hello docker', runtime: 'docker' });
   });
 
-  it('http-trigger answers at its trigger with its status and headers', async () => {
-    await deploy('http-trigger');
+  it('http-trigger answers at its trigger with its status and headers, and through /invoke as a POST', async () => {
+    const fnDir = await deploy('http-trigger');
     const res = await request(`${ctx.server.url}/t/examples/items`, { method: 'POST', body: '{"name":"cup"}' });
     expect(res.statusCode).toBe(201);
     expect(res.headers.location).toBe('/items/cup');
     expect(await res.body.json()).toEqual({ created: 'cup' });
+    // An /invoke call carries no Fn-Http-Method: the example takes it as the POST it is, not as "method null".
+    expect(await invoke(fnDir, 'items', '{"name":"pen"}')).toEqual({ created: 'pen' });
   });
 
   it('stream-consumer processes what is put on its stream', async () => {

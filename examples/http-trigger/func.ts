@@ -7,11 +7,14 @@ interface Item {
 /**
  * A small REST-style endpoint behind an HTTP trigger: POST creates an item (201 + Location),
  * GET lists, anything else is 405. Status and headers reach the HTTP client through the FDK.
+ * `fnts invoke` (POST /invoke/{id}) reaches it too: such a call has no end user's HTTP request,
+ * so `httpGateway.method` is null, and it is taken as the POST it was.
  */
 handle(async (input: Item | '', ctx: Context) => {
   const http = ctx.httpGateway;
-  ctx.setResponseHeader('X-Request-Method', http.method ?? 'none');
-  switch (http.method) {
+  const method = http.method ?? 'POST';
+  ctx.setResponseHeader('X-Request-Method', method);
+  switch (method) {
     case 'POST': {
       if (typeof input !== 'object' || !input.name) {
         http.statusCode = 400;
@@ -27,6 +30,6 @@ handle(async (input: Item | '', ctx: Context) => {
       http.statusCode = 405;
       ctx.setResponseHeader('Allow', 'GET, POST');
       ctx.responseContentType = 'text/plain';
-      return `method ${http.method} not allowed\n`;
+      return `method ${method} not allowed\n`;
   }
 });

@@ -8,7 +8,8 @@ interface Order {
 /**
  * Processes orders in partition order. A record that cannot be processed is reported with RecordError:
  * the records before it are committed, it is retried, and after max_attempts it goes to the dead-letter
- * stream (orders.dlq by default) while the rest of the partition moves on.
+ * stream (by default <app>.<fn>.<trigger>.dlq: demo.orders.orders.dlq when deployed to app "demo") while
+ * the rest of the partition moves on. `fnts stream tail demo.orders.orders.dlq --from-beginning` shows it.
  */
 handleBatch<Order>(async (records, ctx) => {
   for (const r of records) {

@@ -1,7 +1,8 @@
 /*
  * A Kafka-protocol broker for tests: librdkafka's own mock cluster (the one its test suite uses), on
  * loopback. Usage: kafka-mock BROKERS TOPIC:PARTITIONS...
- * Prints the bootstrap address on one line, then runs until stdin closes or SIGTERM/SIGINT arrives.
+ * Prints the bootstrap address on one line, then runs until stdin closes or SIGTERM/SIGINT arrives; with
+ * KAFKA_MOCK_UNTIL_SIGNAL=1 (npm run kafka:dev) it never reads stdin, so it runs in a terminal's background too.
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -25,6 +26,8 @@ int main(int argc, char **argv) {
     if (brokers < 1) brokers = 1;
 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* This handle only hosts the cluster: its notice that it has no bootstrap.servers of its own is noise. */
+    rd_kafka_conf_set(conf, "log_level", "4", errstr, sizeof errstr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
         fprintf(stderr, "kafka-mock: %s\n", errstr);
@@ -53,6 +56,10 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    const char *until_signal = getenv("KAFKA_MOCK_UNTIL_SIGNAL");
+    if (until_signal && strcmp(until_signal, "1") == 0) {
+        while (!stopping) pause();
+    }
     /* The parent holds our stdin: when it goes away, so do we. */
     while (!stopping) {
         char c;

@@ -34,6 +34,10 @@ export const API_ERRORS = {
     code: 'FNTS_ERR_STREAM_TRIGGER_NOT_RUNNING', status: 409, description: 'the stream trigger is not running: its source is missing',
   },
   kafkaUnavailable: { code: 'FNTS_ERR_KAFKA_UNAVAILABLE', status: 503, description: 'the Kafka brokers could not be reached' },
+  kafkaClientMissing: {
+    code: 'FNTS_ERR_KAFKA_CLIENT_MISSING', status: 501,
+    description: 'the server has no Kafka client: the optional dependency @confluentinc/kafka-javascript is not installed',
+  },
   functionFailed: { code: 'FNTS_ERR_CALL_FUNCTION_FAILED', status: 502, description: 'the function answered with an error' },
   invalidResponse: { code: 'FNTS_ERR_CALL_INVALID_RESPONSE', status: 502, description: 'the function broke the http-stream contract' },
   receiveFailed: { code: 'FNTS_ERR_CALL_RECEIVE_FAILED', status: 502, description: 'the function\'s answer could not be read' },

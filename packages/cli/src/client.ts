@@ -46,15 +46,19 @@ const seg = encodeURIComponent;
 
 /** A typed client for the fnts (Fn v2) API. */
 export class ApiClient {
-  /** `apiKey` goes as `Authorization: Bearer` on every request, as Fn's CLI sends FN_TOKEN. */
-  constructor(readonly baseUrl: string, private readonly apiKey?: string) {}
+  /**
+   * `apiKey` goes as `Authorization: Bearer` on every request, as Fn's CLI sends FN_TOKEN; `signal` aborts every
+   * request it makes (completion gives its lookups a short deadline).
+   */
+  constructor(readonly baseUrl: string, private readonly apiKey?: string, private readonly signal?: AbortSignal) {}
 
   /** The headers every request carries, plus `extra`. */
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return this.apiKey ? { ...extra, authorization: `Bearer ${this.apiKey}` } : extra;
   }
 
-  private async send(method: HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+  private async send(method: HttpMethod, path: string, body?: unknown, callSignal?: AbortSignal): Promise<HttpResponse> {
+    const signal = callSignal ?? this.signal;
     try {
       return await request(`${this.baseUrl}${path}`, {
         method,

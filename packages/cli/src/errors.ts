@@ -79,6 +79,8 @@ export const cliErrors = {
   kafkaSettings: (problems: string[]) =>
     new CliError('FNTS_ERR_KAFKA_SETTINGS', `invalid Kafka settings: ${problems.join('; ')}`,
       'fix these FNTS_KAFKA_* environment variables (the CLI reads the same ones as the server)', 2),
+  /** `fnts stream put|tail kafka://…` where the optional Kafka client package is not installed. */
+  kafkaClientMissing: (message: string, hint: string) => new CliError('FNTS_ERR_KAFKA_CLIENT_MISSING', message, hint),
   /** Kafka refused or failed a produce or a read. */
   kafka: (message: string, hint?: string) => new CliError('FNTS_ERR_KAFKA', message, hint),
   /** A stream trigger command on a trigger of another type. */

@@ -190,6 +190,18 @@ describe('kafka:// errors', () => {
       message: 'invalid Kafka settings: FNTS_KAFKA_SASL_USERNAME is required with FNTS_KAFKA_SECURITY_PROTOCOL=sasl_ssl; FNTS_KAFKA_SASL_PASSWORD is required with FNTS_KAFKA_SECURITY_PROTOCOL=sasl_ssl',
     });
   });
+
+  it('without the Kafka client installed, put and tail say so and how to install it', async () => {
+    const c = cli();
+    // The loader seam: a package name that does not exist is what an install without the optional client looks like.
+    const missing: KafkaStreamDeps['client'] = (brokers, settings, log) => confluentKafkaClient(brokers, settings, log, 'fnts-test-no-such-kafka-client');
+    const expected = {
+      code: 'FNTS_ERR_KAFKA_CLIENT_MISSING', message: 'the Kafka client (fnts-test-no-such-kafka-client) is not installed on this machine',
+      hint: expect.stringContaining('npm install @confluentinc/kafka-javascript'),
+    };
+    await expect(kafkaStreamPutCommand({ stream: url(TOPICS.whole), input: chunks('x\n') }, c.ctx, { client: missing, env: {} })).rejects.toMatchObject(expected);
+    await expect(kafkaStreamTailCommand({ stream: url(TOPICS.whole) }, c.ctx, { client: missing, env: {} })).rejects.toMatchObject(expected);
+  });
 });
 
 /** The real Kafka client, with a promise that resolves once a lookup has read a topic's partition ends. */

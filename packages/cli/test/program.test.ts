@@ -85,7 +85,7 @@ describe('shell completion', () => {
     expect(await complete(['fnts', 'ls', 'c'])).toEqual(['calls', 'contexts']);
     expect(await complete(['fnts', 'deploy', '--p'])).toEqual(['--prune']);
     expect(await complete(['fnts', '--verbose', 'deploy', '--no-'])).toEqual(['--no-bump', '--no-cache']);
-    expect(await complete(['fnts', 'completion', ''])).toEqual(['bash', 'zsh']);
+    expect(await complete(['fnts', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
   });
 
   it('writes a zsh script with every command and its description', () => {

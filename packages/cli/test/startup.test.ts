@@ -64,6 +64,13 @@ describe('startup', () => {
     });
   }
 
+  it('completing names (__complete, run on every TAB) loads none of them either', async () => {
+    await run(process.execPath, [ENTRIES.bin, 'create', 'app', 'startup-probe'], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: join(tmp.path, 'home'), FNTS_API_URL: api.url } });
+    const { stdout, loaded } = await runRecording(ENTRIES.bin, ['__complete', '--', 'invoke']);
+    expect(stdout).toBe('startup-probe\n');
+    expect(loaded.filter((url) => HEAVY.some((h) => url.includes(h)))).toEqual([]);
+  });
+
   it('the bundled bin prints the same help and the same answers as the unbundled main.js', async () => {
     for (const args of [['--help'], ['list', '--help'], ['stream', 'put', '--help'], ['completion', 'bash']]) {
       const bin = await run(process.execPath, [ENTRIES.bin, ...args], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: join(tmp.path, 'home') } });

@@ -39,6 +39,8 @@ export interface AppDeps {
   store?: SqliteDatastore;
   driver?: DockerDriver;
   metrics?: Metrics;
+  /** The package the Kafka client is loaded from (a test names a missing one: an install without the optional client). */
+  kafkaClientPackage?: string;
 }
 
 /** Builds the whole server from injected services, without listening (tests call `inject`). */
@@ -54,7 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await reapLeftovers(driver, identity.labels, identity.iofsDir, logger);
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   const streamLog = new EmbeddedLog(store.db);
-  const streams = new StreamTriggerManager({ store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config });
+  const streams = new StreamTriggerManager({
+    store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config,
+    ...(deps.kafkaClientPackage ? { kafkaClientPackage: deps.kafkaClientPackage } : {}),
+  });
   const history = new CallHistory(store.calls, {
     flushMs: 100,
     maxBuffered: 10_000,

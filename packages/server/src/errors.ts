@@ -40,6 +40,7 @@ export const errors = {
   streamTriggerNotRunning: (source: string) =>
     make('streamTriggerNotRunning')(`the trigger is not running: its source "${source}" is missing`),
   kafkaUnavailable: make('kafkaUnavailable'),
+  kafkaClientMissing: make('kafkaClientMissing'),
   conflict: make('conflict'),
   pathNotFound: make('pathNotFound'),
   methodNotAllowed: make('methodNotAllowed'),

@@ -67,7 +67,7 @@ export const triggerSchemas = {
     operationId: 'createTrigger', summary: 'Create an HTTP or stream trigger', tags: ['triggers'], body: TriggerBody,
     response: {
       200: ok(TriggerResponse, 'the trigger created'),
-      ...failsWith('validation', 'invalidJson', 'appNotFound', 'fnNotFound', 'conflict', 'kafkaUnavailable',
+      ...failsWith('validation', 'invalidJson', 'appNotFound', 'fnNotFound', 'conflict', 'kafkaUnavailable', 'kafkaClientMissing',
         'payloadTooLarge'),
     },
   },
@@ -79,7 +79,7 @@ export const triggerSchemas = {
     operationId: 'updateTrigger', summary: 'Update a trigger', tags: ['triggers'], params: TriggerIdParams, body: TriggerBody,
     response: {
       200: ok(TriggerResponse, 'the trigger as updated'),
-      ...failsWith('validation', 'invalidJson', 'idMismatch', 'triggerNotFound', 'fnNotFound', 'conflict', 'kafkaUnavailable',
+      ...failsWith('validation', 'invalidJson', 'idMismatch', 'triggerNotFound', 'fnNotFound', 'conflict', 'kafkaUnavailable', 'kafkaClientMissing',
         'payloadTooLarge'),
     },
   },

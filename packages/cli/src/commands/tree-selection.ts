@@ -13,7 +13,7 @@ export const COMMAND_WORDS: Readonly<Record<string, string>> = {
   init: 'init', build: 'build', bump: 'bump', deploy: 'deploy', invoke: 'invoke', logs: 'logs', start: 'start', keys: 'keys',
   completion: 'completion', create: 'create', list: 'list', ls: 'list', inspect: 'inspect', update: 'update',
   delete: 'delete', config: 'config', cf: 'config', unset: 'unset', stream: 'stream', trigger: 'trigger',
-  triggers: 'trigger', use: 'use', get: 'get',
+  triggers: 'trigger', use: 'use', get: 'get', __complete: '__complete',
 };
 
 /** The top-level command a command line (after `fnts`) runs, if it names one; the global options take no value. */
@@ -25,5 +25,5 @@ export function commandNamedBy(args: readonly string[]): string | undefined {
 /** The selection for a command line: its own command only, or the whole tree (completion walks all of it). */
 export function selectionFor(args: readonly string[]): CommandSelection {
   const name = commandNamedBy(args);
-  return name === undefined || name === 'completion' ? WHOLE_TREE : (command) => command === name;
+  return name === undefined || name === 'completion' || name === '__complete' ? WHOLE_TREE : (command) => command === name;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ConfigError, confluentKafkaClient, kafkaHeaderText, loadKafkaSettings, parseKafkaSource,
+  ConfigError, confluentKafkaClient, KAFKA_CLIENT_INSTALL_HINT, KafkaClientMissing, kafkaHeaderText, loadKafkaSettings, parseKafkaSource,
   type KafkaClient, type KafkaLookup, type KafkaProducer, type KafkaRecord, type KafkaSettings, type OutgoingRecord,
 } from '@fnts/server/kafka';
 import type { MessagePosition, StreamMessage } from '../../client.js';
@@ -87,7 +87,13 @@ async function openTopic(name: string, ctx: CommandContext, deps: KafkaStreamDep
   // The CLI's connections are told apart from a server's (fnts-cli-lookup, fnts-cli-dlq) unless a client id is set.
   if (!env.FNTS_KAFKA_CLIENT_ID) settings = { ...settings, clientId: 'fnts-cli' };
   const brokers = spec.brokers.join(',');
-  const client = (deps.client ?? confluentKafkaClient)(spec.brokers, settings, kafkaLog(ctx));
+  let client: KafkaClient;
+  try {
+    client = (deps.client ?? confluentKafkaClient)(spec.brokers, settings, kafkaLog(ctx));
+  } catch (err) {
+    if (KafkaClientMissing.is(err)) throw cliErrors.kafkaClientMissing(err.message, KAFKA_CLIENT_INSTALL_HINT);
+    throw err;
+  }
   let lookup: KafkaLookup;
   try {
     // Never subscribed and never committing, so this group id never shows up on the brokers.

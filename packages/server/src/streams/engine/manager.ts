@@ -9,7 +9,7 @@ import type { App, Fn, Trigger } from '../../store/models.js';
 import type { EmbeddedLog, StreamInfo } from '../embedded/log.js';
 import { EmbeddedSource } from '../embedded/source.js';
 import type { KafkaClient } from '../kafka/client.js';
-import { confluentKafkaClient } from '../kafka/confluent.js';
+import { confluentKafkaClient, KAFKA_CLIENT_INSTALL_HINT, KafkaClientMissing, loadKafkaModule } from '../kafka/confluent.js';
 import { initializeKafkaGroup, KafkaTopicMissing } from '../kafka/group.js';
 import {
   compileKafkaOptions, isKafkaOptions, isKafkaSource, parseKafkaSource, splitKafkaOptions, withoutKafkaOptions,
@@ -29,6 +29,8 @@ export interface ManagerDeps {
   config: ServerConfig;
   /** Makes the Kafka client for a list of brokers (the seam to try another client library). */
   kafkaClient?: (brokers: string[]) => KafkaClient;
+  /** The package the default Kafka client loads (confluent.ts's loader seam; tests name one that does not exist). */
+  kafkaClientPackage?: string;
 }
 
 /** The most records handed from the Kafka client to a trigger's buffers per delivery. */
@@ -75,6 +77,7 @@ export class StreamTriggerManager {
     } catch (err) {
       throw errors.validation((err as Error).message);
     }
+    this.requireKafkaClient();
     const { kafka, rest } = splitKafkaOptions(raw);
     const problems: string[] = [];
     const currentKafka = current && isKafkaOptions(current) ? current : undefined;
@@ -141,7 +144,19 @@ export class StreamTriggerManager {
   }
 
   private kafkaClient(brokers: string[]): KafkaClient {
-    return this.deps.kafkaClient?.(brokers) ?? confluentKafkaClient(brokers, this.deps.config.kafka, this.deps.logger.child({ component: 'kafka' }));
+    return this.deps.kafkaClient?.(brokers)
+      ?? confluentKafkaClient(brokers, this.deps.config.kafka, this.deps.logger.child({ component: 'kafka' }), this.deps.kafkaClientPackage);
+  }
+
+  /** A kafka:// trigger on a server installed without the optional Kafka client is refused before anything is stored. */
+  private requireKafkaClient(): void {
+    if (this.deps.kafkaClient) return;
+    try {
+      loadKafkaModule(this.deps.kafkaClientPackage);
+    } catch (err) {
+      if (KafkaClientMissing.is(err)) throw errors.kafkaClientMissing(`${err.message}, so this server cannot read kafka:// sources; ${KAFKA_CLIENT_INSTALL_HINT}`);
+      throw err;
+    }
   }
 
   /**
@@ -215,6 +230,13 @@ export class StreamTriggerManager {
     if (isKafkaSource(t.source)) {
       if (!isKafkaOptions(opts)) return undefined;
       const spec = parseKafkaSource(t.source);
+      try {
+        this.requireKafkaClient();
+      } catch (err) {
+        // A server reinstalled without the Kafka client still serves everything else.
+        this.deps.logger.error({ trigger_id: t.id, source: t.source, err: (err as Error).message }, 'kafka trigger not started');
+        return undefined;
+      }
       this.serverId ??= await this.deps.store.getMeta('server_id') ?? 'fnts';
       return new KafkaSource({
         client: this.kafkaClient(spec.brokers),

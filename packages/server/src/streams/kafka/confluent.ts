@@ -18,11 +18,55 @@ import type { GroupConsumer, GroupConsumerEvents, GroupConsumerOptions, KafkaCli
 
 
 type Module = typeof Ckjs;
+
+/** The npm package that holds the Kafka client: an optional dependency of the server, compiled against librdkafka. */
+export const KAFKA_CLIENT_PACKAGE = '@confluentinc/kafka-javascript';
+
+/** How to get the client where it is missing; the API error and the CLI's hint say it. */
+export const KAFKA_CLIENT_INSTALL_HINT =
+  `install it where @fnts/server is installed: \`npm install ${KAFKA_CLIENT_PACKAGE}\` (it compiles against librdkafka; on Debian: \`apt-get install librdkafka-dev\` first)`;
+
+/**
+ * The Kafka client package is not installed (npm left the optional dependency out, or dropped it when it failed to
+ * compile), or is installed but does not load (its native addon or librdkafka is missing).
+ */
+export class KafkaClientMissing extends Error {
+  constructor(readonly packageName: string, cause: unknown, installed = false) {
+    super(installed
+      ? `the Kafka client (${packageName}) is installed but does not load (${String((cause as Error).message ?? cause).split('\n')[0]})`
+      : `the Kafka client (${packageName}) is not installed on this machine`, { cause });
+    this.name = 'KafkaClientMissing';
+  }
+
+  /** By name, not instanceof: the CLI and a test may hold two copies of this module (the built one and the source). */
+  static is(err: unknown): err is KafkaClientMissing {
+    return err instanceof Error && err.name === 'KafkaClientMissing';
+  }
+}
+
 let loaded: Module | undefined;
+
+/**
+ * Loads the client package once. `name` is the seam a test points at a package that does not exist, to see the
+ * error an install without the optional dependency gives.
+ */
+export function loadKafkaModule(name: string = KAFKA_CLIENT_PACKAGE): Module {
+  if (loaded && name === KAFKA_CLIENT_PACKAGE) return loaded;
+  let mod: Module;
+  try {
+    mod = createRequire(import.meta.url)(name) as Module;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const missing = code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes(`'${name}'`);
+    throw new KafkaClientMissing(name, err, !missing);
+  }
+  if (name === KAFKA_CLIENT_PACKAGE) loaded = mod;
+  return mod;
+}
+
 /** The native addon loads on first use: a server without Kafka triggers never needs it. */
 function ckjs(): Module {
-  loaded ??= createRequire(import.meta.url)('@confluentinc/kafka-javascript') as Module;
-  return loaded;
+  return loaded ?? loadKafkaModule();
 }
 
 const LOOKUP_TIMEOUT_MS = 10_000;
@@ -109,8 +153,10 @@ async function confirmedCommit(
   }
 }
 
-/** The @confluentinc/kafka-javascript implementation. */
-export function confluentKafkaClient(brokers: string[], settings: KafkaSettings, log: Logger): KafkaClient {
+/** The @confluentinc/kafka-javascript implementation; `clientPackage` is the loader seam of loadKafkaModule. */
+export function confluentKafkaClient(brokers: string[], settings: KafkaSettings, log: Logger, clientPackage?: string): KafkaClient {
+  // Loaded here, so a missing package is a KafkaClientMissing when the client is made, before any connection.
+  loadKafkaModule(clientPackage);
   const logger = kafkaLogger(log);
   return {
     groupConsumer: (options, events) => new ConfluentGroupConsumer(brokers, settings, logger, options, events),
