@@ -191,7 +191,7 @@ describe('the completion scripts, run in their shells', () => {
     expect(await complete('fnts stream put ')).toEqual(['orders']);
     expect(await complete('fnts deploy --app b')).toEqual(['blog']);
     expect(await complete('fnts create app ')).toEqual(['notes.txt']);
-    expect(await complete('fnts ls c')).toEqual([expect.stringMatching(/^contexts\t/)]);
+    expect(await complete('fnts ls c')).toEqual([expect.stringMatching(/^calls\t/), expect.stringMatching(/^contexts\t/)]);
     expect(await complete('fnts stream tail --fo')).toEqual([expect.stringMatching(/^--follow\t/)]);
   });
 });
