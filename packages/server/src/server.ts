@@ -52,10 +52,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
-  // With --log-file this is the only line the terminal gets, so it says where the rest went.
-  process.stdout.write(`fnts server listening on ${url}${config.logFile !== undefined ? ` (log: ${config.logFile})` : ''}\n`);
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= app.close());
+  // Before the line below: a tool that signals as soon as it reads the line must find the handlers in place.
   if (opts.handleSignals ?? true) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
@@ -64,5 +63,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       });
     }
   }
+  // With --log-file this is the only line the terminal gets, so it says where the rest went.
+  process.stdout.write(`fnts server listening on ${url}${config.logFile !== undefined ? ` (log: ${config.logFile})` : ''}\n`);
   return { app, url, stop };
 }
