@@ -110,6 +110,19 @@ describe('fnts start: operator mistakes', () => {
     expectOneLineError(await fnts(['start', '--port', '0', '--db', junk]), /junk\.db: it is not an SQLite database/, /--db/);
   });
 
+  // Root may bind low ports and write anywhere; these two are checked where the tests do not run as root.
+  const root = process.getuid?.() === 0;
+  it.skipIf(root)('a port below 1024 without the right to it', async () => {
+    const ran = await fnts(['start', '--port', '80', '--db', join(tmp.path, 'fnts.db')]);
+    expectOneLineError(ran, /not allowed to listen on 127\.0\.0\.1:80 \(EACCES\)/, /below 1024 .*--port <n> or FNTS_PORT/);
+  });
+
+  it.skipIf(root)('a database folder this user may not write', async () => {
+    const locked = join(tmp.path, 'locked');
+    await mkdir(locked, { mode: 0o500 });
+    expectOneLineError(await fnts(['start', '--port', '0', '--db', join(locked, 'sub', 'fnts.db')]), /cannot open the database .*: permission denied/, /--db/);
+  });
+
   it('Docker not answering: says where it looked and how to start it', async () => {
     const ran = await fnts(['start', '--port', '0', '--db', join(tmp.path, 'fnts.db')], { DOCKER_HOST: `unix://${join(tmp.path, 'no-docker.sock')}` });
     expectOneLineError(ran, /Docker is not answering at .*no-docker\.sock \(ENOENT\)/, /start Docker .*DOCKER_HOST/);
