@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger, logTarget } from '../src/logging.js';
 import { startServer } from '../src/server.js';
-import { StartupError } from '../src/startup-errors.js';
+import { dockerFailure, listenFailure, StartupError, storeFailure } from '../src/startup-errors.js';
 import { duplicateTopLevelKeys } from './support/log-lines.js';
 
 /** startServer refusing the operator's mistakes with typed errors (the CLI prints them), and where the log goes. */
@@ -47,6 +47,27 @@ describe('startServer: the operator\'s mistakes', () => {
     const refused = await startServer(config({ DOCKER_HOST: `unix://${socket}` }), { handleSignals: false }).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(StartupError);
     expect(refused).toMatchObject({ code: 'FNTS_ERR_START_DOCKER', message: `Docker is not answering at ${socket} (ENOENT)` });
+  });
+});
+
+describe('errno to StartupError (the cases a root test run cannot cause)', () => {
+  const errno = (code: string) => Object.assign(new Error(`x ${code}`), { code });
+
+  it('maps what the operator can fix, and passes anything else through unchanged', () => {
+    expect(listenFailure(errno('EACCES'), '127.0.0.1', 80)).toMatchObject({
+      code: 'FNTS_ERR_START_PORT_DENIED', message: 'not allowed to listen on 127.0.0.1:80 (EACCES)', hint: expect.stringContaining('CAP_NET_BIND_SERVICE') as string,
+    });
+    expect(storeFailure(errno('EACCES'), '/srv/fnts.db')).toMatchObject({ code: 'FNTS_ERR_START_DB', message: 'cannot open the database /srv/fnts.db: permission denied' });
+    expect(storeFailure(errno('SQLITE_READONLY'), '/srv/fnts.db')).toMatchObject({ code: 'FNTS_ERR_START_DB' });
+    expect(dockerFailure(errno('EACCES'), '/var/run/docker.sock')).toMatchObject({
+      code: 'FNTS_ERR_START_DOCKER', hint: expect.stringContaining('docker group') as string,
+    });
+    expect(dockerFailure(errno('ECONNREFUSED'), '/var/run/docker.sock')).toMatchObject({ message: 'Docker is not answering at /var/run/docker.sock (ECONNREFUSED)' });
+    const bug = new TypeError('a bug');
+    expect(listenFailure(bug, 'h', 1)).toBe(bug);
+    expect(storeFailure(bug, 'p')).toBe(bug);
+    expect(dockerFailure(errno('EPIPE'), 's')).toBeInstanceOf(Error);
+    expect(dockerFailure(errno('EPIPE'), 's')).not.toBeInstanceOf(StartupError);
   });
 });
 
