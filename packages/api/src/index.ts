@@ -3,6 +3,7 @@
 // do not need. The http-stream contract and the error codes are also subpaths without dependencies.
 export * from './contract.js';
 export * from './errors.js';
+export * from './limits.js';
 export * from './schemas/common.js';
 export * from './schemas/resources.js';
 export * from './schemas/streams.js';

@@ -96,6 +96,13 @@ export class ApiClient {
     throw cliErrors.api(status, message, parsed.code, hint);
   }
 
+  /** The server's version, from `GET /version` (Fn's route, public even where API keys are required). */
+  async serverVersion(): Promise<string> {
+    const { version } = await this.json<{ version?: unknown }>('GET', '/version');
+    if (typeof version !== 'string') throw cliErrors.api(200, 'the answer to GET /version has no version', undefined, `is ${this.baseUrl} an fnts or Fn server?`);
+    return version;
+  }
+
   /** A function's recent output as NDJSON lines; with `follow` the stream stays open for new lines. */
   async logs(fnId: string, opts: { tail: number; follow: boolean }): Promise<NodeJS.ReadableStream> {
     const res = await this.send('GET', `/v2/fns/${seg(fnId)}/logs?tail=${opts.tail}&follow=${opts.follow}`);

@@ -58,8 +58,11 @@ export const cliErrors = {
   funcfileExists: (file: string) =>
     new CliError('FNTS_ERR_FUNCFILE_EXISTS', `${file} already exists`, 'use --force to overwrite it'),
   usage: (message: string, hint?: string) => new CliError('FNTS_ERR_USAGE', message, hint, 2),
-  /** `fnts start`: the server's settings (flags, FNTS_* variables) do not add up; `message` lists every problem. */
-  serverConfig: (message: string) => new CliError('FNTS_ERR_CONFIG', message, undefined, 2),
+  /** `fnts start`: the server's settings (flags, FNTS_* variables) do not add up; one line per problem. */
+  serverConfig: (problems: readonly string[]) =>
+    new CliError('FNTS_ERR_CONFIG', problems.length === 1 ? `invalid server setting: ${problems[0]}` :
+      `${problems.length} invalid server settings:\n  ${problems.join('\n  ')}`,
+    'fix the flags or FNTS_* variables named above; `fnts start --help` lists them'),
   serverUnreachable: (url: string, cause: string) =>
     new CliError('FNTS_ERR_SERVER_UNREACHABLE', `cannot reach the fnts server at ${url} (${cause})`,
       'start one with `fnts start`, or point FNTS_API_URL or the current context (`fnts inspect context`) at a running server'),

@@ -24,7 +24,9 @@ const prog = buildProgram({
   setExitCode: (code) => void (process.exitCode = code),
 }, process.argv.slice(2));
 
-prog.parseAsync(process.argv).catch((err: unknown) => {
+// `fnts` alone is asking what fnts can do: the help, on stdout, exit 0 (commander would print it as an error).
+const run = process.argv.length <= 2 ? Promise.resolve(prog.outputHelp()) : prog.parseAsync(process.argv);
+run.catch((err: unknown) => {
   const verbose = Boolean(prog.opts<{ verbose?: boolean }>().verbose);
   if (err instanceof CommanderError) {
     // Commander printed the message (and the help) already; --help and --version end here with 0.

@@ -19,6 +19,8 @@ import { registerStreamCommands } from './commands/streams/register.js';
 import { registerTriggerCommands, registerTriggerControlCommands } from './commands/triggers/register.js';
 import { selectionFor, WHOLE_TREE } from './commands/tree-selection.js';
 import { registerVerbs } from './commands/verbs.js';
+import { registerVersionCommand } from './commands/version/register.js';
+import { CLI_VERSION } from './version.js';
 
 /** What the program needs from its surroundings; main.ts passes the real process, tests can pass their own. */
 export interface ProgramEnv {
@@ -58,6 +60,8 @@ export async function readProcessStdin(): Promise<Buffer> {
 export function buildProgram(env: ProgramEnv, args?: readonly string[]): Command {
   const prog = new Command('fnts')
     .description('fnts: build, deploy and invoke functions on an Fn-compatible server')
+    // -v stays --verbose (as before); the version is --version or -V, and `fnts version` adds the server's.
+    .version(CLI_VERSION, '-V, --version', "print this client's version (`fnts version` adds the server's)")
     .option('-v, --verbose', 'show Docker build output and stack traces')
     .option('--json', 'machine-readable output: the same as --output json, and no spinners')
     .showHelpAfterError()
@@ -86,6 +90,7 @@ export function buildProgram(env: ProgramEnv, args?: readonly string[]): Command
   registerStartCommand(prog, full);
   registerKeysCommand(prog, ctx, full);
   registerCompletionCommand(prog, ctx, full);
+  registerVersionCommand(prog, ctx, full);
 
   const verbs = registerVerbs(prog, full);
   registerAppCommands(verbs, ctx);

@@ -1,6 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { MAX_API_BODY_BYTES } from '@fnts/api/limits';
+import type { Logger } from 'pino';
+import { createLogger } from './logging.js';
 import { newId } from './ids.js';
 import { Agent } from './agent/agent.js';
 import { DockerDriver } from './agent/docker.js';
@@ -30,6 +32,7 @@ import swagger from '@fastify/swagger';
 import type { ServerConfig } from './config.js';
 import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
+import { dockerFailure, storeFailure } from './startup-errors.js';
 import { FNTS_VERSION } from './version.js';
 
 /** The services a server is built from; anything not given is made from the config. */
@@ -43,17 +46,32 @@ export interface AppDeps {
   kafkaClientPackage?: string;
 }
 
+/** Opens the SQLite store; the operator's mistakes (a folder, no permission, not a database) become StartupErrors. */
+function openStore(path: string): SqliteDatastore {
+  try {
+    return new SqliteDatastore(path);
+  } catch (err) {
+    throw storeFailure(err, path);
+  }
+}
+
 /** Builds the whole server from injected services, without listening (tests call `inject`). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
-  const logger = deps.logger ?? pino({ level: config.logLevel });
-  const store = deps.store ?? new SqliteDatastore(config.dbPath);
+  const logger = deps.logger ?? await createLogger(config, false);
+  const store = deps.store ?? openStore(config.dbPath);
   const driver = deps.driver ?? new DockerDriver(config.dockerSocketPath);
   const metrics = deps.metrics ?? new Metrics();
   // A persistent id marks this server's containers and socket dirs, so a restart after a crash finds its own.
   const serverId = await store.setMetaIfAbsent('server_id', newId().toLowerCase());
   const identity = { labels: { 'fnts.server': serverId }, iofsDir: join(config.iofsDir, serverId) };
-  await reapLeftovers(driver, identity.labels, identity.iofsDir, logger);
+  try {
+    // The first call to Docker: a daemon that is not running shows here, before anything else is started.
+    await reapLeftovers(driver, identity.labels, identity.iofsDir, logger);
+  } catch (err) {
+    if (!deps.store) await store.close();
+    throw dockerFailure(err, config.dockerSocketPath);
+  }
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   const streamLog = new EmbeddedLog(store.db);
   const streams = new StreamTriggerManager({
@@ -83,7 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
     // A pino Logger is a FastifyBaseLogger; widening keeps FastifyInstance's default logger type.
     loggerInstance: logger as FastifyBaseLogger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: MAX_API_BODY_BYTES,
     // Calls are logged by the agent with their call id; per-request lines would double the volume.
     logController: new LogController({ disableRequestLogging: true }),
     // Idle keep-alive connections close at shutdown; requests in flight may finish (the agent's grace period).

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_CEILING } from '@fnts/api/limits';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,10 @@ export interface ServerConfig {
   readonly dockerSocketPath: string;
   readonly hotStartTimeoutMs: number;
   readonly logLevel: string;
+  /** `auto` (default): human-readable lines on a terminal, JSON otherwise; `json` or `pretty` whatever stdout is. */
+  readonly logFormat: LogFormat;
+  /** JSON log lines go to this file (appended) instead of stdout; the terminal gets only the startup line. */
+  readonly logFile: string | undefined;
   /** Base URL for endpoint annotations; when unset it is derived from the request's Host. */
   readonly publicUrl: string | undefined;
   /** Extra labels put on every container the server starts (tests use them to find their own). */
@@ -87,6 +92,9 @@ export interface ServerConfig {
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
 }
 
+export type LogFormat = 'auto' | 'json' | 'pretty';
+const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
+
 export type KafkaSecurityProtocol = 'plaintext' | 'ssl' | 'sasl_plaintext' | 'sasl_ssl';
 export type KafkaSaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
@@ -145,9 +153,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     dockerSocketPath,
     hotStartTimeoutMs: int('FNTS_HOT_START_TIMEOUT_MS', 5000, 100, 300_000),
     logLevel: env.FNTS_LOG_LEVEL || 'info',
+    logFormat: (env.FNTS_LOG_FORMAT || 'auto') as LogFormat,
+    logFile: env.FNTS_LOG_FILE || undefined,
     publicUrl,
     containerLabels: labels,
-    maxRequestBytes: int('FNTS_MAX_REQUEST_BYTES', 6 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxRequestBytes: int('FNTS_MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, 1024, MAX_REQUEST_BYTES_CEILING),
     pidsLimit: int('FNTS_MAX_PIDS', 50, 10, 100_000),
     maxContainersPerFn: int('FNTS_MAX_CONTAINERS_PER_FN', 10, 1, 10_000),
     maxQueuePerFn: int('FNTS_MAX_QUEUE_PER_FN', 100, 0, 1_000_000),
@@ -183,6 +193,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`FNTS_LOG_LEVEL=${config.logLevel} must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (!LOG_FORMATS.includes(config.logFormat)) {
+    problems.push(`FNTS_LOG_FORMAT=${config.logFormat} must be one of ${LOG_FORMATS.join(', ')}`);
   }
   if (config.detachedRetryBaseMs > config.detachedRetryMaxMs) {
     problems.push('FNTS_DETACHED_RETRY_BASE_MS must not be larger than FNTS_DETACHED_RETRY_MAX_MS');

@@ -1,8 +1,10 @@
 export { buildApp, type AppDeps } from './app.js';
-export { loadConfig, loadKafkaSettings, ConfigError, UnsafeBindError, checkBindSafety, isLoopbackHost, type ServerConfig, type KafkaSettings } from './config.js';
+export { loadConfig, loadKafkaSettings, ConfigError, UnsafeBindError, checkBindSafety, isLoopbackHost, type ServerConfig, type KafkaSettings, type LogFormat } from './config.js';
 export { createApiKey, keyFileLine, API_KEY_SCOPES, MIN_KEY_LENGTH, type ApiKeyScope } from './auth/keys.js';
 export { TRIGGER_AUTH_ANNOTATION } from './api/auth.js';
-export { startServer, type RunningServer } from './server.js';
+export { startServer, type RunningServer, type StartOptions } from './server.js';
+export { StartupError, type StartupErrorCode } from './startup-errors.js';
+export { logTarget, type LogTarget } from './logging.js';
 export { Agent } from './agent/agent.js';
 export { DockerDriver, MANAGED_LABEL } from './agent/docker.js';
 export { SqliteDatastore } from './store/sqlite.js';

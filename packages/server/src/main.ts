@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, UnsafeBindError } from './config.js';
 import { startServer } from './server.js';
+import { StartupError } from './startup-errors.js';
 
 /** Process entry: config → compose → listen; stops cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof StartupError) {
+    process.stderr.write(`fnts-server: ${err.message}\nHint: ${err.hint}\n`);
+    process.exit(1);
+  }
   if (err instanceof UnsafeBindError) {
     process.stderr.write(`fnts-server: ${err.message}\n`);
     process.exit(1);

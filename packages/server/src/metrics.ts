@@ -1,5 +1,23 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * The labels of a function's series: its id, and its app's and its own name so that dashboards and alerts read as
+ * people name things. The names come from the stored function only (never from a request), so there is one series
+ * set per deployed function; prom-client escapes the values in the exposition format.
+ */
+export interface FnLabels {
+  fn_id: string;
+  app_name: string;
+  fn_name: string;
+}
+
+/** The labels of a stored function and its app. */
+export function fnLabels(app: { name: string }, fn: { id: string; name: string }): FnLabels {
+  return { fn_id: fn.id, app_name: app.name, fn_name: fn.name };
+}
+
+const FN = ['fn_id', 'app_name', 'fn_name'] as const;
+
 /** Call outcomes as counted in `fnts_calls_total`. */
 export type CallOutcome = 'success' | 'error' | 'timeout' | 'killed' | 'busy' | 'client_gone' | 'init_failed';
 
@@ -7,16 +25,16 @@ export type CallOutcome = 'success' | 'error' | 'timeout' | 'killed' | 'busy' | 
 export class Metrics {
   readonly registry = new Registry();
   readonly calls = new Counter({
-    name: 'fnts_calls_total', help: 'Function calls by function and outcome', labelNames: ['fn_id', 'outcome'] as const,
+    name: 'fnts_calls_total', help: 'Function calls by function and outcome', labelNames: [...FN, 'outcome'] as const,
     registers: [this.registry],
   });
   readonly callDuration = new Histogram({
     name: 'fnts_call_duration_seconds', help: 'Call duration from request to the end of the response, by function',
-    labelNames: ['fn_id'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    labelNames: FN, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
   readonly coldStarts = new Counter({
-    name: 'fnts_cold_starts_total', help: 'Containers started, by function', labelNames: ['fn_id'] as const,
+    name: 'fnts_cold_starts_total', help: 'Containers started, by function', labelNames: FN,
     registers: [this.registry],
   });
   readonly containers = new Gauge({
@@ -24,17 +42,17 @@ export class Metrics {
     labelNames: ['state'] as const, registers: [this.registry],
   });
   readonly queueLength = new Gauge({
-    name: 'fnts_queue_length', help: 'Calls waiting for a container, by function', labelNames: ['fn_id'] as const,
+    name: 'fnts_queue_length', help: 'Calls waiting for a container, by function', labelNames: FN,
     registers: [this.registry],
   });
   readonly rejected = new Counter({
     name: 'fnts_rejected_calls_total', help: 'Calls answered 503 because the server was too busy, by function',
-    labelNames: ['fn_id'] as const, registers: [this.registry],
+    labelNames: FN, registers: [this.registry],
   });
   readonly outputSuppressed = new Counter({
     name: 'fnts_output_lines_suppressed_total',
     help: 'Function output lines left out of the server log because a container passed its rate, by function',
-    labelNames: ['fn_id'] as const, registers: [this.registry],
+    labelNames: FN, registers: [this.registry],
   });
   readonly memoryReserved = new Gauge({
     name: 'fnts_memory_reserved_mib', help: 'Memory reserved by live containers, in MiB', registers: [this.registry],
@@ -42,19 +60,19 @@ export class Metrics {
 
   readonly streamLagRecords = new Gauge({
     name: 'fnts_stream_lag_records', help: 'Records not yet processed, by stream trigger and partition',
-    labelNames: ['app_id', 'fn_id', 'trigger_id', 'partition'] as const, registers: [this.registry],
+    labelNames: ['app_id', ...FN, 'trigger_id', 'partition'] as const, registers: [this.registry],
   });
   readonly streamLagSeconds = new Gauge({
     name: 'fnts_stream_lag_seconds', help: 'Age of the oldest unprocessed record, by stream trigger and partition',
-    labelNames: ['app_id', 'fn_id', 'trigger_id', 'partition'] as const, registers: [this.registry],
+    labelNames: ['app_id', ...FN, 'trigger_id', 'partition'] as const, registers: [this.registry],
   });
   readonly streamBatches = new Counter({
     name: 'fnts_stream_batches_total', help: 'Stream trigger batches by outcome (ok, partial, failed, throttled, dead_lettered, fenced)',
-    labelNames: ['app_id', 'fn_id', 'trigger_id', 'outcome'] as const, registers: [this.registry],
+    labelNames: ['app_id', ...FN, 'trigger_id', 'outcome'] as const, registers: [this.registry],
   });
   readonly streamRecords = new Counter({
     name: 'fnts_stream_records_total', help: 'Stream records by outcome (ok, dead_lettered, filtered)',
-    labelNames: ['app_id', 'fn_id', 'trigger_id', 'outcome'] as const, registers: [this.registry],
+    labelNames: ['app_id', ...FN, 'trigger_id', 'outcome'] as const, registers: [this.registry],
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {

@@ -13,6 +13,7 @@ import { canMove, type PartitionStateKind } from '../src/streams/engine/partitio
 import { PartitionWorker, type InvokeOutcome } from '../src/streams/engine/partition-worker.js';
 import { Semaphore } from '../src/streams/engine/semaphore.js';
 import { SqliteDatastore } from '../src/store/sqlite.js';
+import { duplicateTopLevelKeys } from './support/log-lines.js';
 
 /**
  * One partition worker on the real embedded log (a SQLite file), with a function stand-in that fails the record
@@ -32,9 +33,12 @@ interface Move {
 class MoveLog {
   readonly moves: Move[] = [];
   readonly refused: string[] = [];
+  /** Lines that name a key twice. */
+  readonly duplicated: string[] = [];
   private readonly events = new EventEmitter();
 
   write(line: string): void {
+    if (duplicateTopLevelKeys(line).length > 0) this.duplicated.push(line);
     const entry = JSON.parse(line) as { msg: string; from?: PartitionStateKind; to?: PartitionStateKind; err?: { message: string } };
     if (entry.msg === 'partition state' && entry.from && entry.to) {
       this.moves.push({ from: entry.from, to: entry.to });
@@ -105,7 +109,8 @@ describe('partition worker', () => {
       deadLetter: (letters: DeadLetter[]) =>
         source.writeDeadLetters(opts.dead_letter_stream, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) }))),
       onBatch: () => undefined,
-      log: pino({ level: 'debug' }, moves),
+      // Bound as the trigger runner binds it.
+      log: pino({ level: 'debug' }, moves).child({ partition: 0 }),
     }, stop.signal);
     const running = worker.run();
 
@@ -125,6 +130,7 @@ describe('partition worker', () => {
     await running;
 
     expect(moves.refused).toEqual([]);
+    expect(moves.duplicated).toEqual([]);
     expect(moves.moves.every((m) => canMove(m.from, m.to))).toBe(true);
     expect(moves.moves.map((m) => `${m.from}>${m.to}`)).toEqual([
       'IDLE>RUNNING', // 0..2

@@ -39,7 +39,7 @@ async function untilMetrics(server: FastifyInstance, pattern: RegExp): Promise<v
 }
 
 const oneBusy = /^fnts_containers\{state="busy"\} 1$/m;
-const queuedFor = (fnId: string, n: number) => new RegExp(`^fnts_queue_length\\{fn_id="${fnId}"\\} ${n}$`, 'm');
+const queuedFor = (fnId: string, n: number) => new RegExp(`^fnts_queue_length\\{fn_id="${fnId}",app_name="[^"]+",fn_name="fn"\\} ${n}$`, 'm');
 
 describe('scaling and limits', () => {
   let server: FastifyInstance;
@@ -167,16 +167,21 @@ describe('observability and shutdown', () => {
     }
   });
 
-  it('exposes calls, durations, cold starts, containers and rejections on /metrics', async () => {
+  it('exposes calls, durations, cold starts, containers and rejections on /metrics, by function id and names', async () => {
     const server = await fx.server();
-    const { fnId } = await fx.deploy(server, { image });
+    const { fnId, appName } = await fx.deploy(server, { image, name: 'metrics_fn-1' });
     expect((await fx.invoke(server, fnId)).statusCode).toBe(200);
     const res = await server.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.body).toContain(`fnts_calls_total{fn_id="${fnId}",outcome="success"} 1`);
-    expect(res.body).toContain(`fnts_cold_starts_total{fn_id="${fnId}"} 1`);
-    expect(res.body).toContain(`fnts_call_duration_seconds_count{fn_id="${fnId}"} 1`);
+    const fn = `fn_id="${fnId}",app_name="${appName}",fn_name="metrics_fn-1"`;
+    expect(res.body).toContain(`fnts_calls_total{${fn},outcome="success"} 1`);
+    expect(res.body).toContain(`fnts_cold_starts_total{${fn}} 1`);
+    expect(res.body).toContain(`fnts_call_duration_seconds_count{${fn}} 1`);
+    // A call to a function that does not exist adds no series: names come from stored functions only.
+    expect((await server.inject({ method: 'POST', url: '/invoke/01NOSUCHFN0000000000000000' })).statusCode).not.toBe(200);
+    const after = await server.inject({ method: 'GET', url: '/metrics' });
+    expect(after.body.split('\n').filter((l) => l.startsWith('fnts_calls_total{'))).toEqual([`fnts_calls_total{${fn},outcome="success"} 1`]);
     expect(res.body).toMatch(/fnts_containers\{state="idle"\} 1/);
     expect(res.body).toContain('# TYPE fnts_rejected_calls_total counter');
   });

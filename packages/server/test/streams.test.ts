@@ -269,6 +269,8 @@ describe('poison records', () => {
     expect(await metric(server, 'fnts_stream_records_total', trigger.id, 'outcome="ok"')).toBe(999);
     expect(await metric(server, 'fnts_stream_records_total', trigger.id, 'outcome="dead_lettered"')).toBe(1);
     expect(await metric(server, 'fnts_stream_lag_records', trigger.id, 'partition="0"')).toBe(0);
+    // ...named by the function's app and name as well as its id.
+    expect(await metric(server, 'fnts_stream_records_total', trigger.id, `fn_id="${d.fnId}",app_name="${d.appName}",fn_name="fn",trigger_id="${trigger.id}",outcome="ok"`)).toBe(999);
   });
 });
 

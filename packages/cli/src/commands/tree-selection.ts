@@ -13,7 +13,7 @@ export const COMMAND_WORDS: Readonly<Record<string, string>> = {
   init: 'init', build: 'build', bump: 'bump', deploy: 'deploy', invoke: 'invoke', logs: 'logs', start: 'start', keys: 'keys',
   completion: 'completion', create: 'create', list: 'list', ls: 'list', inspect: 'inspect', update: 'update',
   delete: 'delete', config: 'config', cf: 'config', unset: 'unset', stream: 'stream', trigger: 'trigger',
-  triggers: 'trigger', use: 'use', get: 'get', __complete: '__complete',
+  triggers: 'trigger', use: 'use', get: 'get', version: 'version', __complete: '__complete',
 };
 
 /** The top-level command a command line (after `fnts`) runs, if it names one; the global options take no value. */

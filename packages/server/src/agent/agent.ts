@@ -11,7 +11,7 @@ import type { ServerConfig } from '../config.js';
 import { ClientGoneError, errors, type FntsError, isFntsError } from '../errors.js';
 import { explainCallFailure } from './call-failure.js';
 import { errorDetailOf, readErrorBody } from './fdk-error.js';
-import type { CallOutcome, Metrics } from '../metrics.js';
+import { fnLabels, type CallOutcome, type Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
@@ -160,8 +160,9 @@ export class Agent {
     const done = (outcome: CallOutcome, error?: Error) => {
       if (counted) return;
       counted = true;
-      this.metrics.calls.inc({ fn_id: req.fn.id, outcome });
-      this.metrics.callDuration.observe({ fn_id: req.fn.id }, Number(process.hrtime.bigint() - started) / 1e9);
+      const labels = fnLabels(req.app, req.fn);
+      this.metrics.calls.inc({ ...labels, outcome });
+      this.metrics.callDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       const end: CallEnd = { req, ...timing, endedMs: Date.now(), outcome, error };
       for (const listener of this.callEndListeners) {
@@ -300,6 +301,7 @@ export class Agent {
       key,
       appId: app.id,
       fnId: fn.id,
+      metricLabels: fnLabels(app, fn),
       image: fn.image,
       env: containerEnv(app, fn),
       labels: { ...cfg.containerLabels, ...this.identity.labels, 'fnts.app': app.id, 'fnts.fn': fn.id },
@@ -338,7 +340,7 @@ export class Agent {
           });
         },
         suppressed: (container, x) => {
-          this.metrics.outputSuppressed.inc({ fn_id: fn.id }, x.lines);
+          this.metrics.outputSuppressed.inc(settings.metricLabels, x.lines);
           log.warn({ app_id: app.id, container, lines: x.lines, bytes: x.bytes },
             'function output past the server-log rate was left out of the server log (it is still in the fn\'s logs)');
         },

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ClientGoneError, errors } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { FnLabels, Metrics } from '../metrics.js';
 import type { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
@@ -18,6 +18,8 @@ export interface PoolLimits {
 
 export interface PoolSettings extends LaunchSettings, PoolLimits {
   key: string;
+  /** The function's series labels (id and names) for the pool's metrics. */
+  metricLabels: FnLabels;
 }
 
 /** What a pool needs from the agent: shared memory, eviction of other pools' idle containers, metrics. */
@@ -92,7 +94,7 @@ export class HotContainerPool {
     // A call that a new container could serve is not queued beyond capacity: only waits past that count.
     const slotsToStart = Math.max(0, this.settings.maxContainers - this.containers.size) * this.settings.concurrency;
     if (this.waiters.length >= this.settings.maxQueue + slotsToStart) {
-      this.env.metrics.rejected.inc({ fn_id: this.settings.fnId });
+      this.env.metrics.rejected.inc(this.settings.metricLabels);
       throw errors.serverBusy();
     }
     const container = await new Promise<HotContainer>((resolve, reject) => {
@@ -103,7 +105,7 @@ export class HotContainerPool {
           return;
         }
         this.removeWaiter(waiter);
-        this.env.metrics.rejected.inc({ fn_id: this.settings.fnId });
+        this.env.metrics.rejected.inc(this.settings.metricLabels);
         reject(errors.serverBusy());
       };
       const waiter: Waiter = {
@@ -263,7 +265,7 @@ export class HotContainerPool {
   private launch(): void {
     const s = this.settings;
     this.starting++;
-    this.env.metrics.coldStarts.inc({ fn_id: s.fnId });
+    this.env.metrics.coldStarts.inc(s.metricLabels);
     launchContainer(s, this.env.driver, this.env.log, this.launchAbort.signal, this.env.onOutput).then(
       (c) => {
         this.starting--;
@@ -309,6 +311,6 @@ export class HotContainerPool {
   }
 
   private publishQueue(): void {
-    this.env.metrics.queueLength.set({ fn_id: this.settings.fnId }, this.waiters.length);
+    this.env.metrics.queueLength.set(this.settings.metricLabels, this.waiters.length);
   }
 }

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { streamSchemas } from '@fnts/api';
+import { MAX_STREAM_MESSAGE_BYTES, MAX_STREAM_PUT_BODY_BYTES } from '@fnts/api/limits';
 import { errors } from '../errors.js';
 import type { NewMessage, StoredMessage, StreamInfo } from '../streams/embedded/log.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 
 const NAME_RE = /^[\p{L}\p{N}_.-]{1,255}$/u;
-const MAX_VALUE_BYTES = 1024 * 1024;
+const MAX_VALUE_BYTES = MAX_STREAM_MESSAGE_BYTES;
 const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 
 function decode(value: unknown, encoding: 'utf8' | 'base64' | 'json', what: string): Buffer {
@@ -90,7 +91,7 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
     api.post('/v2/streams/:stream/messages', {
       schema: streamSchemas.putMessages,
-      bodyLimit: 64 * 1024 * 1024,
+      bodyLimit: MAX_STREAM_PUT_BODY_BYTES,
     }, async (req) => {
       const s = load(req.params.stream);
       const encoding = req.body.encoding ?? 'utf8';

@@ -1,3 +1,4 @@
+import { FN_SETTING_LIMITS } from '@fnts/api/limits';
 import { errors } from '../errors.js';
 import type { Annotations, ConfigMap } from '../store/models.js';
 import { configKeyProblem } from '../agent/platform-env.js';
@@ -47,9 +48,8 @@ export function checkFnName(name: string | undefined): string {
 export type RangedField = 'memory' | 'timeout' | 'idle_timeout' | 'max_containers' | 'concurrency';
 
 export function checkRange(field: RangedField, value: number): number {
-  const limits = { memory: 8192, timeout: 300, idle_timeout: 3600, max_containers: 10_000, concurrency: 1000 } as const;
-  const max = limits[field];
-  if (value >= 1 && value <= max) return value;
+  const { min, max } = FN_SETTING_LIMITS[field];
+  if (value >= min && value <= max) return value;
   if (field === 'memory') throw errors.validation(`memory value is out of range. It should be between 0 and ${max}`);
   if (field === 'max_containers' || field === 'concurrency') {
     throw errors.validation(`${field} value is out of range, must be between 1 and ${max}`);

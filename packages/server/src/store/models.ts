@@ -1,3 +1,4 @@
+import { FN_SETTING_LIMITS } from '@fnts/api/limits';
 import type { Annotations, AppJson, ConfigMap, FnJson, TriggerJson } from '@fnts/api';
 
 export type { Annotations, ConfigMap };
@@ -26,7 +27,11 @@ export interface ListOptions {
   name?: string;
 }
 
-export const FN_DEFAULTS = { memory: 128, timeout: 30, idle_timeout: 30 } as const;
+export const FN_DEFAULTS = {
+  memory: FN_SETTING_LIMITS.memory.default,
+  timeout: FN_SETTING_LIMITS.timeout.default,
+  idle_timeout: FN_SETTING_LIMITS.idle_timeout.default,
+} as const;
 
 /** Fn's call states; `queued` and `running` are only ever seen on detached calls (sync calls are recorded once done). */
 export type CallStatus = 'queued' | 'running' | 'success' | 'error' | 'timeout' | 'cancelled';

@@ -1,3 +1,4 @@
+import { FN_SETTING_LIMITS } from '@fnts/api/limits';
 import type { Command } from 'commander';
 import { collect, parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
@@ -8,11 +9,17 @@ import {
   updateFnCommand, type FnFieldOptions,
 } from './fns.js';
 
+/** A setting's range and default as the server checks them, e.g. `1-8192, default 128`. */
+function range(field: 'memory' | 'timeout' | 'idle_timeout'): string {
+  const { min, max, default: fallback } = FN_SETTING_LIMITS[field];
+  return `${min}-${max}, default ${fallback}`;
+}
+
 function fnFieldOptions(cmd: Command | undefined): Command | undefined {
   return cmd
-    ?.option('-m, --memory <MiB>', 'memory limit in MiB (1-8192, default 128)', parseIntFlag('--memory'))
-    .option('--timeout <seconds>', 'longest a call may run (1-300, default 30)', parseIntFlag('--timeout'))
-    .option('--idle-timeout <seconds>', 'how long an idle container is kept (1-3600, default 30)', parseIntFlag('--idle-timeout'))
+    ?.option('-m, --memory <MiB>', `memory limit in MiB (${range('memory')})`, parseIntFlag('--memory'))
+    .option('--timeout <seconds>', `longest a call may run (${range('timeout')})`, parseIntFlag('--timeout'))
+    .option('--idle-timeout <seconds>', `how long an idle container is kept (${range('idle_timeout')})`, parseIntFlag('--idle-timeout'))
     .option('-c, --config <KEY=VALUE>', 'config passed to the function as env (repeatable)', collect)
     .option('--annotation <KEY=VALUE>', 'annotation; VALUE is JSON when it parses, else text (repeatable)', collect);
 }

@@ -1,7 +1,11 @@
+import { DEFAULT_MAX_REQUEST_BYTES, formatByteLimit, MAX_REQUEST_BYTES_CEILING } from '@fnts/api/limits';
 import { cliErrors } from '../../errors.js';
 
-/** Fn's CLI caps the body it sends at 10 MiB. */
-export const MAX_INVOKE_BODY = 10 * 1024 * 1024;
+/**
+ * The most a server can be set to take (FNTS_MAX_REQUEST_BYTES): a body past it can never be sent. Below it, the
+ * server itself answers 413 with its own limit, which is 6 MiB unless its operator changed it.
+ */
+export const MAX_INVOKE_BODY = MAX_REQUEST_BYTES_CEILING;
 
 /** Reads a request body from a stream (stdin), failing once it passes `limit` bytes instead of buffering it all. */
 export async function readBody(stream: AsyncIterable<Buffer | string>, limit = MAX_INVOKE_BODY): Promise<Buffer> {
@@ -11,7 +15,7 @@ export async function readBody(stream: AsyncIterable<Buffer | string>, limit = M
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += buf.length;
     if (size > limit) {
-      throw cliErrors.usage(`the request body (stdin) is larger than ${limit} bytes`, 'send a smaller body; Fn limits invoke bodies to 10 MiB');
+      throw cliErrors.usage(`the request body (stdin) is larger than ${limit} bytes`, `send a smaller body; no server takes more than ${formatByteLimit(MAX_INVOKE_BODY)}, and by default a server takes ${formatByteLimit(DEFAULT_MAX_REQUEST_BYTES)}`);
     }
     chunks.push(buf);
   }

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_REQUEST_BYTES, formatByteLimit } from '@fnts/api/limits';
 import type { Command } from 'commander';
 import type { ContextFactory } from '../command-context.js';
 import { examples } from '../help-text.js';
@@ -14,7 +15,7 @@ export interface InvokeIo {
 export function registerInvokeCommand(prog: Command, ctx: ContextFactory, io: InvokeIo, full: CommandSelection): void {
   const cmd = prog
     .command('invoke <app> <fn>')
-    .description('call a function with stdin as the body (at most 10 MiB) and print its response');
+    .description(`call a function with stdin as the body and print its response; the server takes bodies up to ${formatByteLimit(DEFAULT_MAX_REQUEST_BYTES)} unless started with a larger FNTS_MAX_REQUEST_BYTES`);
   if (!full('invoke')) return;
   cmd
     .option('--content-type <type>', "Content-Type of the request (default: func.yaml's content_type here, else text/plain)")

@@ -17,9 +17,14 @@ export function registerStartCommand(prog: Command, full: CommandSelection): voi
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (FNTS_TLS_CERT); needs --tls-key')
     .option('--tls-key <file>', 'the PEM private key for --tls-cert (FNTS_TLS_KEY)')
     .option('--insecure-no-auth', 'listen beyond loopback without API keys anyway (FNTS_INSECURE_NO_AUTH)')
+    .option('--log-file <path>', 'append JSON log lines to this file; the terminal shows only the startup line (FNTS_LOG_FILE)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info, FNTS_LOG_LEVEL)')
+    .option('--log-format <format>', 'auto: readable lines on a terminal, JSON otherwise; or json, pretty (default auto, FNTS_LOG_FORMAT)')
     .addHelpText('after', examples(
       'fnts start',
       'fnts start --port 8080 --db ./fnts.db',
+      'fnts start --log-file ./fnts.log &',
+      'FNTS_PORT=9090 fnts start',
       'fnts start --host 0.0.0.0 --api-keys-file /etc/fnts/keys --tls-cert cert.pem --tls-key key.pem',
     ))
     .action(async (o: StartOptions) => {

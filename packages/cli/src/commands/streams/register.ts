@@ -1,3 +1,4 @@
+import { formatByteLimit, MAX_STREAM_MESSAGE_BYTES } from '@fnts/api/limits';
 import type { Command } from 'commander';
 import { collect, parseDurationFlag, parseIntFlag } from '../../pairs.js';
 import type { ContextFactory } from '../command-context.js';
@@ -62,7 +63,7 @@ export function registerStreamCommands(prog: Command, verbs: CommandVerbs, ctx: 
     .description('append stdin to a stream (or to a Kafka topic named kafka://host:port[,host:port]/topic): one message per line (empty lines skipped), or all of it as one message with --whole')
     .option('-k, --key <key>', 'the key of every message; messages with the same key go to the same partition, in order')
     .option('-H, --header <KEY=VALUE>', 'a header on every message (repeatable)', collect)
-    .option('--whole', 'put the whole input as one message (at most 1 MiB)')
+    .option('--whole', `put the whole input as one message (at most ${formatByteLimit(MAX_STREAM_MESSAGE_BYTES)})`)
     .option('--base64', 'the input (each line, or the whole of it) is base64 of the bytes to put; default: the bytes as they are')
     .option('--output <format>', 'json: print {stream, offsets: [{partition, offset}]} on stdout')
     .addHelpText('after', examples(

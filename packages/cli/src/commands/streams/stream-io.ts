@@ -1,3 +1,4 @@
+import { formatByteLimit, MAX_STREAM_MESSAGE_BYTES } from '@fnts/api/limits';
 import type { MessagePosition, StreamMessage } from '../../client.js';
 import { cliErrors } from '../../errors.js';
 import type { CommandContext } from '../command-context.js';
@@ -16,10 +17,10 @@ export function isKafkaStreamName(name: string): boolean {
 }
 
 /** The server's limit for one message's value (also applied to Kafka records). */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
+export const MAX_MESSAGE_BYTES = MAX_STREAM_MESSAGE_BYTES;
 /** `stream put` sends at most this many messages per request (per produce call to Kafka)... */
 export const PUT_BATCH_MESSAGES = 1000;
-/** ...and about this many value bytes, well inside the server's 64 MiB body limit once base64-encoded. */
+/** ...and about this many value bytes, well inside the server's body limit (MAX_STREAM_PUT_BODY_BYTES, 64 MiB) once base64-encoded. */
 export const PUT_BATCH_BYTES = 8 * 1024 * 1024;
 /** The most messages read per request. */
 export const READ_PAGE = 1000;
@@ -110,7 +111,7 @@ export async function readPutInput(opts: PutInputOptions, ctx: CommandContext, t
   };
   const what = (line: number) => (opts.whole ? 'the input' : `line ${line}`);
   const tooLarge = (line: number, size: string) =>
-    fail(`${what(line)} is ${size} bytes; a message is at most ${MAX_MESSAGE_BYTES} bytes (1 MiB)`, 'split it into smaller messages');
+    fail(`${what(line)} is ${size} bytes; a message is at most ${MAX_MESSAGE_BYTES} bytes (${formatByteLimit(MAX_MESSAGE_BYTES)})`, 'split it into smaller messages');
   const decode = async (text: Buffer, line: number): Promise<Buffer> => {
     if (!opts.base64) return text;
     const compact = text.toString('latin1').replace(/\s+/g, '');

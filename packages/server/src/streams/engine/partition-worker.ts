@@ -29,6 +29,7 @@ export interface WorkerDeps {
   /** Writes dead letters; throws when it cannot (the partition then blocks). */
   deadLetter(letters: DeadLetter[]): Promise<void>;
   onBatch(outcome: 'ok' | 'partial' | 'failed' | 'throttled' | 'dead_lettered' | 'fenced' | 'filtered', records: number): void;
+  /** Already bound to this partition (`{ partition }`): lines must not name it again, or it appears twice in the JSON. */
   log: Logger;
 }
 
@@ -72,7 +73,7 @@ export class PartitionWorker {
   private moveTo(next: PartitionState): void {
     const from = this.current.kind;
     this.current = transition(this.current, next);
-    if (from !== next.kind) this.deps.log.debug({ partition: this.partition, from, to: next.kind }, 'partition state');
+    if (from !== next.kind) this.deps.log.debug({ from, to: next.kind }, 'partition state');
   }
 
   /** Wakes the loop to re-read its situation (pause, resume, seek). */
@@ -110,11 +111,11 @@ export class PartitionWorker {
       } catch (err) {
         if (err instanceof RefusedMoveError) {
           this.lastError = err.message;
-          this.deps.log.error({ err, partition: this.partition, state: this.state.kind }, 'partition state move refused');
+          this.deps.log.error({ err, state: this.state.kind }, 'partition state move refused');
         } else {
           // A source error (not a function error): report it and try again shortly.
           this.lastError = `source error: ${(err as Error).message}`;
-          this.deps.log.error({ err, partition: this.partition }, 'stream source error');
+          this.deps.log.error({ err }, 'stream source error');
         }
         await interruptibleSleep(1000, [this.stop, this.nudger.signal]);
       }
@@ -224,7 +225,7 @@ export class PartitionWorker {
     if (this.stop.aborted) return;
     if (epoch !== this.epoch) {
       this.deps.onBatch('fenced', records.length);
-      this.deps.log.info({ partition: this.partition, batch: id }, 'batch finished after a pause or seek: its commit is discarded');
+      this.deps.log.info({ batch: id }, 'batch finished after a pause or seek: its commit is discarded');
       return;
     }
     if (outcome.kind === 'throttled') return this.throttled(outcome.error);
@@ -262,7 +263,7 @@ export class PartitionWorker {
       const half = records[Math.ceil(records.length / 2) - 1] as SourceRecord;
       this.window = { first: first.offset, last: half.offset };
       this.lastError = error;
-      this.deps.log.info({ partition: this.partition, first: first.offset, last: half.offset, error }, 'batch failed: bisecting');
+      this.deps.log.info({ first: first.offset, last: half.offset, error }, 'batch failed: bisecting');
       return;
     }
     this.headAttempts++;
@@ -279,7 +280,7 @@ export class PartitionWorker {
     }
     const wait = backoffMs(opts, this.headAttempts);
     this.moveTo({ kind: 'RETRYING', attempt: this.headAttempts, nextAt: new Date(Date.now() + wait).toISOString(), lastError: error, throttled: false });
-    this.deps.log.info({ partition: this.partition, attempt: this.headAttempts, wait_ms: wait, error }, 'batch failed: retrying');
+    this.deps.log.info({ attempt: this.headAttempts, wait_ms: wait, error }, 'batch failed: retrying');
     this.backoff = wait;
   }
 
@@ -312,13 +313,13 @@ export class PartitionWorker {
       const reason = `dead-letter write failed: ${(err as Error).message}`;
       this.moveTo({ kind: 'BLOCKED', reason });
       this.lastError = reason;
-      this.deps.log.error({ partition: this.partition, reason }, 'partition blocked');
+      this.deps.log.error({ reason }, 'partition blocked');
       return;
     }
     this.blocked = undefined;
     this.deadLettered += letters.length;
     this.deps.onBatch('dead_lettered', letters.length);
-    this.deps.log.warn({ partition: this.partition, offsets: letters.map((l) => l.record.offset) }, 'records dead-lettered');
+    this.deps.log.warn({ offsets: letters.map((l) => l.record.offset) }, 'records dead-lettered');
     const last = (letters[letters.length - 1] as DeadLetter).record.offset;
     await this.commit(last + 1, epoch);
   }

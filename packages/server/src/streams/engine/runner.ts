@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { newId } from '../../ids.js';
 import type { Agent } from '../../agent/agent.js';
 import { errors, isFntsError } from '../../errors.js';
-import type { Metrics } from '../../metrics.js';
+import { fnLabels, type FnLabels, type Metrics } from '../../metrics.js';
 import type { Datastore } from '../../store/datastore.js';
 import type { Trigger } from '../../store/models.js';
 import { isKafkaOptions } from '../kafka/options.js';
@@ -71,7 +71,8 @@ export class TriggerRunner {
   private readonly stopper = new AbortController();
   private readonly workers = new Map<number, WorkerSlot>();
   private semaphore = new Semaphore(1);
-  private readonly labels: { app_id: string; fn_id: string; trigger_id: string };
+  /** The series labels; the app's and function's names are read from the store at start. */
+  private labels: FnLabels & { app_id: string; trigger_id: string };
   private readonly logger: Logger;
   private stopping = false;
 
@@ -81,7 +82,7 @@ export class TriggerRunner {
     readonly source: StreamSource,
     private readonly deps: RunnerDeps,
   ) {
-    this.labels = { app_id: trigger.app_id, fn_id: trigger.fn_id, trigger_id: trigger.id };
+    this.labels = { app_id: trigger.app_id, fn_id: trigger.fn_id, app_name: '', fn_name: '', trigger_id: trigger.id };
     this.logger = deps.logger.child({ trigger_id: trigger.id, stream: source.name });
   }
 
@@ -95,6 +96,9 @@ export class TriggerRunner {
   }
 
   async start(): Promise<void> {
+    const fn = await this.deps.store.getFnById(this.trigger.fn_id);
+    const app = fn && (await this.deps.store.getAppById(fn.app_id));
+    if (fn && app) this.labels = { ...this.labels, ...fnLabels(app, fn) };
     this.semaphore = new Semaphore(this.opts.max_concurrency);
     if (this.source.onAssignment) {
       this.source.onAssignment((change) => this.rebalance(change));
