@@ -2,7 +2,7 @@
 // that cannot be opened, Docker not answering and bad values each end in one `Error:` line and a hint, exit 1, no
 // stack; --log-file keeps the terminal to the startup line. Also `fnts` alone, --version and `fnts version`.
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ interface Ran {
 }
 
 /** Runs the bin to its end (every case here exits on its own, within the timeout). */
-function fnts(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+function fnts(args: string[], env: Record<string, string> = {}, as?: { uid: number; gid: number }): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: {
@@ -34,6 +34,7 @@ function fnts(args: string[], env: Record<string, string> = {}): Promise<Ran> {
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...as,
     });
     let stdout = '';
     let stderr = '';
@@ -110,17 +111,19 @@ describe('fnts start: operator mistakes', () => {
     expectOneLineError(await fnts(['start', '--port', '0', '--db', junk]), /junk\.db: it is not an SQLite database/, /--db/);
   });
 
-  // Root may bind low ports and write anywhere; these two are checked where the tests do not run as root.
-  const root = process.getuid?.() === 0;
-  it.skipIf(root)('a port below 1024 without the right to it', async () => {
-    const ran = await fnts(['start', '--port', '80', '--db', join(tmp.path, 'fnts.db')]);
+  // Root may bind low ports and write anywhere: run as root, these two start the CLI as `nobody`.
+  const unprivileged = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+  it('a port below 1024 without the right to it', async () => {
+    await chmod(tmp.path, 0o755);
+    const ran = await fnts(['start', '--port', '80', '--db', join(tmp.path, 'fnts.db')], {}, unprivileged);
     expectOneLineError(ran, /not allowed to listen on 127\.0\.0\.1:80 \(EACCES\)/, /below 1024 .*--port <n> or FNTS_PORT/);
   });
 
-  it.skipIf(root)('a database folder this user may not write', async () => {
+  it('a database folder this user may not write', async () => {
+    await chmod(tmp.path, 0o755);
     const locked = join(tmp.path, 'locked');
-    await mkdir(locked, { mode: 0o500 });
-    expectOneLineError(await fnts(['start', '--port', '0', '--db', join(locked, 'sub', 'fnts.db')]), /cannot open the database .*: permission denied/, /--db/);
+    await mkdir(locked, { mode: 0o555 });
+    expectOneLineError(await fnts(['start', '--port', '0', '--db', join(locked, 'sub', 'fnts.db')], {}, unprivileged), /cannot open the database .*: permission denied/, /--db/);
   });
 
   it('Docker not answering: says where it looked and how to start it', async () => {
