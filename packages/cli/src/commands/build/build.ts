@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { dockerClient } from '../../build/docker-build.js';
 import { buildFunctionImage, type BuiltImage } from '../../build/function-image.js';
+import { isTypeChecked, typecheckFunction } from '../../build/typecheck.js';
 import { loadFuncFile, type FuncFile } from '../../funcfile.js';
 import { startStep, type Step } from '../../output.js';
 import { parseConfigPairs } from '../../pairs.js';
@@ -14,11 +15,15 @@ export interface BuildOptions {
   buildArg?: string[];
   /** `json` prints the result as JSON on stdout. */
   output?: string;
+  /** false (`--no-typecheck`) skips the TypeScript check before the build. */
+  typecheck?: boolean;
 }
 
 export interface BuildSettings {
   noCache?: boolean;
   buildArgs?: Record<string, string>;
+  /** false skips the TypeScript check; it runs by default for runtime typescript. */
+  typecheck?: boolean;
 }
 
 export function formatBytes(n: number): string {
@@ -35,8 +40,21 @@ export function buildArgsFor(func: FuncFile, pairs: readonly string[] | undefine
   return args;
 }
 
+/** Type-checks a TypeScript function before its build, as a step of the build's output. */
+async function typecheckStep(dir: string, ctx: CommandContext): Promise<void> {
+  const step = startStep(ctx.output, 'type-checking');
+  try {
+    const { files } = await typecheckFunction(dir);
+    step.succeed(`Type-checked ${files} file${files === 1 ? '' : 's'}`);
+  } catch (err) {
+    step.fail();
+    throw err;
+  }
+}
+
 /** Builds the image for a function directory at a given version, showing the steps (a spinner on a terminal). */
 export async function buildAt(dir: string, func: FuncFile, version: string, build: BuildSettings, ctx: CommandContext): Promise<BuiltImage> {
+  if (build.typecheck !== false && isTypeChecked(dir, func)) await typecheckStep(dir, ctx);
   const docker = dockerClient(ctx.settings.dockerSocketPath);
   let step: Step | undefined;
   try {
@@ -66,7 +84,11 @@ export async function buildCommand(opts: BuildOptions, ctx: CommandContext): Pro
   const json = outputFormat(opts.output) === 'json';
   const dir = resolve(ctx.cwd, opts.dir ?? '.');
   const { func } = await loadFuncFile(dir);
-  const built = await buildAt(dir, func, func.version, { noCache: opts.noCache ?? false, buildArgs: buildArgsFor(func, opts.buildArg, ctx) }, ctx);
+  const built = await buildAt(dir, func, func.version, {
+    noCache: opts.noCache ?? false,
+    buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+    typecheck: opts.typecheck !== false,
+  }, ctx);
   if (json) ctx.output.out(`${JSON.stringify({ image: built.image, layer_bytes: built.layerBytes, native_packages: built.nativePackages })}\n`);
   return built;
 }

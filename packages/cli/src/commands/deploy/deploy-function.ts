@@ -14,6 +14,8 @@ export interface FunctionDeploySettings {
   local: boolean;
   prune: boolean;
   noCache: boolean;
+  /** false skips the TypeScript check before the build. */
+  typecheck?: boolean;
   buildArg?: string[];
 }
 
@@ -60,7 +62,11 @@ export async function deployFunction(
   const loaded = await loadFuncFile(dir);
   const { func } = loaded;
   const version = opts.bump ? bumpPatch(func.version) : func.version;
-  const built = await buildAt(dir, func, version, { noCache: opts.noCache, buildArgs: buildArgsFor(func, opts.buildArg, ctx) }, ctx);
+  const built = await buildAt(dir, func, version, {
+    noCache: opts.noCache,
+    buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+    typecheck: opts.typecheck !== false,
+  }, ctx);
   const push = !opts.local && ctx.settings.registry !== undefined;
   if (push) {
     const step = startStep(ctx.output, `pushing ${built.image}`);

@@ -24,6 +24,8 @@ export interface DeployOptions {
   prune?: boolean;
   /** `KEY=VALUE` entries from `--build-arg`. */
   buildArg?: string[];
+  /** false (`--no-typecheck`) skips the TypeScript check before each build. */
+  typecheck?: boolean;
   /** `json` prints the result as JSON on stdout. */
   output?: string;
 }
@@ -112,6 +114,7 @@ export async function deployCommand(opts: DeployOptions, ctx: CommandContext): P
     local: opts.local ?? false,
     prune: opts.prune ?? false,
     noCache: opts.noCache ?? false,
+    typecheck: opts.typecheck !== false,
     ...(opts.buildArg ? { buildArg: opts.buildArg } : {}),
   };
   if (!settings.local && !ctx.settings.registry) settings.local = true;
