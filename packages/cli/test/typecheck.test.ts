@@ -2,7 +2,7 @@
 // before anything is built or deployed, --no-typecheck skips the check, and a fresh `fnts init` directory checks
 // without `npm install` (the FDK and @types/node come from the CLI). Real compiler, real Docker builds.
 import { execFile } from 'node:child_process';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
@@ -31,9 +31,13 @@ function program(cli: Captured): Command {
   });
 }
 
+async function freshFunction(name: string, parent: string): Promise<string> {
+  return (await initCommand({ dir: join(parent, name), name }, captureContext(server.url, tmp.path).ctx)).dir;
+}
+
 /** A function as `fnts init` makes it (never `npm install`ed), with a type error added at line 10, column 7. */
-async function brokenFunction(name: string): Promise<string> {
-  const { dir } = await initCommand({ dir: name, name }, captureContext(server.url, tmp.path).ctx);
+async function brokenFunction(name: string, parent = tmp.path): Promise<string> {
+  const dir = await freshFunction(name, parent);
   await appendFile(join(dir, 'func.ts'), "\nconst bad: number = 'x';\n");
   return dir;
 }
@@ -76,6 +80,20 @@ describe('type-checking before a build', () => {
     const err = await deployCommand({ app: 'shop', createApp: true }, server.cli(dir, { imageLabels: labels }).ctx).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'FNTS_ERR_TYPECHECK', message: expect.stringContaining(TYPE_ERROR) });
     expect(await readFile(join(dir, 'func.yaml'), 'utf8')).toBe(before);
+    expect(server.requests.filter((r) => !r.startsWith('GET '))).toEqual([]);
+  });
+
+  it('with deploy --all, checks every function before building any', async () => {
+    const root = join(tmp.path, 'app');
+    await mkdir(root);
+    await writeFile(join(root, 'app.yaml'), 'name: shop\n');
+    const good = `tc-all-a-${run}`;
+    const goodDir = await freshFunction(good, root);
+    await brokenFunction(`tc-all-b-${run}`, root);
+    const err = await deployCommand({ all: true, createApp: true }, server.cli(root, { imageLabels: labels }).ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FNTS_ERR_TYPECHECK', message: expect.stringContaining(`tc-all-b-${run} has 1 type error(s)`) });
+    expect(await readFile(join(goodDir, 'func.yaml'), 'utf8')).toContain('version: 0.0.1\n');
+    expect(await imageExists(`${good}:0.0.2`)).toBe(false);
     expect(server.requests.filter((r) => !r.startsWith('GET '))).toEqual([]);
   });
 

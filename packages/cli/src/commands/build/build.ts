@@ -40,8 +40,9 @@ export function buildArgsFor(func: FuncFile, pairs: readonly string[] | undefine
   return args;
 }
 
-/** Type-checks a TypeScript function before its build, as a step of the build's output. */
-async function typecheckStep(dir: string, ctx: CommandContext): Promise<void> {
+/** Type-checks a TypeScript function (runtime typescript, a .ts entry) as a step of the build's output. */
+export async function typecheckIfNeeded(dir: string, func: FuncFile, ctx: CommandContext): Promise<void> {
+  if (!isTypeChecked(dir, func)) return;
   const step = startStep(ctx.output, 'type-checking');
   try {
     const { files } = await typecheckFunction(dir);
@@ -54,7 +55,7 @@ async function typecheckStep(dir: string, ctx: CommandContext): Promise<void> {
 
 /** Builds the image for a function directory at a given version, showing the steps (a spinner on a terminal). */
 export async function buildAt(dir: string, func: FuncFile, version: string, build: BuildSettings, ctx: CommandContext): Promise<BuiltImage> {
-  if (build.typecheck !== false && isTypeChecked(dir, func)) await typecheckStep(dir, ctx);
+  if (build.typecheck !== false) await typecheckIfNeeded(dir, func, ctx);
   const docker = dockerClient(ctx.settings.dockerSocketPath);
   let step: Step | undefined;
   try {
