@@ -13,6 +13,9 @@ import { findEntry } from './bundle.js';
  * `npm install`: the FDK and @types/node fall back to the CLI's copies when the function's node_modules has none.
  */
 
+/** "No inputs were found in config file": not so, as the entry is always checked. */
+const NO_INPUTS = 18003;
+
 /** How many errors the failure lists; the rest are counted. */
 const SHOWN_ERRORS = 20;
 
@@ -59,8 +62,10 @@ function readProject(ts: typeof TS, dir: string, entry: string): { options: TS.C
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => void errors.push(d),
   });
-  if (!parsed) return { options: {}, rootNames: [], errors };
-  return { options: parsed.options, rootNames: parsed.fileNames, errors: [...errors, ...parsed.errors] };
+  if (!parsed) return { options: {}, rootNames: [entry], errors };
+  // The entry is what gets deployed: it is checked even when the tsconfig's files or include leave it out.
+  const rootNames = parsed.fileNames.includes(entry) ? parsed.fileNames : [...parsed.fileNames, entry];
+  return { options: parsed.options, rootNames, errors: [...errors, ...parsed.errors.filter((d) => d.code !== NO_INPUTS)] };
 }
 
 /**
