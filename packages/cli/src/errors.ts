@@ -71,6 +71,10 @@ export const cliErrors = {
     new CliError('FNTS_ERR_DOCKER_UNREACHABLE', `cannot reach the Docker engine (${cause})`,
       'start dockerd, or set DOCKER_HOST to its unix socket'),
   build: (message: string, hint?: string) => new CliError('FNTS_ERR_BUILD', message, hint),
+  /** `fnts build`/`deploy`: the TypeScript function does not type-check; `lines` are `file:line:col - error ...`. */
+  typecheck: (dir: string, count: number, lines: string[]) =>
+    new CliError('FNTS_ERR_TYPECHECK', `the function in ${dir} has ${count} type error(s):\n  ${lines.join('\n  ')}`,
+      'fix the errors above, or build without the check with --no-typecheck'),
   notFound: (what: string, hint?: string) => new CliError('FNTS_ERR_NOT_FOUND', `${what} not found`, hint),
   /** `fnts stream put` got input it cannot send (a message over the limit, bad base64); `hint` says what was put before it. */
   streamInput: (message: string, hint: string) => new CliError('FNTS_ERR_STREAM_INPUT', message, hint),

@@ -109,7 +109,8 @@ describe('deploy', () => {
   it('leaves func.yaml and the server alone when the build fails', async () => {
     const dir = await fnDir('f', head(`dep-broken-${run}`), 'export const x = ;\n');
     const before = await readFile(join(dir, 'func.yaml'), 'utf8');
-    await expect(deployCommand({ app: 'shop', createApp: true }, cli(dir).ctx)).rejects.toMatchObject({ code: 'FNTS_ERR_BUILD' });
+    // Without the type check, which would stop it first (typecheck.test.ts), so the bundler's failure is the one seen.
+    await expect(deployCommand({ app: 'shop', createApp: true, typecheck: false }, cli(dir).ctx)).rejects.toMatchObject({ code: 'FNTS_ERR_BUILD' });
     expect(await readFile(join(dir, 'func.yaml'), 'utf8')).toBe(before);
     expect(await client().findApp('shop')).toBeUndefined(); // --create-app creates it only once a build succeeded
   });

@@ -84,7 +84,7 @@ describe('shell completion', () => {
     expect(await complete(['fnts', 'stream', 'tail', '--f'])).toEqual(['--from-beginning', '--follow']);
     expect(await complete(['fnts', 'ls', 'c'])).toEqual(['calls', 'contexts']);
     expect(await complete(['fnts', 'deploy', '--p'])).toEqual(['--prune']);
-    expect(await complete(['fnts', '--verbose', 'deploy', '--no-'])).toEqual(['--no-bump', '--no-cache']);
+    expect(await complete(['fnts', '--verbose', 'deploy', '--no-'])).toEqual(['--no-bump', '--no-cache', '--no-typecheck']);
     expect(await complete(['fnts', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
   });
 

@@ -22,7 +22,7 @@ const ENTRIES = { bin: join(DIST, 'bin', 'fnts.js'), main: join(DIST, 'main.js')
 const HEAVY = [
   'packages/server/', 'node_modules/@fnts/server', 'node_modules/dockerode/', 'node_modules/esbuild/', 'node_modules/tar-fs/',
   'node_modules/ora/', 'node_modules/undici/', 'node_modules/yaml/', 'node_modules/@confluentinc/', 'node_modules/fastify/',
-  'node_modules/better-sqlite3/',
+  'node_modules/better-sqlite3/', 'node_modules/typescript/',
 ];
 
 /** Runs the CLI recording each module it loads; answers its stdout and the modules' URLs or paths. */

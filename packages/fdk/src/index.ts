@@ -1,4 +1,7 @@
 // Public API of the fnts FDK: serve a function over the Fn http-stream contract.
+// The published types name Buffer and node:stream: kept in index.d.ts, this line makes a project without
+// @types/node fail with one "cannot find type definition file for 'node'" instead of an error per use.
+/// <reference types="node" preserve="true" />
 import type { BatchEncoding } from './batch-event.js';
 import { batchHandler, type BatchHandler } from './batch.js';
 import { processLog, runCall, type CallHandler, type CallLog, type Handler } from './call.js';

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { loadAppFile } from '../../appfile.js';
 import { dockerClient } from '../../build/docker-build.js';
 import { buildFunctionImage, type BuiltImage } from '../../build/function-image.js';
+import { isTypeChecked, typecheckFunction } from '../../build/typecheck.js';
 import { loadFuncFile, type FuncFile } from '../../funcfile.js';
 import { startStep, type Step } from '../../output.js';
 import { parseConfigPairs } from '../../pairs.js';
@@ -17,6 +18,8 @@ export interface BuildOptions {
   buildArg?: string[];
   /** `json` prints the result as JSON on stdout. */
   output?: string;
+  /** false (`--no-typecheck`) skips the TypeScript check before the build. */
+  typecheck?: boolean;
 }
 
 export interface BuildSettings {
@@ -24,6 +27,8 @@ export interface BuildSettings {
   app?: string;
   noCache?: boolean;
   buildArgs?: Record<string, string>;
+  /** false skips the TypeScript check; it runs by default for runtime typescript. */
+  typecheck?: boolean;
 }
 
 export function formatBytes(n: number): string {
@@ -40,8 +45,22 @@ export function buildArgsFor(func: FuncFile, pairs: readonly string[] | undefine
   return args;
 }
 
+/** Type-checks a TypeScript function (runtime typescript, a .ts entry) as a step of the build's output. */
+export async function typecheckIfNeeded(dir: string, func: FuncFile, ctx: CommandContext): Promise<void> {
+  if (!isTypeChecked(dir, func)) return;
+  const step = startStep(ctx.output, 'type-checking');
+  try {
+    const { files } = await typecheckFunction(dir);
+    step.succeed(`Type-checked ${files} file${files === 1 ? '' : 's'}`);
+  } catch (err) {
+    step.fail();
+    throw err;
+  }
+}
+
 /** Builds the image for a function directory at a given version, showing the steps (a spinner on a terminal). */
 export async function buildAt(dir: string, func: FuncFile, version: string, build: BuildSettings, ctx: CommandContext): Promise<BuiltImage> {
+  if (build.typecheck !== false) await typecheckIfNeeded(dir, func, ctx);
   const docker = dockerClient(ctx.settings.dockerSocketPath);
   let step: Step | undefined;
   try {
@@ -77,7 +96,10 @@ export async function buildCommand(opts: BuildOptions, ctx: CommandContext): Pro
   const { func } = await loadFuncFile(dir);
   const app = opts.app ?? (await loadAppFile(dir))?.app.name;
   const built = await buildAt(dir, func, func.version, {
-    ...(app !== undefined ? { app } : {}), noCache: opts.noCache ?? false, buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+    ...(app !== undefined ? { app } : {}),
+    noCache: opts.noCache ?? false,
+    buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+    typecheck: opts.typecheck !== false,
   }, ctx);
   if (json) ctx.output.out(`${JSON.stringify({ image: built.image, layer_bytes: built.layerBytes, native_packages: built.nativePackages })}\n`);
   return built;

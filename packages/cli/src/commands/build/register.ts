@@ -15,12 +15,16 @@ export function registerBuildCommand(prog: Command, ctx: ContextFactory, full: C
     .option('--no-cache', 'build without Docker cache')
     .option('--build-arg <KEY=VALUE>', 'build argument for a Dockerfile (runtime docker; repeatable)', collect)
     .option('--output <format>', 'json: print the image, layer size and copied native packages as JSON')
+    .option('--no-typecheck', 'skip the TypeScript type check before the build')
     .addHelpText('after', examples('fnts build', 'fnts build hello --no-cache', 'fnts build --build-arg NODE_ENV=production --verbose'))
-    .action(async (dir: string | undefined, o: { app?: string; cache: boolean; buildArg?: string[]; output?: string }) => {
+    .action(async (dir: string | undefined, o: { app?: string; cache: boolean; typecheck: boolean; buildArg?: string[]; output?: string }) => {
       // Loads the image builder (dockerode, esbuild, tar-fs) only for this command.
       const { buildCommand } = await import('./build.js');
       await buildCommand(
-        { ...(dir ? { dir } : {}), ...(o.app ? { app: o.app } : {}), noCache: !o.cache, ...(o.buildArg ? { buildArg: o.buildArg } : {}), ...(o.output ? { output: o.output } : {}) },
+        {
+          ...(dir ? { dir } : {}), ...(o.app ? { app: o.app } : {}), noCache: !o.cache, typecheck: o.typecheck,
+          ...(o.buildArg ? { buildArg: o.buildArg } : {}), ...(o.output ? { output: o.output } : {}),
+        },
         await ctx({ steps: true }),
       );
     });

@@ -16,6 +16,8 @@ export interface FunctionDeploySettings {
   local: boolean;
   prune: boolean;
   noCache: boolean;
+  /** false skips the TypeScript check before the build. */
+  typecheck?: boolean;
   buildArg?: string[];
 }
 
@@ -64,7 +66,10 @@ export async function deployFunction(
   const { func } = loaded;
   const version = opts.bump ? bumpPatch(func.version) : func.version;
   const built = await buildAt(dir, func, version, {
-    app: opts.appName, noCache: opts.noCache, buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+    app: opts.appName,
+    noCache: opts.noCache,
+    buildArgs: buildArgsFor(func, opts.buildArg, ctx),
+    typecheck: opts.typecheck !== false,
   }, ctx);
   const push = !opts.local && ctx.settings.registry !== undefined;
   if (push) {

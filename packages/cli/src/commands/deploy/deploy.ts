@@ -4,6 +4,7 @@ import { appFileFields, loadAppFile, type AppFile } from '../../appfile.js';
 import { ApiClient, type App } from '../../client.js';
 import { CliError, cliErrors } from '../../errors.js';
 import { findFuncFile, loadFuncFile } from '../../funcfile.js';
+import { typecheckIfNeeded } from '../build/build.js';
 import type { CommandContext } from '../command-context.js';
 import { deployFunction, type FunctionDeployResult } from './deploy-function.js';
 import { outputFormat } from '../print.js';
@@ -24,6 +25,8 @@ export interface DeployOptions {
   prune?: boolean;
   /** `KEY=VALUE` entries from `--build-arg`. */
   buildArg?: string[];
+  /** false (`--no-typecheck`) skips the TypeScript check before each build. */
+  typecheck?: boolean;
   /** `json` prints the result as JSON on stdout. */
   output?: string;
 }
@@ -101,8 +104,11 @@ export async function deployCommand(opts: DeployOptions, ctx: CommandContext): P
 
   const dirs = opts.all ? await findFunctionDirs(dir) : [dir];
   if (dirs.length === 0) throw cliErrors.usage(`no func.yaml at or below ${dir}`, 'create a function with `fnts init NAME` here');
-  // Every func.yaml is checked before anything is built, so a typo in the last one does not leave a half deploy.
+  // Every func.yaml is checked (and every TypeScript function type-checked) before anything is built, so a typo in
+  // the last one does not leave a half deploy.
   if (opts.all) for (const d of dirs) await loadFuncFile(d);
+  const checkedAll = opts.all === true && opts.typecheck !== false;
+  if (checkedAll) for (const d of dirs) await typecheckIfNeeded(d, (await loadFuncFile(d)).func, ctx);
 
   const client = new ApiClient(ctx.settings.apiUrl, ctx.settings.apiKey);
   const app = appResolver(client, appName, appFile?.app, opts.createApp ?? false, ctx);
@@ -113,6 +119,7 @@ export async function deployCommand(opts: DeployOptions, ctx: CommandContext): P
     local: opts.local ?? false,
     prune: opts.prune ?? false,
     noCache: opts.noCache ?? false,
+    typecheck: opts.typecheck !== false && !checkedAll,
     ...(opts.buildArg ? { buildArg: opts.buildArg } : {}),
   };
   if (!settings.local && !ctx.settings.registry) settings.local = true;

@@ -18,6 +18,7 @@ export function registerDeployCommand(prog: Command, ctx: ContextFactory, full: 
     .option('--prune', "remove the function's config keys and triggers that are no longer in func.yaml")
     .option('--no-bump', 'keep the version in func.yaml')
     .option('--no-cache', 'build without Docker cache')
+    .option('--no-typecheck', 'skip the TypeScript type check before the build')
     .option('--build-arg <KEY=VALUE>', 'build argument for a Dockerfile (runtime docker; repeatable)', collect)
     .option('--output <format>', 'json: print what was deployed as JSON')
     .addHelpText('after', examples(
@@ -26,7 +27,7 @@ export function registerDeployCommand(prog: Command, ctx: ContextFactory, full: 
       'fnts deploy --app myapp --prune --local',
     ))
     .action(async (dir: string | undefined, o: {
-      app?: string; createApp?: boolean; all?: boolean; local?: boolean; prune?: boolean; bump: boolean; cache: boolean;
+      app?: string; createApp?: boolean; all?: boolean; local?: boolean; prune?: boolean; bump: boolean; cache: boolean; typecheck: boolean;
       buildArg?: string[]; output?: string;
     }) => {
       const { cache, ...rest } = o;

@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { cliErrors } from '../../errors.js';
 import { findFuncFile, RUNTIMES, SCHEMA_VERSION, type Runtime, type TriggerType } from '../../funcfile.js';
 import type { CommandContext } from '../command-context.js';
+import { copyFdkPacks, findFdkPacks, type FdkPacks } from './fdk-packs.js';
 
 export interface InitOptions {
   dir?: string;
@@ -30,9 +31,36 @@ const JS_SOURCE = `import { handle } from '@fnts/fdk';
 handle(async (input) => ({ message: \`Hello \${input?.name ?? 'World'}\` }));
 `;
 
+// What `npx tsc --noEmit` and `fnts build` check the function against: Node 20's ES modules and its built-ins.
 const TSCONFIG = {
-  compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true },
+  compilerOptions: {
+    target: 'ES2022',
+    lib: ['ES2023'],
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  },
 };
+
+/** The function's package.json: an ordinary npm package depending on the FDK this CLI carries, when it has one. */
+function packageJson(name: string, runtime: Runtime, packs: FdkPacks | undefined, specs: { fdk: string; api: string } | undefined): string {
+  const typescript = runtime === 'typescript';
+  const manifest = {
+    name,
+    version: '0.0.1',
+    private: true,
+    type: 'module',
+    ...(typescript ? { scripts: { typecheck: 'tsc --noEmit' } } : {}),
+    dependencies: { '@fnts/fdk': specs?.fdk ?? '^0.1.0' },
+    ...(typescript ? { devDependencies: { '@types/node': packs?.nodeTypes ?? '^20', typescript: packs?.typescript ?? '^5' } } : {}),
+    // The FDK's own dependency on @fnts/api is served from the tarball beside it, not looked up in a registry.
+    ...(specs ? { overrides: { '@fnts/api': specs.api } } : {}),
+  };
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
 
 /** Turns a directory name into a valid function name. */
 export function defaultName(dir: string): string {
@@ -90,8 +118,12 @@ export async function initCommand(opts: InitOptions, ctx: CommandContext): Promi
   const files: Record<string, string> = {
     'func.yaml': funcYaml(name, runtime, trigger),
     [source]: runtime === 'typescript' ? TS_SOURCE : JS_SOURCE,
-    'package.json': `${JSON.stringify({ name, version: '0.0.1', private: true, type: 'module', dependencies: { '@fnts/fdk': '^0.1.0' } }, null, 2)}\n`,
   };
+  if (!existsSync(join(dir, 'package.json'))) {
+    const packs = findFdkPacks();
+    if (!packs) ctx.output.info('Note: this CLI carries no packed FDK (`npm run build` makes one); package.json names @fnts/fdk from a registry\n');
+    files['package.json'] = packageJson(name, runtime, packs, packs ? await copyFdkPacks(packs, dir) : undefined);
+  }
   if (runtime === 'typescript') files['tsconfig.json'] = `${JSON.stringify(TSCONFIG, null, 2)}\n`;
   for (const [file, text] of Object.entries(files)) {
     const path = join(dir, file);
@@ -100,6 +132,9 @@ export async function initCommand(opts: InitOptions, ctx: CommandContext): Promi
     await writeFile(path, text);
   }
   const endpoint = trigger ? `; its ${trigger} trigger will answer at ${ctx.settings.apiUrl}/t/myapp/${name}` : '';
-  ctx.output.info(`Created function "${name}" (${runtime}) in ${dir}\nNext: fnts deploy --app myapp --create-app${endpoint}\n`);
+  const check = runtime === 'typescript' ? '; `fnts build` and `fnts deploy` type-check it first' : '';
+  ctx.output.info(`Created function "${name}" (${runtime}) in ${dir}\n`
+    + `Add npm packages with \`npm install <package>\` there${check}\n`
+    + `Next: fnts deploy --app myapp --create-app${endpoint}\n`);
   return { dir, name };
 }
