@@ -24,6 +24,7 @@ interface Manifest {
   exports?: Record<string, { types?: string; default?: string }>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
 }
 
 /** The package name a bare import names: `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
@@ -73,7 +74,7 @@ describe('the @fnts packages as npm packs them', () => {
     const missing = named.filter((p): p is string => p !== undefined).map((p) => p.replace(/^\.\//, '')).filter((p) => !files.has(p));
     expect(missing).toEqual([]);
 
-    const declared = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+    const declared = new Set([manifest.name, ...[manifest.dependencies, manifest.optionalDependencies, manifest.peerDependencies].flatMap((d) => Object.keys(d ?? {}))]);
     const undeclared = new Set<string>();
     for (const file of [...files].filter((f) => /\.(js|d\.ts)$/.test(f))) {
       for (const spec of bareImports(await readFile(join(root, file), 'utf8'))) {
