@@ -2,29 +2,11 @@
 // init → npm install a package → a type error stops the deploy → fix → deploy → invoke → the function throws →
 // the failed call's id and message → that call's output → the call history. npm runs offline: the "registry"
 // packages come from local tarballs (packages/cli/test/support/npm-offline.ts).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureFdkPacks, installedPackage, npm, pack, registryStandIns } from '../packages/cli/test/support/npm-offline.js';
+import { ensureFdkPacks, npm, tinyPackage, useRegistryStandIns } from '../packages/cli/test/support/npm-offline.js';
 import { runCli, useServerProcess, type CliResult } from './support/harness.js';
-
-interface Manifest {
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  overrides?: Record<string, string>;
-}
-
-/** A small package of the author's choice, packed as a registry would serve it. */
-async function tinyPackage(root: string, cache: string): Promise<string> {
-  const dir = join(root, 'tiny-greet');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({
-    name: 'tiny-greet', version: '1.0.0', type: 'module', main: './index.js', types: './index.d.ts',
-  }));
-  await writeFile(join(dir, 'index.js'), 'export function greet(name) { return `Howdy ${name}`; }\n');
-  await writeFile(join(dir, 'index.d.ts'), 'export declare function greet(name: string): string;\n');
-  return pack(dir, join(root, 'packs'), cache);
-}
 
 const HANDLER = `import { handle } from '@fnts/fdk';
 import { greet } from 'tiny-greet';
@@ -49,11 +31,7 @@ describe("a function author's first hour", () => {
 
     // npm install <package> works in the new function although no registry holds @fnts/*.
     const cache = join(ctx.dir, 'npm-cache');
-    const standIns = await registryStandIns(join(ctx.dir, 'registry'), cache);
-    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Manifest;
-    manifest.devDependencies = { '@types/node': `file:${standIns['@types/node']}`, typescript: `file:${installedPackage('typescript')}` };
-    manifest.overrides = { ...manifest.overrides, typebox: `file:${standIns.typebox}`, 'undici-types': `file:${standIns['undici-types']}` };
-    await writeFile(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+    await useRegistryStandIns(dir, ctx.dir, cache);
     await npm(['install', await tinyPackage(ctx.dir, cache)], dir, cache);
 
     // A type error stops the deploy before anything is built or stored.

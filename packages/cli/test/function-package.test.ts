@@ -12,28 +12,10 @@ import { typecheckFunction } from '../src/build/typecheck.js';
 import { initCommand } from '../src/commands/init/init.js';
 import { CliError } from '../src/errors.js';
 import { captureContext, tempDirPerTest } from './support/harness.js';
-import { ensureFdkPacks, installedPackage, npm, pack, registryStandIns } from './support/npm-offline.js';
+import { ensureFdkPacks, npm, tinyPackage, useRegistryStandIns, type FunctionManifest } from './support/npm-offline.js';
 
 const exec = promisify(execFile);
 const tmp = tempDirPerTest();
-
-interface Manifest {
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  overrides?: Record<string, string>;
-}
-
-/** A tiny package of the user's choice, packed as a registry would serve it. */
-async function tinyPackage(root: string, cache: string): Promise<string> {
-  const dir = join(root, 'tiny-greet');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({
-    name: 'tiny-greet', version: '1.2.3', type: 'module', main: './index.js', types: './index.d.ts',
-  }));
-  await writeFile(join(dir, 'index.js'), 'export function greet(name) { return `Howdy ${name}`; }\n');
-  await writeFile(join(dir, 'index.d.ts'), 'export declare function greet(name: string): string;\n');
-  return pack(dir, join(root, 'packs'), cache);
-}
 
 const FUNC_TS = `import { handle } from '@fnts/fdk';
 import { greet } from 'tiny-greet';
@@ -50,7 +32,7 @@ describe('a function made by fnts init', () => {
     const { dir } = await initCommand({ dir: 'clock' }, cli.ctx);
     expect(cli.stderr()).toContain('npm install <package>');
 
-    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Manifest;
+    const manifest = await useRegistryStandIns(dir, tmp.path, cache);
     expect(manifest.dependencies?.['@fnts/fdk']).toMatch(/^file:\.fnts\/fnts-fdk-[\d.]+\.tgz$/);
     expect(manifest.overrides?.['@fnts/api']).toMatch(/^file:\.fnts\/fnts-api-[\d.]+\.tgz$/);
     expect(Object.keys(manifest.devDependencies ?? {}).sort()).toEqual(['@types/node', 'typescript']);
@@ -61,15 +43,9 @@ describe('a function made by fnts init', () => {
       compilerOptions: { strict: true, types: ['node'], module: 'NodeNext' },
     });
 
-    // What a registry would serve, from local files: typebox (under @fnts/api), @types/node, and the compiler.
-    const standIns = await registryStandIns(join(tmp.path, 'registry'), cache);
-    manifest.devDependencies = { '@types/node': `file:${standIns['@types/node']}`, typescript: `file:${installedPackage('typescript')}` };
-    manifest.overrides = { ...manifest.overrides, typebox: `file:${standIns.typebox}`, 'undici-types': `file:${standIns['undici-types']}` };
-    await writeFile(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
-
     const tiny = await tinyPackage(tmp.path, cache);
     await npm(['install', tiny], dir, cache);
-    const after = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Manifest;
+    const after = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as FunctionManifest;
     expect(Object.keys(after.dependencies ?? {}).sort()).toEqual(['@fnts/fdk', 'tiny-greet']);
     for (const p of ['@fnts/fdk', '@fnts/api', 'tiny-greet', '@types/node']) expect(existsSync(join(dir, 'node_modules', p, 'package.json'))).toBe(true);
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,3 +68,39 @@ export async function ensureFdkPacks(): Promise<void> {
 
 /** The repo's TypeScript compiler, for checking a project that does not install its own. */
 export const TSC = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+
+/** The parts of a function's package.json the offline installs rewrite and check. */
+export interface FunctionManifest {
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  overrides?: Record<string, string>;
+}
+
+/** A small package of the author's choice (`greet(name)` → `Howdy <name>`), packed as a registry would serve it. */
+export async function tinyPackage(root: string, cache: string): Promise<string> {
+  const dir = join(root, 'tiny-greet');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'package.json'), JSON.stringify({
+    name: 'tiny-greet', version: '1.2.3', type: 'module', main: './index.js', types: './index.d.ts',
+  }));
+  await writeFile(join(dir, 'index.js'), 'export function greet(name) { return `Howdy ${name}`; }\n');
+  await writeFile(join(dir, 'index.d.ts'), 'export declare function greet(name: string): string;\n');
+  return pack(dir, join(root, 'packs'), cache);
+}
+
+/**
+ * Points the registry packages of a function made by `fnts init` (typebox under @fnts/api, @types/node, the
+ * compiler) at local stand-ins made under `root`, so `npm install` in `dir` needs no registry. Answers the manifest
+ * as `init` wrote it.
+ */
+export async function useRegistryStandIns(dir: string, root: string, cache: string): Promise<FunctionManifest> {
+  const file = join(dir, 'package.json');
+  const written = JSON.parse(await readFile(file, 'utf8')) as FunctionManifest;
+  const standIns = await registryStandIns(join(root, 'registry'), cache);
+  await writeFile(file, JSON.stringify({
+    ...written,
+    devDependencies: { '@types/node': `file:${standIns['@types/node']}`, typescript: `file:${installedPackage('typescript')}` },
+    overrides: { ...written.overrides, typebox: `file:${standIns.typebox}`, 'undici-types': `file:${standIns['undici-types']}` },
+  }, null, 2));
+  return written;
+}
