@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -7,7 +7,8 @@ import { cleanup, docker, REPO_ROOT, runCli, runId, startServerProcess, tempDir,
 import { startNginx, type NginxProcess } from './support/nginx.js';
 
 /**
- * Issue 14's routing acceptance: two real fnts servers behind Debian's nginx running deploy/nginx/fnts.conf.
+ * Issue 14's routing acceptance: two real fnts servers behind Debian's nginx running deploy/nginx/fnts.conf, sharing
+ * only the Docker engine and the socket-dir root.
  * One function's calls all land on one server (one cold start); kill -9 of that server moves them to the other with
  * no more failures than calls in flight; restarted, it reaps only its own leftovers and takes its functions back.
  *
@@ -64,7 +65,9 @@ describe('two fnts servers behind nginx with function affinity', () => {
     await mkdir(serverDir, { recursive: true });
     return startServerProcess({
       dir: serverDir, label, port,
-      env: { FNTS_DB: dbFor(serverDir), FNTS_STATE_DIR: serverDir, FNTS_LOG_LEVEL: 'warn' },
+      // One socket-dir root for both, as two servers on one host with default settings would have: each keeps to
+      // its own <root>/<server id>.
+      env: { FNTS_DB: dbFor(serverDir), FNTS_STATE_DIR: serverDir, FNTS_IOFS_DIR: join(dir, 'iofs'), FNTS_LOG_LEVEL: 'warn' },
     });
   };
 
@@ -165,6 +168,11 @@ describe('two fnts servers behind nginx with function affinity', () => {
     expect(ownersNow.filter((id) => ownersLeft.includes(id))).toEqual([]);
     const othersNow = await docker.listContainers({ filters: { label: [`${TEST_LABEL}=${label}`, `fnts.server=${other.id}`] } });
     expect(othersNow.map((c) => c.Id).sort()).toEqual(othersBefore);
+    // The other server's socket dirs are untouched, and its hot containers still answer through them.
+    expect((await readdir(join(dir, 'iofs', other.id))).length).toBeGreaterThan(0);
+    const otherCold = (await fnCounters(other.process.url)).coldStarts;
+    expect(await call(other.process.url)).toBe(201);
+    expect((await fnCounters(other.process.url)).coldStarts).toBe(otherCold);
 
     // nginx retries a failed server after fail_timeout (5 s in the config): consistent hashing sends the function
     // back to it then, and no call fails meanwhile. Bounded: at most 30 s of calls.

@@ -34,7 +34,7 @@ import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
 import { dockerFailure, storeFailure } from './startup-errors.js';
 import { FNTS_VERSION } from './version.js';
-import { resolveServerIdentity, serverIdFile } from './server-identity.js';
+import { resolveServerIdentity, serverIdFile, type ServerIdentity } from './server-identity.js';
 
 /** The services a server is built from; anything not given is made from the config. */
 export interface AppDeps {
@@ -65,18 +65,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new Metrics();
   // This server's own persistent id marks its containers and socket dirs, so a restart after a crash finds its own
   // and servers sharing a database or a Docker engine never touch each other's.
-  let serverId: string;
+  let own: ServerIdentity;
   try {
-    const identity = await resolveServerIdentity(
-      { serverId: config.serverId, serverIdFile: serverIdFile(config) },
-      () => store.getMeta('server_id'),
-    );
-    serverId = identity.id;
-    logger.info({ server_id: serverId, source: identity.source }, 'server identity');
+    own = await resolveServerIdentity({ serverId: config.serverId, serverIdFile: serverIdFile(config) }, () => store.getMeta('server_id'));
   } catch (err) {
     if (!deps.store) await store.close();
     throw err;
   }
+  const serverId = own.id;
   const identity = { labels: { 'fnts.server': serverId }, iofsDir: join(config.iofsDir, serverId) };
   try {
     // The first call to Docker: a daemon that is not running shows here, before anything else is started.
@@ -85,6 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!deps.store) await store.close();
     throw dockerFailure(err, config.dockerSocketPath);
   }
+  // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
+  logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   const streamLog = new EmbeddedLog(store.db);
   const streams = new StreamTriggerManager({
