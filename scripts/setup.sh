@@ -7,12 +7,13 @@ bash scripts/ensure-docker.sh
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-# zsh and fish: the CLI's completion scripts are tested in the real shells.
+# zsh and fish: the CLI's completion scripts are tested in the real shells. nginx: the several-servers test and
+# bench run Debian's nginx (as a child process, never the system service) in front of two fnts servers.
 if ! dpkg -s librdkafka-dev >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 || ! command -v zsh >/dev/null 2>&1 \
-  || ! command -v fish >/dev/null 2>&1; then
-  echo "setup: installing librdkafka-dev, gcc, zsh and fish" >&2
+  || ! command -v fish >/dev/null 2>&1 || ! dpkg -s nginx >/dev/null 2>&1; then
+  echo "setup: installing librdkafka-dev, gcc, zsh, fish and nginx" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev libzstd-dev gcc zsh fish >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev libzstd-dev gcc zsh fish nginx >/dev/null
 fi
 
 # @confluentinc/kafka-javascript compiles against the system librdkafka: nothing is downloaded.

@@ -57,9 +57,9 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `fnts start` as a real process on a free loopback port with its own SQLite file. */
-export async function startServerProcess(opts: { dir: string; label: string; env?: NodeJS.ProcessEnv }): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0'], {
+/** Starts `fnts start` as a real process on a loopback port (a free one unless given) with its own SQLite file. */
+export async function startServerProcess(opts: { dir: string; label: string; env?: NodeJS.ProcessEnv; port?: number }): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'start', '--port', String(opts.port ?? 0)], {
     cwd: opts.dir,
     env: {
       ...process.env,

@@ -34,6 +34,7 @@ import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
 import { dockerFailure, storeFailure } from './startup-errors.js';
 import { FNTS_VERSION } from './version.js';
+import { resolveServerIdentity, serverIdFile, type ServerIdentity } from './server-identity.js';
 
 /** The services a server is built from; anything not given is made from the config. */
 export interface AppDeps {
@@ -62,8 +63,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const store = deps.store ?? openStore(config.dbPath);
   const driver = deps.driver ?? new DockerDriver(config.dockerSocketPath);
   const metrics = deps.metrics ?? new Metrics();
-  // A persistent id marks this server's containers and socket dirs, so a restart after a crash finds its own.
-  const serverId = await store.setMetaIfAbsent('server_id', newId().toLowerCase());
+  // This server's own persistent id marks its containers and socket dirs, so a restart after a crash finds its own
+  // and servers sharing a database or a Docker engine never touch each other's.
+  let own: ServerIdentity;
+  try {
+    own = await resolveServerIdentity({ serverId: config.serverId, serverIdFile: serverIdFile(config) }, () => store.getMeta('server_id'));
+  } catch (err) {
+    if (!deps.store) await store.close();
+    throw err;
+  }
+  const serverId = own.id;
   const identity = { labels: { 'fnts.server': serverId }, iofsDir: join(config.iofsDir, serverId) };
   try {
     // The first call to Docker: a daemon that is not running shows here, before anything else is started.
@@ -72,10 +81,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!deps.store) await store.close();
     throw dockerFailure(err, config.dockerSocketPath);
   }
+  // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
+  logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   const streamLog = new EmbeddedLog(store.db);
   const streams = new StreamTriggerManager({
-    store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config,
+    store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId,
     ...(deps.kafkaClientPackage ? { kafkaClientPackage: deps.kafkaClientPackage } : {}),
   });
   const history = new CallHistory(store.calls, {

@@ -4,6 +4,7 @@ import { homedir, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { defaultMemoryBudgetMiB } from './agent/capacity.js';
 import { parseKeysEnv, parseKeysFile, type ApiKeyEntry } from './auth/keys.js';
+import { SERVER_ID_PATTERN } from './server-identity.js';
 
 function readMeminfo(): string | undefined {
   try {
@@ -21,6 +22,10 @@ export interface ServerConfig {
   readonly dbPath: string;
   /** Host directory under which each container gets its socket dir. */
   readonly iofsDir: string;
+  /** This server's own name on its containers and socket dirs (FNTS_SERVER_ID); unset, it is kept in the state dir. */
+  readonly serverId: string | undefined;
+  /** Folder of this server's own state, the server id file (FNTS_STATE_DIR); unset, the id file sits beside the SQLite file. */
+  readonly stateDir: string | undefined;
   /** Docker network mode for function containers ('none', 'host', 'bridge' or a network name). */
   readonly networkMode: string;
   readonly dockerSocketPath: string;
@@ -149,6 +154,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     port: int('FNTS_PORT', 8080, 0, 65535),
     dbPath: env.FNTS_DB || join(homedir(), '.fnts', 'data', 'fnts.db'),
     iofsDir: env.FNTS_IOFS_DIR || join(tmpdir(), 'fnts-iofs'),
+    serverId: env.FNTS_SERVER_ID || undefined,
+    stateDir: env.FNTS_STATE_DIR || undefined,
     networkMode: env.FNTS_DOCKER_NETWORK || 'none',
     dockerSocketPath,
     hotStartTimeoutMs: int('FNTS_HOT_START_TIMEOUT_MS', 5000, 100, 300_000),
@@ -196,6 +203,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   }
   if (!LOG_FORMATS.includes(config.logFormat)) {
     problems.push(`FNTS_LOG_FORMAT=${config.logFormat} must be one of ${LOG_FORMATS.join(', ')}`);
+  }
+  if (config.serverId !== undefined && !SERVER_ID_PATTERN.test(config.serverId)) {
+    problems.push(`FNTS_SERVER_ID=${config.serverId} must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   }
   if (config.detachedRetryBaseMs > config.detachedRetryMaxMs) {
     problems.push('FNTS_DETACHED_RETRY_BASE_MS must not be larger than FNTS_DETACHED_RETRY_MAX_MS');

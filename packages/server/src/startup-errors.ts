@@ -7,7 +7,8 @@ export type StartupErrorCode =
   | 'FNTS_ERR_START_ADDRESS'
   | 'FNTS_ERR_START_DB'
   | 'FNTS_ERR_START_DOCKER'
-  | 'FNTS_ERR_START_LOG_FILE';
+  | 'FNTS_ERR_START_LOG_FILE'
+  | 'FNTS_ERR_START_STATE';
 
 /**
  * A start refused because of the machine or the settings, not a bug: one line saying what is wrong and a hint saying

@@ -27,6 +27,8 @@ export interface ManagerDeps {
   metrics: Metrics;
   logger: Logger;
   config: ServerConfig;
+  /** This server's own id: Kafka static membership is keyed by it. */
+  serverId: string;
   /** Makes the Kafka client for a list of brokers (the seam to try another client library). */
   kafkaClient?: (brokers: string[]) => KafkaClient;
   /** The package the default Kafka client loads (confluent.ts's loader seam; tests name one that does not exist). */
@@ -42,7 +44,6 @@ const DLQ_RETENTION_MS = 30 * 86_400_000;
 /** The stream-trigger engine: one runner per stream trigger, kept in step with the store. */
 export class StreamTriggerManager {
   private readonly runners = new Map<string, { runner: TriggerRunner; version: string; source: string; fnId: string }>();
-  private serverId: string | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -237,13 +238,12 @@ export class StreamTriggerManager {
         this.deps.logger.error({ trigger_id: t.id, source: t.source, err: (err as Error).message }, 'kafka trigger not started');
         return undefined;
       }
-      this.serverId ??= await this.deps.store.getMeta('server_id') ?? 'fnts';
       return new KafkaSource({
         client: this.kafkaClient(spec.brokers),
         spec,
         groupId: opts.group_id,
         // Static membership keyed by server identity: a restart within the session timeout moves no partition.
-        instanceId: this.deps.config.kafka.staticMembership ? `${this.serverId}-${t.id}` : undefined,
+        instanceId: this.deps.config.kafka.staticMembership ? `${this.deps.serverId}-${t.id}` : undefined,
         maxBufferedBytes: () => {
           const live = this.runners.get(t.id)?.runner.options;
           return live && isKafkaOptions(live) ? live.max_buffered_bytes : opts.max_buffered_bytes;
