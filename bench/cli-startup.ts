@@ -64,8 +64,11 @@ function timeOnce(c: Case, reporter?: string): Promise<Timing> {
   });
 }
 
-/** hyperfine's figures for the same cases, when it is installed (a second opinion from a dedicated tool). */
-function hyperfine(cases: readonly Case[], outDir: string): Map<string, number> | undefined {
+/**
+ * hyperfine's figures for the same cases, when it is installed (a second opinion from a dedicated tool). Run
+ * asynchronously: the server the commands ask lives in this process and must keep answering meanwhile.
+ */
+async function hyperfine(cases: readonly Case[], outDir: string): Promise<Map<string, number> | undefined> {
   if (spawnSync('hyperfine', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined;
   const json = join(outDir, 'hyperfine.json');
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -75,8 +78,12 @@ function hyperfine(cases: readonly Case[], outDir: string): Map<string, number> 
     const env = Object.entries(c.env).filter(([k]) => k.startsWith('FNTS_')).map(([k, v]) => `${k}=${quote(v ?? '')}`);
     args.push('-n', c.name, [...env, quote(process.execPath), ...c.argv.map(quote)].join(' '));
   }
-  const run = spawnSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: RUN_TIMEOUT_MS * RUNS * cases.length });
-  if (run.status !== 0) return undefined;
+  const status = await new Promise<number | null>((done) => {
+    const child = spawn('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: RUN_TIMEOUT_MS * RUNS * cases.length });
+    child.once('error', () => done(null));
+    child.once('close', (code) => done(code));
+  });
+  if (status !== 0) return undefined;
   const parsed = JSON.parse(readFileSync(json, 'utf8')) as { results: { command: string; median: number }[] };
   return new Map(parsed.results.map((r) => [r.command, r.median * 1000]));
 }
@@ -122,7 +129,7 @@ async function main(): Promise<void> {
     const wall = (name: string) => median(walls.get(name) ?? []);
     const cpu = (name: string) => median(cpus.get(name) ?? []);
     const [nodeWall, nodeCpu] = [wall('node -e 0'), cpu('node -e 0')];
-    const viaHyperfine = hyperfine(cases, work);
+    const viaHyperfine = await hyperfine(cases, work);
     const hfNode = viaHyperfine?.get('node -e 0');
     const rows = cases.map((c) => {
       const hf = viaHyperfine?.get(c.name);
