@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # One-time setup on a fresh Debian machine with Node 20: Docker engine, librdkafka (the Kafka client links
-# Debian's build instead of downloading one), the shells the completion tests run in, npm dependencies, build.
+# Debian's build instead of downloading one), the shells the completion tests run in, PostgreSQL (the tests run a
+# throwaway cluster of it), npm dependencies, build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-docker.sh
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-# zsh and fish: the CLI's completion scripts are tested in the real shells.
+# zsh and fish: the CLI's completion scripts are tested in the real shells. postgresql: the server binaries the
+# store's tests start a throwaway cluster of (test/support/postgres.ts); the cluster Debian may start is not used.
 if ! dpkg -s librdkafka-dev >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 || ! command -v zsh >/dev/null 2>&1 \
-  || ! command -v fish >/dev/null 2>&1; then
-  echo "setup: installing librdkafka-dev, gcc, zsh and fish" >&2
+  || ! command -v fish >/dev/null 2>&1 || ! dpkg -s postgresql >/dev/null 2>&1; then
+  echo "setup: installing librdkafka-dev, gcc, zsh, fish and postgresql" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev libzstd-dev gcc zsh fish >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev libzstd-dev gcc zsh fish postgresql >/dev/null
 fi
 
 # @confluentinc/kafka-javascript compiles against the system librdkafka: nothing is downloaded.
