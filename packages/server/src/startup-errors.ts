@@ -111,7 +111,8 @@ export function postgresFailure(err: unknown, shownUrl: string): StartupError {
   const fix = 'pass another URL with --db postgres://user:password@host:port/database or FNTS_DB';
   const sqlState: Record<string, [string, string]> = {
     '28P01': ['the password or user is wrong', fix],
-    '28000': ['PostgreSQL refuses this user from this host (pg_hba.conf)', `allow it in pg_hba.conf, or ${fix}`],
+    // Its own words say which: no such role, or no pg_hba.conf line for this user, host and database.
+    '28000': [e.message ?? 'PostgreSQL refuses this user', `create the role, allow it in pg_hba.conf, or ${fix}`],
     '3D000': ['the database does not exist', `create it (\`createdb <name>\`), or ${fix}`],
     '42501': ['the user may not create the tables fnts needs', 'grant it CREATE on the database (or the public schema), or use another user'],
     '53300': ['PostgreSQL has no connection slot left', 'raise max_connections, or stop some clients'],
