@@ -1,13 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startPostgresCluster } from './postgres.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** The throwaway cluster's admin URL; test files make their own database on it (support/postgres.ts). */
-    postgresUrl: string;
-  }
-}
-
 /**
  * Vitest global setup: one throwaway PostgreSQL cluster for the run (tests read its URL with `inject('postgresUrl')`),
  * stopped and removed when the run ends.

@@ -7,6 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The throwaway cluster's admin URL (postgres-setup.ts provides it); test files make their own database on it. */
+    postgresUrl: string;
+  }
+}
+
 /**
  * A throwaway PostgreSQL cluster for one test run: Debian's server binaries, `initdb` in a temp dir, run as the
  * unprivileged `postgres` user when the tests run as root (the server refuses to run as root), listening on a unix
