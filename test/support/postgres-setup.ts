@@ -8,5 +8,6 @@ import { startPostgresCluster } from './postgres.js';
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const cluster = await startPostgresCluster();
   project.provide('postgresUrl', cluster.url);
+  project.provide('postgresSocketDir', cluster.socketDir);
   return () => cluster.stop();
 }

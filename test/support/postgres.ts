@@ -11,6 +11,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The throwaway cluster's admin URL (postgres-setup.ts provides it); test files make their own database on it. */
     postgresUrl: string;
+    /** The directory of its unix socket (libpq's `host=`). */
+    postgresSocketDir: string;
   }
 }
 
@@ -22,6 +24,8 @@ declare module 'vitest' {
 export interface PostgresCluster {
   /** `postgres://` URL of the cluster's `postgres` database, as its superuser. */
   readonly url: string;
+  /** The directory its unix socket is in. */
+  readonly socketDir: string;
   /** Stops the server (by its PID) and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -134,7 +138,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       ], { stdio: ['ignore', 'ignore', 'pipe'], ...(user ?? {}) });
       try {
         await waitReady(child);
-        return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`, stop };
+        return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`, socketDir: dir, stop };
       } catch (err) {
         if (attempt >= 3 || !/could not bind|Address already in use/.test((err as Error).message)) throw err;
       }

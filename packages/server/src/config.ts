@@ -147,7 +147,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     problems.push(`FNTS_PUBLIC_URL=${publicUrl} must start with http:// or https://`);
   }
   const postgresUrl = isPostgresUrl(env.FNTS_DB) ? env.FNTS_DB : undefined;
-  if (postgresUrl !== undefined && !URL.canParse(postgresUrl)) {
+  // An empty host (`user@/db?host=/run/postgresql`: a unix socket) is valid for node-postgres, not for URL.
+  if (postgresUrl !== undefined && !URL.canParse(postgresUrl) && !URL.canParse(postgresUrl.replace('@/', '@localhost/'))) {
     problems.push(`FNTS_DB=${withoutPassword(postgresUrl)} is not a valid URL: postgres://user:password@host:port/database`);
   }
   const config: ServerConfig = {

@@ -39,6 +39,15 @@ describe('several servers on one PostgreSQL database', () => {
     expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
   });
 
+  it('reach it over its unix socket too (an empty host and libpq\'s host= parameter)', async () => {
+    const url = new URL(await createDatabase(inject('postgresUrl')));
+    // The socket's name carries the port the cluster listens on.
+    const store = await open(`postgres://${url.username}@${url.pathname}?host=${inject('postgresSocketDir')}&port=${url.port}`);
+    await store.insertApp(newApp('over-the-socket'));
+    const { rows } = await store.pool.query<{ tcp: string | null }>('SELECT inet_client_addr()::text AS tcp');
+    expect(rows[0]?.tcp).toBeNull();
+  });
+
   it('refuse a database whose schema is newer than they know', async () => {
     const url = await createDatabase(inject('postgresUrl'));
     const first = await open(url);
@@ -160,6 +169,7 @@ describe('a server on PostgreSQL', () => {
     expect(await startWith(noRole.toString())).toMatchObject({
       code: 'FNTS_ERR_START_DB', message: expect.stringContaining('role "nobody_here" does not exist'),
     });
+    expect(loadConfig({ FNTS_DB: 'postgres://u@/fnts?host=/run/postgresql' }).postgresUrl).toBe('postgres://u@/fnts?host=/run/postgresql');
     expect(() => loadConfig({ FNTS_DB: 'postgres://fnts:secret@[::1' })).toThrow(ConfigError);
     expect(() => loadConfig({ FNTS_DB: 'postgres://fnts:secret@[::1' })).toThrow('FNTS_DB=postgres://fnts:***@[::1 is not a valid URL');
   });
