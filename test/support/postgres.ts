@@ -112,7 +112,12 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const data = join(dir, 'data');
   if (user) await chown(dir, user.uid, user.gid);
   let child: ChildProcess | undefined;
+  // A run that ends without its teardown (interrupted) still takes the server down: SIGQUIT is the immediate
+  // shutdown, fine for a cluster that is thrown away anyway.
+  const onExit = () => child?.kill('SIGQUIT');
+  process.once('exit', onExit);
   const stop = async () => {
+    process.off('exit', onExit);
     const c = child;
     if (c && c.exitCode === null && c.signalCode === null) {
       await new Promise<void>((resolve) => {

@@ -13,11 +13,12 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
 }
 
-/** The OID of int8: counts and epoch-ms columns, well inside a double's exact range. */
+/** The OID of int8: counts and epoch-ms columns, well inside a double's exact range, read as numbers (pg gives strings). */
 const INT8_OID = 20;
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+/** This pool's parsers only (pg.types.setTypeParser would change them for the whole process). */
+const types: pg.CustomTypesConfig = {
+  // An arrow cannot implement getTypeParser's text/binary overloads; it answers the text parser, the only one used.
+  getTypeParser: ((oid: number) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid))) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /**
@@ -31,7 +32,7 @@ const cutNul = (s: string): string => {
 };
 
 /** Maps PostgreSQL's unique-constraint failures (23505) to a typed error naming the entity and field. */
-export async function unique<T>(entity: UniqueViolation['entity'], run: () => Promise<T>): Promise<T> {
+async function unique<T>(entity: UniqueViolation['entity'], run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {

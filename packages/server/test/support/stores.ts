@@ -57,4 +57,3 @@ const postgres: StoreKind = {
 
 /** Every store the Datastore interface has: each conformance test runs on all of them. */
 export const STORE_KINDS: readonly StoreKind[] = [sqlite, postgres];
-export { postgres as POSTGRES_STORE };
