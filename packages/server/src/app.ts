@@ -31,7 +31,7 @@ import { startRetention } from './streams/embedded/retention.js';
 import swagger from '@fastify/swagger';
 import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
-import { PostgresDatastore } from './store/postgres.js';
+import type { PostgresDatastore } from './store/postgres.js';
 import { dockerFailure, postgresFailure, storeFailure } from './startup-errors.js';
 import { withoutPassword, type ServerConfig } from './config.js';
 import { FNTS_VERSION } from './version.js';
@@ -54,6 +54,8 @@ export interface AppDeps {
 async function openStore(config: ServerConfig): Promise<SqliteDatastore | PostgresDatastore> {
   if (config.postgresUrl !== undefined) {
     try {
+      // Loaded only here: a server on SQLite never loads the PostgreSQL client.
+      const { PostgresDatastore } = await import('./store/postgres.js');
       return await PostgresDatastore.open(config.postgresUrl);
     } catch (err) {
       throw postgresFailure(err, withoutPassword(config.postgresUrl));
