@@ -33,7 +33,8 @@ export default defineConfig({
         test: {
           name: 'server',
           include: ['packages/server/test/**/*.test.ts'],
-          globalSetup: ['packages/cli/test/support/base-image-setup.ts'],
+          // The store's tests run on SQLite and on a real PostgreSQL: one throwaway cluster per run.
+          globalSetup: ['packages/cli/test/support/base-image-setup.ts', 'test/support/postgres-setup.ts'],
         },
       },
       {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time setup on a fresh Debian machine with Node 20: Docker engine, librdkafka (the Kafka client links
-# Debian's build instead of downloading one), the shells the completion tests run in, npm dependencies, build.
+# Debian's build instead of downloading one), the shells the completion tests run in, PostgreSQL (the tests run a
+# throwaway cluster of it), npm dependencies, build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-docker.sh
@@ -8,12 +9,14 @@ bash scripts/ensure-docker.sh
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 # zsh and fish: the CLI's completion scripts are tested in the real shells. nginx: the several-servers test and
-# bench run Debian's nginx (as a child process, never the system service) in front of two fnts servers.
+# bench run Debian's nginx (as a child process, never the system service) in front of two fnts servers. postgresql:
+# the server binaries the store's tests start a throwaway cluster of (test/support/postgres.ts); the cluster Debian
+# may start is not used.
 if ! dpkg -s librdkafka-dev >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1 || ! command -v zsh >/dev/null 2>&1 \
-  || ! command -v fish >/dev/null 2>&1 || ! dpkg -s nginx >/dev/null 2>&1; then
-  echo "setup: installing librdkafka-dev, gcc, zsh, fish and nginx" >&2
+  || ! command -v fish >/dev/null 2>&1 || ! dpkg -s nginx >/dev/null 2>&1 || ! dpkg -s postgresql >/dev/null 2>&1; then
+  echo "setup: installing librdkafka-dev, gcc, zsh, fish, nginx and postgresql" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev libzstd-dev gcc zsh fish nginx >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librdkafka-dev libzstd-dev gcc zsh fish nginx postgresql >/dev/null
 fi
 
 # @confluentinc/kafka-javascript compiles against the system librdkafka: nothing is downloaded.

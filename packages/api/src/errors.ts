@@ -33,6 +33,10 @@ export const API_ERRORS = {
   streamTriggerNotRunning: {
     code: 'FNTS_ERR_STREAM_TRIGGER_NOT_RUNNING', status: 409, description: 'the stream trigger is not running: its source is missing',
   },
+  embeddedStreamsUnavailable: {
+    code: 'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE', status: 501,
+    description: 'embedded streams need the SQLite store; a server on PostgreSQL takes Kafka topics (kafka://) as stream sources',
+  },
   kafkaUnavailable: { code: 'FNTS_ERR_KAFKA_UNAVAILABLE', status: 503, description: 'the Kafka brokers could not be reached' },
   kafkaClientMissing: {
     code: 'FNTS_ERR_KAFKA_CLIENT_MISSING', status: 501,

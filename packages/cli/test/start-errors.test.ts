@@ -113,6 +113,21 @@ describe('fnts start: operator mistakes', () => {
 
   // Root may bind low ports and write anywhere: run as root, these two start the CLI as `nobody`.
   const unprivileged = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+  it('a postgres:// URL nothing answers at, or that is not a URL: one line, no password shown', async () => {
+    // A port that was free a moment ago: nothing listens there now.
+    const port = await occupyPort();
+    await new Promise((done) => occupied?.close(done));
+    occupied = undefined;
+    const ran = await fnts(['start', '--port', '0', '--db', `postgres://fnts:secret@127.0.0.1:${port}/fnts`]);
+    expectOneLineError(ran, new RegExp(`cannot open the database postgres://fnts:\\*\\*\\*@127\\.0\\.0\\.1:${port}/fnts: nothing listens there`),
+      /start PostgreSQL, or pass another URL with --db postgres:\/\//);
+    expect(ran.stderr).not.toContain('secret');
+    const malformed = await fnts(['start', '--port', '0'], { FNTS_DB: 'postgres://fnts:secret@[::1' });
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('FNTS_DB=postgres://fnts:***@[::1 is not a valid URL');
+    expect(malformed.stderr).not.toContain('secret');
+  });
+
   it('a port below 1024 without the right to it', async () => {
     await chmod(tmp.path, 0o755);
     const ran = await fnts(['start', '--port', '80', '--db', join(tmp.path, 'fnts.db')], {}, unprivileged);

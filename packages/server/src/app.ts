@@ -29,10 +29,11 @@ import { jsonOrNothing } from './api/body-rules.js';
 import { answerError } from './api/error-handler.js';
 import { startRetention } from './streams/embedded/retention.js';
 import swagger from '@fastify/swagger';
-import type { ServerConfig } from './config.js';
 import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
-import { dockerFailure, storeFailure } from './startup-errors.js';
+import type { PostgresDatastore } from './store/postgres.js';
+import { dockerFailure, postgresFailure, storeFailure } from './startup-errors.js';
+import { withoutPassword, type ServerConfig } from './config.js';
 import { FNTS_VERSION } from './version.js';
 import { resolveServerIdentity, serverIdFile, type ServerIdentity } from './server-identity.js';
 
@@ -40,19 +41,31 @@ import { resolveServerIdentity, serverIdFile, type ServerIdentity } from './serv
 export interface AppDeps {
   config: ServerConfig;
   logger?: Logger;
-  store?: SqliteDatastore;
+  store?: SqliteDatastore | PostgresDatastore;
   driver?: DockerDriver;
   metrics?: Metrics;
   /** The package the Kafka client is loaded from (a test names a missing one: an install without the optional client). */
   kafkaClientPackage?: string;
 }
 
-/** Opens the SQLite store; the operator's mistakes (a folder, no permission, not a database) become StartupErrors. */
-function openStore(path: string): SqliteDatastore {
+/**
+ * Opens the store the config names: PostgreSQL for a postgres:// URL, else the SQLite file. The operator's mistakes
+ * (a folder, no permission, not a database; a wrong or unreachable URL) become StartupErrors.
+ */
+async function openStore(config: ServerConfig): Promise<SqliteDatastore | PostgresDatastore> {
+  if (config.postgresUrl !== undefined) {
+    try {
+      // Loaded only here: a server on SQLite never loads the PostgreSQL client.
+      const { PostgresDatastore } = await import('./store/postgres.js');
+      return await PostgresDatastore.open(config.postgresUrl);
+    } catch (err) {
+      throw postgresFailure(err, withoutPassword(config.postgresUrl));
+    }
+  }
   try {
-    return new SqliteDatastore(path);
+    return new SqliteDatastore(config.dbPath);
   } catch (err) {
-    throw storeFailure(err, path);
+    throw storeFailure(err, config.dbPath);
   }
 }
 
@@ -60,7 +73,7 @@ function openStore(path: string): SqliteDatastore {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const logger = deps.logger ?? await createLogger(config, false);
-  const store = deps.store ?? openStore(config.dbPath);
+  const store = deps.store ?? await openStore(config);
   const driver = deps.driver ?? new DockerDriver(config.dockerSocketPath);
   const metrics = deps.metrics ?? new Metrics();
   // This server's own persistent id marks its containers and socket dirs, so a restart after a crash finds its own
@@ -84,7 +97,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
   logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
-  const streamLog = new EmbeddedLog(store.db);
+  // The embedded log lives in the SQLite file, beside the records it commits with; with PostgreSQL there is none
+  // (embedded streams are refused, pointing at Kafka) until it can be shared by several servers.
+  const streamLog = store instanceof SqliteDatastore ? new EmbeddedLog(store.db) : undefined;
   const streams = new StreamTriggerManager({
     store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId,
     ...(deps.kafkaClientPackage ? { kafkaClientPackage: deps.kafkaClientPackage } : {}),
@@ -153,7 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/v2/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Stream triggers start once the server is ready; retention trims the embedded log in the background.
-  const stopRetention = startRetention(streamLog, config.retentionCheckMs, logger);
+  const stopRetention = streamLog ? startRetention(streamLog, config.retentionCheckMs, logger) : () => undefined;
   app.addHook('onReady', async () => {
     history.start();
     await detached.start();

@@ -18,8 +18,10 @@ function readMeminfo(): string | undefined {
 export interface ServerConfig {
   readonly host: string;
   readonly port: number;
-  /** SQLite file; ':memory:' for a throwaway store. */
+  /** SQLite file; ':memory:' for a throwaway store. Unused when `postgresUrl` is set. */
   readonly dbPath: string;
+  /** FNTS_DB given as a `postgres://` (or `postgresql://`) URL: the PostgreSQL store, which several servers can share. */
+  readonly postgresUrl: string | undefined;
   /** Host directory under which each container gets its socket dir. */
   readonly iofsDir: string;
   /** This server's own name on its containers and socket dirs (FNTS_SERVER_ID); unset, it is kept in the state dir. */
@@ -149,10 +151,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) {
     problems.push(`FNTS_PUBLIC_URL=${publicUrl} must start with http:// or https://`);
   }
+  const postgresUrl = isPostgresUrl(env.FNTS_DB) ? env.FNTS_DB : undefined;
+  // An empty host (`user@/db?host=/run/postgresql`: a unix socket) is valid for node-postgres, not for URL.
+  if (postgresUrl !== undefined && !URL.canParse(postgresUrl) && !URL.canParse(postgresUrl.replace('@/', '@localhost/'))) {
+    problems.push(`FNTS_DB=${withoutPassword(postgresUrl)} is not a valid URL: postgres://user:password@host:port/database`);
+  }
   const config: ServerConfig = {
     host: env.FNTS_HOST || '127.0.0.1',
     port: int('FNTS_PORT', 8080, 0, 65535),
-    dbPath: env.FNTS_DB || join(homedir(), '.fnts', 'data', 'fnts.db'),
+    dbPath: (postgresUrl === undefined ? env.FNTS_DB : undefined) || join(homedir(), '.fnts', 'data', 'fnts.db'),
+    postgresUrl,
     iofsDir: env.FNTS_IOFS_DIR || join(tmpdir(), 'fnts-iofs'),
     serverId: env.FNTS_SERVER_ID || undefined,
     stateDir: env.FNTS_STATE_DIR || undefined,
@@ -212,6 +220,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** FNTS_DB names a PostgreSQL database rather than an SQLite file. */
+export function isPostgresUrl(db: string | undefined): db is string {
+  return db !== undefined && /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** A database URL as it may be printed or logged: the password replaced by `***`. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 
 /** Hosts that only this machine can reach; any other bind address needs keys (or FNTS_INSECURE_NO_AUTH). */

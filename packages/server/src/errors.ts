@@ -39,6 +39,9 @@ export const errors = {
   streamNotFound: fixed('streamNotFound', 'Stream not found'),
   streamTriggerNotRunning: (source: string) =>
     make('streamTriggerNotRunning')(`the trigger is not running: its source "${source}" is missing`),
+  embeddedStreamsUnavailable: fixed('embeddedStreamsUnavailable',
+    'embedded streams are not available with the PostgreSQL store (they live in one server\'s SQLite file, and several ' +
+    'servers share this database): use a Kafka topic as the stream trigger\'s source, kafka://<broker:port>/<topic>'),
   kafkaUnavailable: make('kafkaUnavailable'),
   kafkaClientMissing: make('kafkaClientMissing'),
   conflict: make('conflict'),

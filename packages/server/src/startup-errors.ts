@@ -101,3 +101,35 @@ export function logFileFailure(err: unknown, path: string): unknown {
   return new StartupError('FNTS_ERR_START_LOG_FILE', `cannot write the log file ${path} (${code})`,
     'pass a file this user may write with --log-file <path> or FNTS_LOG_FILE', { cause: err });
 }
+
+/**
+ * What connecting to PostgreSQL (or migrating its schema) failing at start means for the operator. Every failure of
+ * that step is about the URL, the server behind it or its rights, so each becomes one line; `shownUrl` carries no
+ * password.
+ */
+export function postgresFailure(err: unknown, shownUrl: string): StartupError {
+  const e = err as { code?: string; message?: string; name?: string };
+  const fix = 'pass another URL with --db postgres://user:password@host:port/database or FNTS_DB';
+  const sqlState: Record<string, [string, string]> = {
+    '28P01': ['the password or user is wrong', fix],
+    // Its own words say which: no such role, or no pg_hba.conf line for this user, host and database.
+    '28000': [e.message ?? 'PostgreSQL refuses this user', `create the role, allow it in pg_hba.conf, or ${fix}`],
+    '3D000': ['the database does not exist', `create it (\`createdb <name>\`), or ${fix}`],
+    '42501': ['the user may not create the tables fnts needs', 'grant it CREATE on the database (or the public schema), or use another user'],
+    '53300': ['PostgreSQL has no connection slot left', 'raise max_connections, or stop some clients'],
+    '57P03': ['PostgreSQL is starting up or shutting down', 'wait until it accepts connections, then start fnts again'],
+  };
+  const network: Record<string, [string, string]> = {
+    ECONNREFUSED: ['nothing listens there (ECONNREFUSED)', `start PostgreSQL, or ${fix}`],
+    ENOENT: ['no PostgreSQL socket there (ENOENT)', `start PostgreSQL, or ${fix}`],
+    ENOTFOUND: ['no such host (ENOTFOUND)', fix],
+    EAI_AGAIN: ['the host name cannot be resolved now (EAI_AGAIN)', fix],
+    ETIMEDOUT: ['the connection timed out (ETIMEDOUT)', `check that the host is reachable and PostgreSQL listens there, or ${fix}`],
+    EHOSTUNREACH: ['the host is unreachable (EHOSTUNREACH)', fix],
+  };
+  const [reason, hint] = (e.code !== undefined ? sqlState[e.code] ?? network[e.code] : undefined)
+    ?? (e.name === 'SchemaTooNew' ? [e.message ?? 'the schema is newer than this server', 'upgrade fnts on this server to the version the others run'] : undefined)
+    ?? (/timeout/i.test(e.message ?? '') ? ['the connection timed out', `check that the host is reachable and PostgreSQL listens there, or ${fix}`] : undefined)
+    ?? [(e.message ?? String(err)).split('\n')[0] as string, fix];
+  return new StartupError('FNTS_ERR_START_DB', `cannot open the database ${shownUrl}: ${reason}`, hint, { cause: err });
+}

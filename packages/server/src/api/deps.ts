@@ -11,7 +11,8 @@ export interface ApiDeps {
   store: Datastore;
   config: ServerConfig;
   agent: Agent;
-  streamLog: EmbeddedLog;
+  /** The embedded streams' log; absent with the PostgreSQL store (embedded streams are SQLite only). */
+  streamLog: EmbeddedLog | undefined;
   streams: StreamTriggerManager;
   /** Runs detached calls durably. */
   detached: DetachedCallQueue;

@@ -27,9 +27,22 @@ function render(m: StoredMessage, encoding: 'utf8' | 'base64') {
   };
 }
 
+/**
+ * A server without the embedded log (the PostgreSQL store) answers every streams route with one error that points at
+ * Kafka: never an empty list that reads as "no streams yet".
+ */
+const refusedStreamRoutes: FastifyPluginAsyncTypebox = async (api) => {
+  const refuse = async (): Promise<never> => {
+    throw errors.embeddedStreamsUnavailable();
+  };
+  api.all('/v2/streams', { schema: { hide: true } }, refuse);
+  api.all('/v2/streams/*', { schema: { hide: true } }, refuse);
+};
+
 /** Embedded streams: `/v2/streams` (fnts extension): the log, its messages and consumer-group offsets. */
 export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const log = deps.streamLog;
+  if (!log) return refusedStreamRoutes;
   const load = (idOrName: string): StreamInfo => {
     const s = log.getStream(idOrName);
     if (!s) throw errors.streamNotFound();

@@ -110,10 +110,12 @@ export class DetachedCallQueue {
 
   private async fill(): Promise<void> {
     const { store } = this.deps;
+    let lookedAt = Date.now();
     do {
       this.again = false;
       while (!this.stopping && this.running < this.settings.concurrency) {
-        const call = await store.calls.claim(this.deps.owner, Date.now(), this.saturated());
+        lookedAt = Date.now();
+        const call = await store.calls.claim(this.deps.owner, lookedAt, this.saturated());
         if (!call) break;
         // The function is loaded before the next claim, so its capacity is known when that claim is made.
         const fn = await store.getFnById(call.fn_id);
@@ -126,7 +128,7 @@ export class DetachedCallQueue {
         this.launch(call, app, fn);
       }
     } while (this.again && !this.stopping);
-    await this.armRetryTimer();
+    await this.armRetryTimer(lookedAt);
   }
 
   /** Functions with as many detached calls running as they have slots. */
@@ -194,10 +196,14 @@ export class DetachedCallQueue {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
-  /** Wakes the queue when the earliest call waiting for a retry is due. */
-  private async armRetryTimer(): Promise<void> {
+  /**
+   * Wakes the queue when the earliest call waiting for a retry is due. `lookedAt` is the time the last claim used: a
+   * call falling due between that claim and this query is found here instead of being lost between the two (a timer
+   * may fire a millisecond before Date.now() reaches its due time, and the queue then stalled).
+   */
+  private async armRetryTimer(lookedAt: number): Promise<void> {
     if (this.stopping) return;
-    const due = await this.deps.store.calls.nextDue(Date.now());
+    const due = await this.deps.store.calls.nextDue(lookedAt);
     if (due === undefined || due >= this.timerDue) return;
     clearTimeout(this.timer);
     this.timerDue = due;

@@ -2,7 +2,7 @@ import type {
   App, CallRecord, CallResult, CallRetention, ClaimedCall, DetachedInput, Fn, ListOptions, Page, Trigger,
 } from './models.js';
 
-/** The one storage interface; SQLite implements it. Every method is synchronous-safe but async for other backends. */
+/** The one storage interface; SQLite (one server) and PostgreSQL (shared by several) implement it. */
 export interface Datastore {
   insertApp(app: App): Promise<App>;
   updateApp(app: App): Promise<App>;

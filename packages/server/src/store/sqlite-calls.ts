@@ -1,9 +1,8 @@
 import type Database from 'better-sqlite3';
 import { idFloor } from '../ids.js';
 import type { CallStore } from './datastore.js';
-import type {
-  CallRecord, CallResult, CallRetention, CallStatus, ClaimedCall, DetachedInput, ListOptions, Page,
-} from './models.js';
+import type { CallRecord, CallResult, CallRetention, ClaimedCall, DetachedInput, ListOptions, Page } from './models.js';
+import { RECORD_COLUMNS, recordFromRow, type CallRow, type ClaimRow } from './rows.js';
 
 /** Schema of the call records, as one migration of the store (see sqlite.ts MIGRATIONS). */
 export const CALLS_MIGRATION = `
@@ -33,35 +32,6 @@ export const CALLS_MIGRATION = `
   CREATE INDEX calls_by_fn ON calls (fn_id, id);
   CREATE INDEX calls_queued ON calls (id) WHERE status = 'queued';
   CREATE INDEX calls_running ON calls (owner) WHERE status = 'running';`;
-
-/** Every column a record shows; the input columns are read only by a claim. */
-const RECORD_COLUMNS = `id, app_id, fn_id, type, status, created_at, started_at, completed_at, duration_ms, trigger_id,
-  batch, error, error_code, attempts`;
-
-interface CallRow {
-  id: string; app_id: string; fn_id: string; type: string; status: string; created_at: string;
-  started_at: string | null; completed_at: string | null; duration_ms: number | null; trigger_id: string | null;
-  batch: string | null; error: string | null; error_code: string | null; attempts: number;
-}
-interface ClaimRow extends CallRow {
-  headers: string | null;
-  body: Buffer | null;
-}
-
-function recordFromRow(r: CallRow): CallRecord {
-  const call: CallRecord = {
-    id: r.id, app_id: r.app_id, fn_id: r.fn_id, type: r.type === 'detached' ? 'detached' : 'sync',
-    status: r.status as CallStatus, created_at: r.created_at, attempts: r.attempts,
-  };
-  if (r.started_at !== null) call.started_at = r.started_at;
-  if (r.completed_at !== null) call.completed_at = r.completed_at;
-  if (r.duration_ms !== null) call.duration_ms = r.duration_ms;
-  if (r.trigger_id !== null) call.trigger_id = r.trigger_id;
-  if (r.batch !== null) call.batch = r.batch;
-  if (r.error !== null) call.error = r.error;
-  if (r.error_code !== null) call.error_code = r.error_code;
-  return call;
-}
 
 /** Call records in the store's SQLite connection. */
 export class SqliteCallStore implements CallStore {

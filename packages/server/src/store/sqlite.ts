@@ -5,6 +5,7 @@ import { UniqueViolation, type Datastore } from './datastore.js';
 import { statementCache } from './statements.js';
 import { CALLS_MIGRATION, SqliteCallStore } from './sqlite-calls.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
+import { appFromRow, fnFromRow, page, triggerFromRow, type AppRow, type FnRow, type TriggerRow } from './rows.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS = [
@@ -106,58 +107,6 @@ const MIGRATIONS = [
    );`,
   CALLS_MIGRATION,
 ];
-
-interface AppRow {
-  id: string; name: string; config: string; annotations: string;
-  syslog_url: string | null; shape: string | null; created_at: string; updated_at: string;
-}
-interface FnRow {
-  id: string; app_id: string; name: string; image: string; memory: number; timeout: number;
-  idle_timeout: number; config: string; annotations: string; shape: string | null; created_at: string; updated_at: string;
-  max_containers: number | null; concurrency: number | null;
-}
-interface TriggerRow {
-  id: string; app_id: string; fn_id: string; name: string; type: string; source: string;
-  annotations: string; options: string | null; created_at: string; updated_at: string;
-}
-
-const appFromRow = (r: AppRow): App => ({
-  id: r.id,
-  name: r.name,
-  config: JSON.parse(r.config) as App['config'],
-  annotations: JSON.parse(r.annotations) as App['annotations'],
-  ...(r.syslog_url !== null ? { syslog_url: r.syslog_url } : {}),
-  ...(r.shape !== null ? { shape: r.shape } : {}),
-  created_at: r.created_at,
-  updated_at: r.updated_at,
-});
-const fnFromRow = (r: FnRow): Fn => ({
-  id: r.id,
-  name: r.name,
-  app_id: r.app_id,
-  image: r.image,
-  memory: r.memory,
-  timeout: r.timeout,
-  idle_timeout: r.idle_timeout,
-  ...(r.max_containers !== null ? { max_containers: r.max_containers } : {}),
-  ...(r.concurrency !== null ? { concurrency: r.concurrency } : {}),
-  config: JSON.parse(r.config) as Fn['config'],
-  annotations: JSON.parse(r.annotations) as Fn['annotations'],
-  ...(r.shape !== null ? { shape: r.shape } : {}),
-  created_at: r.created_at,
-  updated_at: r.updated_at,
-});
-const triggerFromRow = ({ options, ...r }: TriggerRow): Trigger => ({
-  ...r,
-  annotations: JSON.parse(r.annotations) as Trigger['annotations'],
-  ...(options !== null ? { options: JSON.parse(options) as Record<string, unknown> } : {}),
-});
-
-function page<Row, T>(rows: Row[], limit: number, map: (r: Row) => T, name: (t: T) => string): Page<T> {
-  const items = rows.map(map);
-  const last = items[items.length - 1];
-  return items.length === limit && last !== undefined ? { items, nextCursor: name(last) } : { items };
-}
 
 /** Maps SQLite's unique-constraint failures to a typed error naming the entity and field. */
 function unique<T>(entity: UniqueViolation['entity'], run: () => T): T {

@@ -1,6 +1,7 @@
 import type { AppJson, ErrorBody, FnJson, List, TriggerJson } from '@fnts/api';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { afterEach, beforeEach, expect, inject } from 'vitest';
+import { createDatabase } from '../../../../test/support/postgres.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -36,9 +37,13 @@ export const MSG = {
 
 let current: FastifyInstance | undefined;
 
-/** A server on a throwaway in-memory store, quiet; `env` adds or overrides FNTS_* settings. */
-export function buildTestServer(env: Record<string, string> = {}): Promise<FastifyInstance> {
-  return buildApp({ config: loadConfig({ FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'silent', ...env }) });
+/**
+ * A server on a throwaway in-memory store, quiet; `env` adds or overrides FNTS_* settings. FNTS_TEST_STORE=postgres
+ * runs the same tests on a fresh database of the run's PostgreSQL cluster instead (the API on the shared store).
+ */
+export async function buildTestServer(env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const db = process.env.FNTS_TEST_STORE === 'postgres' ? await createDatabase(inject('postgresUrl')) : ':memory:';
+  return buildApp({ config: loadConfig({ FNTS_DB: db, FNTS_LOG_LEVEL: 'silent', ...env }) });
 }
 
 /** Gives every test of the calling file a fresh in-memory server, closed after it. */

@@ -12,7 +12,7 @@ export function registerStartCommand(prog: Command, full: CommandSelection): voi
   cmd
     .option('--port <port>', 'port to listen on (default 8080, FNTS_PORT)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1, FNTS_HOST)')
-    .option('--db <path>', 'SQLite file (default ~/.fnts/data/fnts.db, FNTS_DB)')
+    .option('--db <path-or-url>', 'SQLite file (default ~/.fnts/data/fnts.db), or a postgres:// URL shared by several servers (FNTS_DB)')
     .option('--api-keys-file <file>', 'require API keys: one `sha256:<hex> [scope]` line each, made by `fnts keys create` (FNTS_API_KEYS_FILE)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (FNTS_TLS_CERT); needs --tls-key')
     .option('--tls-key <file>', 'the PEM private key for --tls-cert (FNTS_TLS_KEY)')

@@ -22,7 +22,8 @@ import type { StreamSource } from './source.js';
 
 export interface ManagerDeps {
   store: Datastore;
-  log: EmbeddedLog;
+  /** The embedded log; absent with the PostgreSQL store, where only Kafka sources are taken. */
+  log: EmbeddedLog | undefined;
   agent: Agent;
   metrics: Metrics;
   logger: Logger;
@@ -56,7 +57,8 @@ export class StreamTriggerManager {
   prepare(app: App, fn: Fn, name: string, source: string, raw: Record<string, unknown> | undefined, current?: StreamTriggerOptions, triggerId?: string): StreamTriggerOptions {
     const defaults = { deadLetterStream: `${app.name}.${fn.name}.${name}.dlq`, maxBatchBytes: this.deps.config.maxRequestBytes };
     if (isKafkaSource(source)) return this.prepareKafka(source, raw, current, triggerId, defaults.maxBatchBytes);
-    if (!this.deps.log.getStream(source)) {
+    const log = this.embeddedLog();
+    if (!log.getStream(source)) {
       throw errors.validation(`stream "${source}" does not exist; create it first (fnts create stream ${source})`);
     }
     // A trigger moving from Kafka to an embedded stream drops its Kafka options and gets the embedded dead-letter stream.
@@ -112,14 +114,15 @@ export class StreamTriggerManager {
   /** On create: the dead-letter stream exists and the start position is resolved to stored offsets (STREAMS.md §10). */
   async initialize(t: Trigger, opts: StreamTriggerOptions): Promise<void> {
     if (isKafkaSource(t.source) && isKafkaOptions(opts)) return this.initializeKafka(t, opts);
-    if (!this.deps.log.getStream(opts.dead_letter_stream)) {
+    const log = this.embeddedLog();
+    if (!log.getStream(opts.dead_letter_stream)) {
       const now = new Date().toISOString();
-      this.deps.log.createStream({
+      log.createStream({
         id: newId(), name: opts.dead_letter_stream, partitions: 1, retention_ms: DLQ_RETENTION_MS, created_at: now, updated_at: now,
       });
     }
-    const stream = this.deps.log.getStream(t.source) as StreamInfo;
-    const source = new EmbeddedSource(this.deps.log, stream, t.id);
+    const stream = log.getStream(t.source) as StreamInfo;
+    const source = new EmbeddedSource(log, stream, t.id);
     for (const [p, offset] of await source.resolve(opts.start_position)) await source.commit(p, offset);
   }
 
@@ -142,6 +145,12 @@ export class StreamTriggerManager {
       throw errors.kafkaUnavailable(
         `cannot set up consumer group "${opts.group_id}" on Kafka at ${spec.brokers.join(',')}: ${(err as Error).message}`);
     }
+  }
+
+  /** The embedded log, or the API's refusal when this server has none (PostgreSQL store): Kafka sources still work. */
+  private embeddedLog(): EmbeddedLog {
+    if (!this.deps.log) throw errors.embeddedStreamsUnavailable();
+    return this.deps.log;
   }
 
   private kafkaClient(brokers: string[]): KafkaClient {
@@ -172,8 +181,8 @@ export class StreamTriggerManager {
 
   /** Forgets a deleted trigger's offsets (a Kafka group keeps its offsets in Kafka: re-creating with its group_id resumes). */
   forget(triggerId: string): void {
-    this.deps.log.deleteGroup(triggerId);
-    this.deps.log.deleteGroup(`${triggerId}:redrive`);
+    this.deps.log?.deleteGroup(triggerId);
+    this.deps.log?.deleteGroup(`${triggerId}:redrive`);
   }
 
   runner(triggerId: string): TriggerRunner | undefined {
@@ -253,8 +262,9 @@ export class StreamTriggerManager {
         log: this.deps.logger.child({ component: 'kafka', trigger_id: t.id, topic: spec.topic }),
       });
     }
-    const stream = this.deps.log.getStream(t.source);
-    return stream && new EmbeddedSource(this.deps.log, stream, t.id);
+    const log = this.deps.log;
+    const stream = log?.getStream(t.source);
+    return log && stream && new EmbeddedSource(log, stream, t.id);
   }
 
   /** Refreshes lag gauges (called before /metrics is served). */

@@ -1,0 +1,176 @@
+import type { FastifyInstance } from 'fastify';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDatabase, databaseUrl } from '../../../test/support/postgres.js';
+import { startKafka, type KafkaCluster } from '../../../test/support/kafka.js';
+import { buildApp } from '../src/app.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { newId } from '../src/ids.js';
+import { StartupError } from '../src/startup-errors.js';
+import { UniqueViolation } from '../src/store/datastore.js';
+import type { App, CallRecord, Fn } from '../src/store/models.js';
+import { PostgresDatastore } from '../src/store/postgres.js';
+import { POSTGRES_MIGRATIONS, SchemaTooNew } from '../src/store/postgres-schema.js';
+import { createOn, expectError, type AppJson, type FnJson, type ListJson, type TriggerJson } from './support/api.js';
+
+/**
+ * What only a shared store has to get right: several servers (here, several stores, each with its own pool) on one
+ * real PostgreSQL database at once; and a server on PostgreSQL as the operator meets it.
+ */
+const opened: PostgresDatastore[] = [];
+const open = async (url: string): Promise<PostgresDatastore> => {
+  const store = await PostgresDatastore.open(url);
+  opened.push(store);
+  return store;
+};
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
+
+const now = new Date().toISOString();
+const newApp = (name: string): App => ({ id: newId(), name, config: {}, annotations: {}, created_at: now, updated_at: now });
+
+describe('several servers on one PostgreSQL database', () => {
+  it('migrate once when they start at the same time', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const stores = await Promise.all(Array.from({ length: 4 }, () => open(url)));
+    expect(stores.map((s) => s.migrationsApplied).sort()).toEqual([0, 0, 0, POSTGRES_MIGRATIONS.length]);
+    const { rows } = await stores[0]!.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('reach it over its unix socket too (an empty host and libpq\'s host= parameter)', async () => {
+    const url = new URL(await createDatabase(inject('postgresUrl')));
+    // The socket's name carries the port the cluster listens on.
+    const store = await open(`postgres://${url.username}@${url.pathname}?host=${inject('postgresSocketDir')}&port=${url.port}`);
+    await store.insertApp(newApp('over-the-socket'));
+    const { rows } = await store.pool.query<{ tcp: string | null }>('SELECT inet_client_addr()::text AS tcp');
+    expect(rows[0]?.tcp).toBeNull();
+  });
+
+  it('refuse a database whose schema is newer than they know', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const first = await open(url);
+    await first.pool.query('INSERT INTO schema_migrations (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length + 1]);
+    await expect(PostgresDatastore.open(url)).rejects.toBeInstanceOf(SchemaTooNew);
+    const refused = await buildApp({ config: loadConfig({ FNTS_DB: url, FNTS_LOG_LEVEL: 'silent' }) }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(StartupError);
+    expect(refused).toMatchObject({ code: 'FNTS_ERR_START_DB', hint: expect.stringContaining('upgrade fnts') });
+  });
+
+  it('keep names unique across connections: 20 creates of one app name at once, one stored, nineteen refused', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const [a, b] = [await open(url), await open(url)];
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).insertApp(newApp('shared'))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+    expect(refused).toHaveLength(19);
+    for (const reason of refused) expect(reason).toEqual(new UniqueViolation('app', 'name'));
+    expect((await b.listApps({ limit: 30 })).items.map((x) => x.name)).toEqual(['shared']);
+  });
+
+  it('hand each detached call to exactly one of them when both claim at once', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const [a, b] = [await open(url), await open(url)];
+    const app = await a.insertApp(newApp('detached'));
+    const fn: Fn = {
+      id: newId(), name: 'f', app_id: app.id, image: 'i:1', memory: 128, timeout: 30, idle_timeout: 30, config: {}, annotations: {},
+      created_at: now, updated_at: now,
+    };
+    await a.insertFn(fn);
+    const queued: CallRecord[] = Array.from({ length: 60 }, () => ({
+      id: newId(), app_id: app.id, fn_id: fn.id, type: 'detached', status: 'queued', created_at: now, attempts: 0,
+    }));
+    for (const c of queued) await a.calls.enqueue(c, { headers: {}, body: Buffer.from(c.id) });
+    // Four claimers per server, each claiming until the queue is empty (bounded by the number of calls).
+    const claimer = async (store: PostgresDatastore, owner: string): Promise<string[]> => {
+      const got: string[] = [];
+      for (let i = 0; i <= queued.length; i++) {
+        const call = await store.calls.claim(owner, Date.now(), []);
+        if (!call) break;
+        expect(call.body?.toString()).toBe(call.id);
+        got.push(call.id);
+      }
+      return got;
+    };
+    const claims = await Promise.all([
+      ...Array.from({ length: 4 }, (_, i) => claimer(a, `server-a/${i}`)),
+      ...Array.from({ length: 4 }, (_, i) => claimer(b, `server-b/${i}`)),
+    ]);
+    const all = claims.flat();
+    expect(all).toHaveLength(queued.length);
+    expect(new Set(all).size).toBe(queued.length);
+    // Both servers got work: the claims really ran side by side.
+    expect(claims.slice(0, 4).flat().length).toBeGreaterThan(0);
+    expect(claims.slice(4).flat().length).toBeGreaterThan(0);
+    const { rows } = await b.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM calls WHERE status = 'running' AND attempts = 1`);
+    expect(rows[0]?.n).toBe(queued.length);
+  });
+});
+
+describe('a server on PostgreSQL', () => {
+  let kafka: KafkaCluster;
+  let server: FastifyInstance | undefined;
+  beforeAll(async () => {
+    kafka = await startKafka({ orders: 2 });
+  });
+  afterAll(async () => {
+    await kafka?.stop();
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  const start = async (): Promise<{ srv: FastifyInstance; appId: string; fnId: string }> => {
+    const srv = await buildApp({ config: loadConfig({ FNTS_DB: await createDatabase(inject('postgresUrl')), FNTS_LOG_LEVEL: 'silent' }) });
+    server = srv;
+    const app = await createOn<AppJson>(srv, '/v2/apps', { name: 'pg' });
+    const fn = await createOn<FnJson>(srv, '/v2/fns', { app_id: app.id, name: 'f', image: 'fnts-test-no-such-image:0.0.0' });
+    return { srv, appId: app.id, fnId: fn.id };
+  };
+
+  it('refuses embedded streams and their triggers with 501 pointing at Kafka, and takes Kafka triggers', async () => {
+    const { srv, appId, fnId } = await start();
+    const embedded = /embedded streams are not available with the PostgreSQL store.*kafka:\/\//;
+    expectError(await srv.inject({ method: 'GET', url: '/v2/streams' }), 501, embedded, 'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
+    expectError(await srv.inject({ method: 'POST', url: '/v2/streams', payload: { name: 'orders' } }), 501, embedded,
+      'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
+    expectError(await srv.inject({ method: 'GET', url: '/v2/streams/orders/partitions/0/messages' }), 501, embedded,
+      'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
+    const trigger = { app_id: appId, fn_id: fnId, type: 'stream' };
+    expectError(await srv.inject({ method: 'POST', url: '/v2/triggers', payload: { ...trigger, name: 'e', source: 'orders' } }), 501, embedded,
+      'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
+    expect((await srv.inject({ method: 'GET', url: `/v2/triggers?app_id=${appId}` })).json<ListJson<TriggerJson>>().items).toEqual([]);
+
+    const k = await createOn<TriggerJson>(srv, '/v2/triggers', { ...trigger, name: 'k', source: `kafka://${kafka.brokers}/orders` });
+    expect(k.source).toBe(`kafka://${kafka.brokers}/orders`);
+    const listed = (await srv.inject({ method: 'GET', url: `/v2/triggers?app_id=${appId}` })).json<ListJson<TriggerJson>>();
+    expect(listed.items.map((t) => t.id)).toEqual([k.id]);
+  });
+
+  it('refuses to start on a wrong or unreachable URL with one StartupError, its code and a hint, and no password shown', async () => {
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((done) => closed.close(done));
+    const startWith = (db: string) => buildApp({ config: loadConfig({ FNTS_DB: db, FNTS_LOG_LEVEL: 'silent' }) }).catch((err: unknown) => err);
+
+    const unreachable = await startWith(`postgres://fnts:secret@127.0.0.1:${port}/fnts`);
+    expect(unreachable).toBeInstanceOf(StartupError);
+    expect(unreachable).toMatchObject({
+      code: 'FNTS_ERR_START_DB',
+      message: `cannot open the database postgres://fnts:***@127.0.0.1:${port}/fnts: nothing listens there (ECONNREFUSED)`,
+      hint: expect.stringContaining('--db postgres://'),
+    });
+    const noDatabase = await startWith(databaseUrl(inject('postgresUrl'), 'fnts_no_such_database'));
+    expect(noDatabase).toMatchObject({ code: 'FNTS_ERR_START_DB', message: expect.stringMatching(/: the database does not exist$/) });
+    const noRole = new URL(inject('postgresUrl'));
+    noRole.username = 'nobody_here';
+    expect(await startWith(noRole.toString())).toMatchObject({
+      code: 'FNTS_ERR_START_DB', message: expect.stringContaining('role "nobody_here" does not exist'),
+    });
+    expect(loadConfig({ FNTS_DB: 'postgres://u@/fnts?host=/run/postgresql' }).postgresUrl).toBe('postgres://u@/fnts?host=/run/postgresql');
+    expect(() => loadConfig({ FNTS_DB: 'postgres://fnts:secret@[::1' })).toThrow(ConfigError);
+    expect(() => loadConfig({ FNTS_DB: 'postgres://fnts:secret@[::1' })).toThrow('FNTS_DB=postgres://fnts:***@[::1 is not a valid URL');
+  });
+});
