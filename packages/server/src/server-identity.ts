@@ -16,10 +16,13 @@ export interface IdentitySettings {
  * with their own files in one folder stay apart); else, for a database URL, `~/.fnts/data/server-id`. An in-memory
  * store has none.
  */
-export function serverIdFile(config: { readonly stateDir: string | undefined; readonly dbPath: string }): string | undefined {
+export function serverIdFile(
+  config: { readonly stateDir: string | undefined; readonly dbPath: string; readonly postgresUrl: string | undefined },
+): string | undefined {
   if (config.stateDir !== undefined) return join(config.stateDir, 'server-id');
+  // A shared database is no place for one server's identity: it stays on this host.
+  if (config.postgresUrl !== undefined) return join(homedir(), '.fnts', 'data', 'server-id');
   if (config.dbPath === ':memory:') return undefined;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(config.dbPath)) return join(homedir(), '.fnts', 'data', 'server-id');
   return `${config.dbPath}.server-id`;
 }
 
