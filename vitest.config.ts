@@ -52,7 +52,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
-          globalSetup: ['packages/cli/test/support/base-image-setup.ts', 'test/support/built-packages.ts'],
+          // Several servers share one PostgreSQL database (test/several-servers.test.ts).
+          globalSetup: ['packages/cli/test/support/base-image-setup.ts', 'test/support/built-packages.ts', 'test/support/postgres-setup.ts'],
         },
       },
     ],

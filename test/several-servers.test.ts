@@ -2,9 +2,10 @@ import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanup, docker, REPO_ROOT, runCli, runId, startServerProcess, tempDir, TEST_LABEL, type ServerProcess } from './support/harness.js';
 import { startNginx, type NginxProcess } from './support/nginx.js';
+import { createDatabase } from './support/postgres.js';
 
 /**
  * Issue 14's routing acceptance: two real fnts servers behind Debian's nginx running deploy/nginx/fnts.conf, sharing
@@ -12,11 +13,11 @@ import { startNginx, type NginxProcess } from './support/nginx.js';
  * One function's calls all land on one server (one cold start); kill -9 of that server moves them to the other with
  * no more failures than calls in flight; restarted, it reaps only its own leftovers and takes its functions back.
  *
- * Each server has its own SQLite file for now, so the app, function and trigger are deployed to both under the same
- * names. With the PostgreSQL store, point both at one database by changing `dbFor` to return the shared
- * `postgres://` URL (one line); the deploys then create once and update once, and the rest of the test is unchanged.
+ * Both servers share one PostgreSQL database (a fresh one on the run's throwaway cluster): the app, function and
+ * trigger are deployed through each (created through the first, updated through the second), and each server keeps
+ * its own identity in its own state dir.
  */
-const dbFor = (serverDir: string): string => join(serverDir, 'fnts.db');
+let sharedDb = '';
 
 interface Member {
   name: 'a' | 'b';
@@ -67,12 +68,13 @@ describe('two fnts servers behind nginx with function affinity', () => {
       dir: serverDir, label, port,
       // One socket-dir root for both, as two servers on one host with default settings would have: each keeps to
       // its own <root>/<server id>.
-      env: { FNTS_DB: dbFor(serverDir), FNTS_STATE_DIR: serverDir, FNTS_IOFS_DIR: join(dir, 'iofs'), FNTS_LOG_LEVEL: 'warn' },
+      env: { FNTS_DB: sharedDb, FNTS_STATE_DIR: serverDir, FNTS_IOFS_DIR: join(dir, 'iofs'), FNTS_LOG_LEVEL: 'warn' },
     });
   };
 
   beforeAll(async () => {
     dir = await tempDir('fnts-several-');
+    sharedDb = await createDatabase(inject('postgresUrl'));
     for (const name of ['a', 'b'] as const) {
       const proc = await start(name);
       const port = Number(new URL(proc.url).port);
