@@ -29,6 +29,8 @@ describe('two fnts servers on one PostgreSQL database', () => {
   it('a write through one is what the other reads next', async () => {
     const app = (await send(a.url, 'POST', '/v2/apps', { name: 'shared-writes' })).json as { id: string };
     const fn = (await send(b.url, 'POST', '/v2/fns', { app_id: app.id, name: 'f', image: 'example/f:1' })).json as { id: string };
+    // b has the fn in its cache (an invoke reads it the same way); a's write drops it there through LISTEN/NOTIFY.
+    expect((await send(b.url, 'GET', `/v2/fns/${fn.id}`)).json).toMatchObject({ image: 'example/f:1' });
     expect((await send(a.url, 'PUT', `/v2/fns/${fn.id}`, { image: 'example/f:2' })).status).toBe(200);
     expect((await send(b.url, 'GET', `/v2/fns/${fn.id}`)).json).toMatchObject({ id: fn.id, image: 'example/f:2' });
     expect((await send(b.url, 'DELETE', `/v2/apps/${app.id}`)).status).toBe(204);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createServer, type AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createDatabase, databaseUrl } from '../../../test/support/postgres.js';
 import { startKafka, type KafkaCluster } from '../../../test/support/kafka.js';
 import { buildApp } from '../src/app.js';
@@ -67,6 +67,30 @@ describe('several servers on one PostgreSQL database', () => {
     expect(refused).toHaveLength(19);
     for (const reason of refused) expect(reason).toEqual(new UniqueViolation('app', 'name'));
     expect((await b.listApps({ limit: 30 })).items.map((x) => x.name)).toEqual(['shared']);
+  });
+
+  it('cache apps and fns by id, each reading its own writes at once and the others\' once notified (LISTEN/NOTIFY)', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const [a, b] = [await open(url), await open(url)];
+    const app = newApp('cached');
+    await a.insertApp(app);
+    const fn: Fn = {
+      id: newId(), name: 'f', app_id: app.id, image: 'i:1', memory: 128, timeout: 30, idle_timeout: 30, config: {}, annotations: {},
+      created_at: now, updated_at: now,
+    };
+    await a.insertFn(fn);
+    expect((await b.getFnById(fn.id))?.image).toBe('i:1');
+    // A change behind the stores' backs (no notification) is not seen: b answers from its cache.
+    await b.pool.query(`UPDATE fns SET image = 'i:unseen' WHERE id = $1`, [fn.id]);
+    expect((await b.getFnById(fn.id))?.image).toBe('i:1');
+
+    await a.updateFn({ ...fn, image: 'i:2' });
+    expect((await a.getFnById(fn.id))?.image).toBe('i:2');
+    await vi.waitFor(async () => expect((await b.getFnById(fn.id))?.image).toBe('i:2'), { timeout: 5000, interval: 5 });
+    await a.updateApp({ ...app, config: { k: 'v' } });
+    await vi.waitFor(async () => expect((await b.getAppById(app.id))?.config).toEqual({ k: 'v' }), { timeout: 5000, interval: 5 });
+    await a.deleteFn(fn.id);
+    await vi.waitFor(async () => expect(await b.getFnById(fn.id)).toBeUndefined(), { timeout: 5000, interval: 5 });
   });
 
   it('hand each detached call to exactly one of them when both claim at once', async () => {

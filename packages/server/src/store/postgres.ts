@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { UniqueViolation, type Datastore } from './datastore.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
+import { ChangeListeningCache, CHANGES_CHANNEL } from './postgres-cache.js';
 import { PostgresCallStore } from './postgres-calls.js';
 import { migrate } from './postgres-schema.js';
 import { appFromRow, fnFromRow, page, triggerFromRow, type AppRow, type FnRow, type TriggerRow } from './rows.js';
@@ -45,8 +46,9 @@ async function unique<T>(entity: UniqueViolation['entity'], run: () => Promise<T
 const TRIGGER_CURSOR_SEP = '\u0000';
 
 /**
- * The shared store for several servers: PostgreSQL through a node-postgres pool. Nothing is cached in the process,
- * so a write through one server is what every other reads next.
+ * The shared store for several servers: PostgreSQL through a node-postgres pool. Apps and fns by id (read on every
+ * invoke) are cached in the process and dropped on every server when any of them writes one (LISTEN/NOTIFY, see
+ * postgres-cache.ts); everything else is read from the database.
  */
 export class PostgresDatastore implements Datastore {
   readonly calls: PostgresCallStore;
@@ -56,6 +58,7 @@ export class PostgresDatastore implements Datastore {
     readonly pool: pg.Pool,
     /** Migrations this store applied when it opened (0 when another server had already applied them). */
     readonly migrationsApplied: number,
+    private readonly cache: ChangeListeningCache,
   ) {
     this.calls = new PostgresCallStore(pool);
   }
@@ -71,9 +74,15 @@ export class PostgresDatastore implements Datastore {
     });
     // An idle connection that breaks (the database restarted) is dropped by the pool; the next query opens another.
     pool.on('error', () => undefined);
+    const cache = new ChangeListeningCache({
+      connectionString: url, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, application_name: 'fnts-listen',
+    });
     try {
-      return new PostgresDatastore(pool, await migrate(pool));
+      const applied = await migrate(pool);
+      await cache.start();
+      return new PostgresDatastore(pool, applied, cache);
     } catch (err) {
+      await cache.close();
       await pool.end().catch(() => undefined);
       throw err;
     }
@@ -81,6 +90,16 @@ export class PostgresDatastore implements Datastore {
 
   private async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
     return (await this.pool.query<R>(sql, params)).rows;
+  }
+
+  /**
+   * After a committed write of an app or a fn: this server's cache is dropped before the write answers, every other
+   * server's when the notification reaches it.
+   */
+  private async changed<T>(result: T): Promise<T> {
+    this.cache.drop();
+    await this.pool.query(`NOTIFY ${CHANGES_CHANNEL}`);
+    return result;
   }
 
   private async inTransaction<T>(run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -114,13 +133,15 @@ export class PostgresDatastore implements Datastore {
   async updateApp(app: App): Promise<App> {
     await this.pool.query(`UPDATE apps SET config = $1, annotations = $2, syslog_url = $3, updated_at = $4 WHERE id = $5`,
       [JSON.stringify(app.config), JSON.stringify(app.annotations), app.syslog_url ?? null, app.updated_at, app.id]);
-    return app;
+    return this.changed(app);
   }
 
   async getAppById(id: string): Promise<App | undefined> {
     if (hasNul(id)) return undefined;
-    const [row] = await this.rows<AppRow>(`SELECT * FROM apps WHERE id = $1`, [id]);
-    return row && appFromRow(row);
+    return this.cache.get(`app/${id}`, async () => {
+      const [row] = await this.rows<AppRow>(`SELECT * FROM apps WHERE id = $1`, [id]);
+      return row && appFromRow(row);
+    });
   }
 
   async getAppByName(name: string): Promise<App | undefined> {
@@ -141,10 +162,10 @@ export class PostgresDatastore implements Datastore {
     if (hasNul(id)) return false;
     // Call records name their app and fn without a foreign key (recording a call must never fail on a race with
     // a delete), so they go with them here.
-    return this.inTransaction(async (c) => {
+    return this.changed(await this.inTransaction(async (c) => {
       await c.query(`DELETE FROM calls WHERE app_id = $1`, [id]);
       return ((await c.query(`DELETE FROM apps WHERE id = $1`, [id])).rowCount ?? 0) > 0;
-    });
+    }));
   }
 
   async insertFn(fn: Fn): Promise<Fn> {
@@ -165,13 +186,15 @@ export class PostgresDatastore implements Datastore {
          config = $7, annotations = $8, updated_at = $9 WHERE id = $10`,
       [fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null, fn.concurrency ?? null,
         JSON.stringify(fn.config), JSON.stringify(fn.annotations), fn.updated_at, fn.id]);
-    return fn;
+    return this.changed(fn);
   }
 
   async getFnById(id: string): Promise<Fn | undefined> {
     if (hasNul(id)) return undefined;
-    const [row] = await this.rows<FnRow>(`SELECT * FROM fns WHERE id = $1`, [id]);
-    return row && fnFromRow(row);
+    return this.cache.get(`fn/${id}`, async () => {
+      const [row] = await this.rows<FnRow>(`SELECT * FROM fns WHERE id = $1`, [id]);
+      return row && fnFromRow(row);
+    });
   }
 
   async getFnByName(appId: string, name: string): Promise<Fn | undefined> {
@@ -190,10 +213,10 @@ export class PostgresDatastore implements Datastore {
 
   async deleteFn(id: string): Promise<boolean> {
     if (hasNul(id)) return false;
-    return this.inTransaction(async (c) => {
+    return this.changed(await this.inTransaction(async (c) => {
       await c.query(`DELETE FROM calls WHERE fn_id = $1`, [id]);
       return ((await c.query(`DELETE FROM fns WHERE id = $1`, [id])).rowCount ?? 0) > 0;
-    });
+    }));
   }
 
   async insertTrigger(t: Trigger): Promise<Trigger> {
@@ -261,6 +284,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async close(): Promise<void> {
+    await this.cache.close();
     await this.pool.end();
   }
 }
