@@ -55,6 +55,7 @@ export const API_ERRORS = {
   serverBusy: { code: 'FNTS_ERR_SERVER_BUSY', status: 503, description: 'every container is busy and the queue is full; retry later' },
   detachedQueueFull: { code: 'FNTS_ERR_CALL_QUEUE_FULL', status: 503, description: 'too many detached calls are waiting to run; retry later' },
   callNotFound: { code: 'FNTS_ERR_CALL_NOT_FOUND', status: 404, description: 'no call record has this id for the function' },
+  storeUnavailable: { code: 'FNTS_ERR_STORE_UNAVAILABLE', status: 503, description: 'the database cannot be reached; retry later' },
   callLogNotKept: {
     code: 'FNTS_ERR_CALL_LOG_NOT_KEPT', status: 404,
     description: 'the call\'s output is no longer kept: it rotated out of the function\'s recent output, or the server restarted since',

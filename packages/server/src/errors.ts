@@ -84,6 +84,7 @@ export const errors = {
   detachedQueueFull: (max: number) =>
     make('detachedQueueFull')(`too many detached calls are waiting to run (${max}); try again later`, { 'Retry-After': '15' }),
   callNotFound: fixed('callNotFound', 'Call not found'),
+  storeUnavailable: fixed('storeUnavailable', 'The database cannot be reached; try again later', { 'Retry-After': '5' }),
   callLogNotKept: fixed(
     'callLogNotKept',
     'the output of this call is no longer kept: it rotated out of the function\'s recent output (FNTS_LOG_RING_BYTES), or the server restarted since',

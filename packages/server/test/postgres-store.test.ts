@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createDatabase, databaseUrl } from '../../../test/support/postgres.js';
+import { createDatabase, databaseUrl, startPostgresCluster } from '../../../test/support/postgres.js';
 import { startKafka, type KafkaCluster } from '../../../test/support/kafka.js';
 import { buildApp } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -152,6 +152,30 @@ describe('a server on PostgreSQL', () => {
     const fn = await createOn<FnJson>(srv, '/v2/fns', { app_id: app.id, name: 'f', image: 'fnts-test-no-such-image:0.0.0' });
     return { srv, appId: app.id, fnId: fn.id };
   };
+
+  it('answers 503 with a code while its database is gone, and still finds the functions it has cached', async () => {
+    // A cluster of its own: this test stops it.
+    const cluster = await startPostgresCluster();
+    try {
+      const srv = await buildApp({ config: loadConfig({ FNTS_DB: await createDatabase(cluster.url), FNTS_LOG_LEVEL: 'silent' }) });
+      server = srv;
+      const app = await createOn<AppJson>(srv, '/v2/apps', { name: 'outage' });
+      const fn = await createOn<FnJson>(srv, '/v2/fns', { app_id: app.id, name: 'f', image: 'fnts-test-no-such-image:0.0.0' });
+      expect((await srv.inject({ method: 'GET', url: `/v2/fns/${fn.id}` })).statusCode).toBe(200);
+      await cluster.stop();
+
+      const write = await srv.inject({ method: 'POST', url: '/v2/apps', payload: { name: 'during-outage' } });
+      expectError(write, 503, 'The database cannot be reached; try again later', 'FNTS_ERR_STORE_UNAVAILABLE');
+      expect(write.headers['retry-after']).toBe('5');
+      expectError(await srv.inject({ method: 'GET', url: '/v2/apps' }), 503, /database/, 'FNTS_ERR_STORE_UNAVAILABLE');
+      // What an invoke reads (the fn and its app by id) still comes from this server's cache.
+      const cached = await srv.inject({ method: 'GET', url: `/v2/fns/${fn.id}` });
+      expect(cached.statusCode).toBe(200);
+      expect(cached.json<FnJson>().image).toBe('fnts-test-no-such-image:0.0.0');
+    } finally {
+      await cluster.stop();
+    }
+  });
 
   it('refuses embedded streams and their triggers with 501 pointing at Kafka, and takes Kafka triggers', async () => {
     const { srv, appId, fnId } = await start();

@@ -1,6 +1,6 @@
-import type pg from 'pg';
 import { idFloor } from '../ids.js';
 import type { CallStore } from './datastore.js';
+import type { GuardedPool } from './postgres-pool.js';
 import type { CallRecord, CallResult, CallRetention, ClaimedCall, DetachedInput, ListOptions, Page } from './models.js';
 import { RECORD_COLUMNS, recordFromRow, type CallRow, type ClaimRow } from './rows.js';
 
@@ -24,7 +24,7 @@ function placeholders(rows: number): string {
 
 /** Call records and the detached-call queue in PostgreSQL, shared by every server on the database. */
 export class PostgresCallStore implements CallStore {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: GuardedPool) {}
 
   async insertMany(calls: readonly CallRecord[]): Promise<void> {
     for (let i = 0; i < calls.length; i += ROWS_PER_INSERT) {

@@ -3,6 +3,7 @@ import { UniqueViolation, type Datastore } from './datastore.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
 import { ChangeListeningCache, CHANGES_CHANNEL } from './postgres-cache.js';
 import { PostgresCallStore } from './postgres-calls.js';
+import { GuardedPool, storeError } from './postgres-pool.js';
 import { migrate } from './postgres-schema.js';
 import { appFromRow, fnFromRow, page, triggerFromRow, type AppRow, type FnRow, type TriggerRow } from './rows.js';
 
@@ -60,8 +61,12 @@ export class PostgresDatastore implements Datastore {
     readonly migrationsApplied: number,
     private readonly cache: ChangeListeningCache,
   ) {
-    this.calls = new PostgresCallStore(pool);
+    this.db = new GuardedPool(pool);
+    this.calls = new PostgresCallStore(this.db);
   }
+
+  /** The pool every statement goes through: a lost database is a 503 with a code, not a 500. */
+  private readonly db: GuardedPool;
 
   /** Connects, migrates under an advisory lock, and returns the store; a failure closes the pool and rethrows. */
   static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresDatastore> {
@@ -89,7 +94,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   private async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
-    return (await this.pool.query<R>(sql, params)).rows;
+    return (await this.db.query<R>(sql, params)).rows;
   }
 
   /**
@@ -98,12 +103,12 @@ export class PostgresDatastore implements Datastore {
    */
   private async changed<T>(result: T): Promise<T> {
     this.cache.drop();
-    await this.pool.query(`NOTIFY ${CHANGES_CHANNEL}`);
+    await this.db.query(`NOTIFY ${CHANGES_CHANNEL}`);
     return result;
   }
 
   private async inTransaction<T>(run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.db.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -114,14 +119,14 @@ export class PostgresDatastore implements Datastore {
       await client.query('ROLLBACK').catch((e: Error) => {
         broken = e;
       });
-      throw err;
+      return storeError(err);
     } finally {
       client.release(broken);
     }
   }
 
   async insertApp(app: App): Promise<App> {
-    await unique('app', () => this.pool.query(
+    await unique('app', () => this.db.query(
       `INSERT INTO apps (id, name, config, annotations, syslog_url, shape, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [app.id, app.name, JSON.stringify(app.config), JSON.stringify(app.annotations), app.syslog_url ?? null,
@@ -131,7 +136,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async updateApp(app: App): Promise<App> {
-    await this.pool.query(`UPDATE apps SET config = $1, annotations = $2, syslog_url = $3, updated_at = $4 WHERE id = $5`,
+    await this.db.query(`UPDATE apps SET config = $1, annotations = $2, syslog_url = $3, updated_at = $4 WHERE id = $5`,
       [JSON.stringify(app.config), JSON.stringify(app.annotations), app.syslog_url ?? null, app.updated_at, app.id]);
     return this.changed(app);
   }
@@ -169,7 +174,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async insertFn(fn: Fn): Promise<Fn> {
-    await unique('fn', () => this.pool.query(
+    await unique('fn', () => this.db.query(
       `INSERT INTO fns (id, app_id, name, image, memory, timeout, idle_timeout, max_containers, concurrency,
          config, annotations, shape, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -181,7 +186,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async updateFn(fn: Fn): Promise<Fn> {
-    await this.pool.query(
+    await this.db.query(
       `UPDATE fns SET image = $1, memory = $2, timeout = $3, idle_timeout = $4, max_containers = $5, concurrency = $6,
          config = $7, annotations = $8, updated_at = $9 WHERE id = $10`,
       [fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null, fn.concurrency ?? null,
@@ -220,7 +225,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async insertTrigger(t: Trigger): Promise<Trigger> {
-    await unique('trigger', () => this.pool.query(
+    await unique('trigger', () => this.db.query(
       `INSERT INTO triggers (id, app_id, fn_id, name, type, source, annotations, options, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [t.id, t.app_id, t.fn_id, t.name, t.type, t.source, JSON.stringify(t.annotations),
@@ -230,7 +235,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async updateTrigger(t: Trigger): Promise<Trigger> {
-    await unique('trigger', () => this.pool.query(
+    await unique('trigger', () => this.db.query(
       `UPDATE triggers SET fn_id = $1, name = $2, source = $3, annotations = $4, options = $5, updated_at = $6 WHERE id = $7`,
       [t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.options ? JSON.stringify(t.options) : null,
         t.updated_at, t.id],
@@ -270,7 +275,7 @@ export class PostgresDatastore implements Datastore {
 
   async deleteTrigger(id: string): Promise<boolean> {
     if (hasNul(id)) return false;
-    return ((await this.pool.query(`DELETE FROM triggers WHERE id = $1`, [id])).rowCount ?? 0) > 0;
+    return ((await this.db.query(`DELETE FROM triggers WHERE id = $1`, [id])).rowCount ?? 0) > 0;
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -279,7 +284,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async setMetaIfAbsent(key: string, value: string): Promise<string> {
-    await this.pool.query(`INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [key, value]);
+    await this.db.query(`INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [key, value]);
     return (await this.getMeta(key)) as string;
   }
 
