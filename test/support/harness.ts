@@ -85,7 +85,9 @@ export async function containersOf(label: string): Promise<Docker.ContainerInfo[
 export async function cleanup(label: string, dir?: string): Promise<void> {
   for (const c of await containersOf(label)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   const images = await docker.listImages({ filters: { label: [`${TEST_LABEL}=${label}`] } });
-  for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+  // noprune: the untagged layer every function build shares through the build cache stays, so a build running
+  // in parallel never loses its parent ("unknown parent image ID").
+  for (const img of images) await docker.getImage(img.Id).remove({ force: true, noprune: true }).catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
 }
 

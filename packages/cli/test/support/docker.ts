@@ -15,7 +15,9 @@ export function imagesPerFile(): { run: string; labels: Record<string, string> }
     for (let pass = 0; pass < 3; pass++) {
       const images = await docker.listImages({ filters: { label: [`${TEST_LABEL}=${run}`] } });
       if (images.length === 0) return;
-      for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+      // noprune: the untagged layer every function build shares through the build cache stays, so a build running
+      // in parallel never loses its parent ("unknown parent image ID").
+      for (const img of images) await docker.getImage(img.Id).remove({ force: true, noprune: true }).catch(() => undefined);
     }
   });
   return { run, labels: { [TEST_LABEL]: run } };

@@ -104,7 +104,9 @@ export class ContainerFixture {
       const images = (await docker.listImages({ filters: { label: [`${TEST_LABEL}=${this.run}`] } }))
         // Function images carry fnts.function; the base image they inherit other labels from does not.
         .filter((img) => img.Labels?.['fnts.function'] !== undefined);
-      for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+      // noprune: the untagged layer every function build shares through the build cache stays, so a build running
+      // in parallel never loses its parent ("unknown parent image ID").
+      for (const img of images) await docker.getImage(img.Id).remove({ force: true, noprune: true }).catch(() => undefined);
       if (left.length === 0 && images.length === 0) break;
       await sleep(250);
     }
