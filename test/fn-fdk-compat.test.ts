@@ -1,22 +1,11 @@
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import tar from 'tar-fs';
-import { docker, REPO_ROOT, runCli, TEST_LABEL, useServerProcess } from './support/harness.js';
+import { copyPackageTree, docker, runCli, TEST_LABEL, useServerProcess } from './support/harness.js';
 
 
-/** Copies an installed package and, recursively, its dependencies into a node_modules dir. */
-async function copyPackageTree(name: string, into: string, from = REPO_ROOT, seen = new Set<string>()): Promise<void> {
-  if (seen.has(name)) return;
-  seen.add(name);
-  const pkgJson = createRequire(join(from, 'package.json')).resolve(`${name}/package.json`);
-  const pkgDir = dirname(pkgJson);
-  await cp(pkgDir, join(into, name), { recursive: true, dereference: true });
-  const deps = (JSON.parse(await readFile(pkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
-  for (const dep of Object.keys(deps)) await copyPackageTree(dep, into, pkgDir, seen);
-}
 
 describe('an image built with the official Fn Node FDK (@fnproject/fdk)', () => {
   const ctx = useServerProcess();

@@ -2,22 +2,11 @@
 // func.yaml naming Fn's build and run images) deploys with `fnts deploy` and no edits, through the real CLI and
 // server processes and Docker. Offline, Fn's images are not on the engine and no registry answers: the CLI builds on
 // fnts's own base instead and says so in one line.
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { docker, REPO_ROOT, runCli, useServerProcess } from './support/harness.js';
+import { copyPackageTree, docker, runCli, useServerProcess } from './support/harness.js';
 
-/** What `npm install` leaves in node_modules for a package: it and, recursively, its dependencies. */
-async function installPackage(name: string, into: string, from = REPO_ROOT, seen = new Set<string>()): Promise<void> {
-  if (seen.has(name)) return;
-  seen.add(name);
-  const pkgJson = createRequire(join(from, 'package.json')).resolve(`${name}/package.json`);
-  const pkgDir = dirname(pkgJson);
-  await cp(pkgDir, join(into, name), { recursive: true, dereference: true });
-  const deps = (JSON.parse(await readFile(pkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
-  for (const dep of Object.keys(deps)) await installPackage(dep, into, pkgDir, seen);
-}
 
 /** The files `fn init --runtime node` writes (Fn CLI 0.6, Node 20 images), byte for byte where it matters. */
 const FN_INIT_NODE = {
@@ -62,7 +51,7 @@ describe("an Fn user's node function, as `fn init --runtime node` made it", () =
     const fnDir = join(ctx.dir, 'fnhello');
     await mkdir(join(fnDir, 'node_modules'), { recursive: true });
     for (const [file, text] of Object.entries(FN_INIT_NODE)) await writeFile(join(fnDir, file), text);
-    await installPackage('@fnproject/fdk', join(fnDir, 'node_modules'));
+    await copyPackageTree('@fnproject/fdk', join(fnDir, 'node_modules'));
     const fnImageBefore = await onEngine('fnproject/node:20');
 
     const deploy = await runCli(['deploy', '--app', 'fnusers', '--create-app'], { cwd: fnDir, env: ctx.env });

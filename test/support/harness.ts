@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,20 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * What `npm install` leaves in node_modules for an installed package: copies it and, recursively, its dependencies
+ * from where the repo's node_modules holds them into `into`.
+ */
+export async function copyPackageTree(name: string, into: string, from = REPO_ROOT, seen = new Set<string>()): Promise<void> {
+  if (seen.has(name)) return;
+  seen.add(name);
+  const pkgJson = createRequire(join(from, 'package.json')).resolve(`${name}/package.json`);
+  const pkgDir = dirname(pkgJson);
+  await cp(pkgDir, join(into, name), { recursive: true, dereference: true });
+  const deps = (JSON.parse(await readFile(pkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+  for (const dep of Object.keys(deps)) await copyPackageTree(dep, into, pkgDir, seen);
 }
 
 /** Runs the real `fnts` CLI as a process. */
