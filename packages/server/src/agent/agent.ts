@@ -11,7 +11,7 @@ import type { ServerConfig } from '../config.js';
 import { ClientGoneError, errors, type FntsError, isFntsError } from '../errors.js';
 import { explainCallFailure } from './call-failure.js';
 import { errorDetailOf, readErrorBody } from './fdk-error.js';
-import { fnLabels, type CallOutcome, type Metrics } from '../metrics.js';
+import { fnLabels, type CallOutcome, type FnLabels, type Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
@@ -150,6 +150,19 @@ export class Agent {
     this.callEndListeners.push(listener);
   }
 
+  /**
+   * A function's metric labels, made once per stored version: the store hands out the same frozen fn object until the
+   * fn or its app changes, so calls do not rebuild them.
+   */
+  private readonly fnLabelCache = new WeakMap<Fn, { app: App; labels: FnLabels }>();
+  private labelsOf(app: App, fn: Fn): FnLabels {
+    const hit = this.fnLabelCache.get(fn);
+    if (hit?.app === app) return hit.labels;
+    const labels = fnLabels(app, fn);
+    this.fnLabelCache.set(fn, { app, labels });
+    return labels;
+  }
+
   /** Runs one call; resolves once the function has answered 200, or rejects with the call's error. */
   async call(req: CallRequest): Promise<CallResponse> {
     if (this.closing) throw errors.serverBusy();
@@ -160,7 +173,7 @@ export class Agent {
     const done = (outcome: CallOutcome, error?: Error) => {
       if (counted) return;
       counted = true;
-      const labels = fnLabels(req.app, req.fn);
+      const labels = this.labelsOf(req.app, req.fn);
       this.metrics.calls.inc({ ...labels, outcome });
       this.metrics.callDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
