@@ -19,7 +19,8 @@ export function Spark({ values, label, format = (v) => String(v), kind = 'line',
   const max = Math.max(1, ...nums);
   const step = values.length > 1 ? W / (values.length - 1) : W;
   const y = (v: number) => H - 1 - (v / max) * (H - 2);
-  const latest = [...values].reverse().find((v) => v !== null);
+  const lastIndex = values.findLastIndex((v) => v !== null);
+  const latest = lastIndex >= 0 ? values[lastIndex] : undefined;
   const total = kind === 'bars' ? nums.reduce((a, b) => a + b, 0) : undefined;
   const summary = total !== undefined ? `${format(total)} in the hour` : latest == null ? 'none' : `now ${format(latest)}`;
   return (
@@ -27,7 +28,11 @@ export function Spark({ values, label, format = (v) => String(v), kind = 'line',
       <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-hidden="true" preserveAspectRatio="none">
         {kind === 'bars'
           ? nums.map((v, i) => v > 0 && <rect key={i} x={i * (W / nums.length)} y={y(v)} width={Math.max(1, W / nums.length - 0.5)} height={H - 1 - y(v)} />)
-          : <polyline points={nums.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(' ')} />}
+          : <>
+            {/* Minutes without calls have no duration: the line skips them rather than dropping to zero. */}
+            <polyline points={values.flatMap((v, i) => (v === null ? [] : [`${(i * step).toFixed(1)},${y(v).toFixed(1)}`])).join(' ')} />
+            {lastIndex >= 0 && <circle cx={lastIndex * step} cy={y(values[lastIndex] ?? 0)} r="2" />}
+          </>}
       </svg>
       <figcaption>{label}: {summary}</figcaption>
     </figure>

@@ -115,8 +115,8 @@ function CallTable({ fnId, calls }: { fnId: string; calls: CallRecord[] }) {
               <tr data-call={c.id}>
                 <td><span class={c.status === 'success' ? 'ok' : c.status === 'running' || c.status === 'queued' ? 'muted' : 'error'}>{c.status}</span>
                   {c.error && <span class="muted"> {c.error}</span>}</td>
-                <td>{ago(c.created_at)}</td>
-                <td>{c.duration_ms === undefined ? '—' : fmtMs(c.duration_ms)}</td>
+                <td class="nowrap">{ago(c.created_at)}</td>
+                <td class="nowrap">{c.duration_ms === undefined ? '—' : fmtMs(c.duration_ms)}</td>
                 <td class="mono wrap">{c.batch ?? c.trigger_id ?? (c.type === 'detached' ? 'detached' : 'invoke')}</td>
                 <td class="mono">{c.id}</td>
                 <td><button type="button" class="small" aria-expanded={open === c.id}

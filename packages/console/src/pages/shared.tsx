@@ -14,8 +14,10 @@ export function Loading({ what }: { what: string }) {
  * A button for an action that changes something: it asks first (the browser's own dialog, which the keyboard and
  * screen readers know), then shows the action's answer or error beside it.
  */
-export function ActionButton({ label, confirm, run, onDone }: {
+export function ActionButton({ label, confirm, run, onDone, disabled = false, title }: {
   label: string;
+  disabled?: boolean;
+  title?: string | undefined;
   confirm: string;
   run: () => Promise<string | undefined>;
   onDone?: () => void;
@@ -24,7 +26,7 @@ export function ActionButton({ label, confirm, run, onDone }: {
   const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>(undefined);
   return (
     <span class="action">
-      <button type="button" disabled={busy} onClick={async () => {
+      <button type="button" disabled={busy || disabled} title={title} onClick={async () => {
         if (!window.confirm(confirm)) return;
         setBusy(true);
         try {

@@ -132,7 +132,7 @@ function TriggerCard({ view, history, onChange }: { view: TriggerView; history: 
           <label>Seek to <select value={seekTo} onChange={(e) => setSeekTo(e.currentTarget.value as 'earliest' | 'latest')}>
             <option value="latest">latest</option><option value="earliest">earliest</option>
           </select></label>
-          <ActionButton label="Seek" confirm={`Move every partition of ${t.name} to the ${seekTo} offset? Records in between are skipped or read again.`}
+          <ActionButton label="Seek" disabled={!paused} title={paused ? undefined : 'pause the trigger before seeking'} confirm={`Move every partition of ${t.name} to the ${seekTo} offset? Records in between are skipped or read again.`}
             onDone={onChange} run={async () => (await postJson<TriggerStatus>(`/v2/triggers/${id}/seek`, { position: seekTo }), `moved to ${seekTo}`)} />
         </span>
         {status?.dead_letter_stream && (
