@@ -17,7 +17,8 @@ const H = 32;
 export function Spark({ values, label, format = (v) => String(v), kind = 'line', tone = 'normal' }: SparkProps) {
   const nums = values.map((v) => v ?? 0);
   const max = Math.max(1, ...nums);
-  const step = values.length > 1 ? W / (values.length - 1) : W;
+  // A 3-unit margin keeps the newest point's dot inside the picture.
+  const step = values.length > 1 ? (W - 3) / (values.length - 1) : W - 3;
   const y = (v: number) => H - 1 - (v / max) * (H - 2);
   const lastIndex = values.findLastIndex((v) => v !== null);
   const latest = lastIndex >= 0 ? values[lastIndex] : undefined;
@@ -31,7 +32,7 @@ export function Spark({ values, label, format = (v) => String(v), kind = 'line',
           : <>
             {/* Minutes without calls have no duration: the line skips them rather than dropping to zero. */}
             <polyline points={values.flatMap((v, i) => (v === null ? [] : [`${(i * step).toFixed(1)},${y(v).toFixed(1)}`])).join(' ')} />
-            {lastIndex >= 0 && <circle cx={lastIndex * step} cy={y(values[lastIndex] ?? 0)} r="2" />}
+            {lastIndex >= 0 && <circle cx={lastIndex * step} cy={y(values[lastIndex] ?? 0)} r="2.5" />}
           </>}
       </svg>
       <figcaption>{label}: {summary}</figcaption>

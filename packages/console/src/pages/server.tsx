@@ -6,7 +6,7 @@ import { Loading, Problem, Section } from './shared.js';
 
 const SERIES = [
   'fnts_containers', 'fnts_memory_reserved_mib', 'fnts_memory_budget_mib', 'fnts_queue_length',
-  'fnts_process_resident_memory_bytes', 'fnts_process_start_time_seconds',
+  'fnts_process_process_resident_memory_bytes', 'fnts_process_process_start_time_seconds',
 ];
 
 async function loadServer() {
@@ -25,8 +25,8 @@ export function ServerPage() {
   const reserved = sampleValue(samples, 'fnts_memory_reserved_mib') ?? 0;
   const budget = sampleValue(samples, 'fnts_memory_budget_mib');
   const queues = samples.filter((s) => s.name === 'fnts_queue_length');
-  const started = sampleValue(samples, 'fnts_process_start_time_seconds');
-  const rss = sampleValue(samples, 'fnts_process_resident_memory_bytes');
+  const started = sampleValue(samples, 'fnts_process_process_start_time_seconds');
+  const rss = sampleValue(samples, 'fnts_process_process_resident_memory_bytes');
   return (
     <>
       <h1>Server</h1>
