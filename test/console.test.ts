@@ -149,7 +149,6 @@ describe('the web console in Chromium', () => {
       return cells.reduce((n, c) => n + Number(c), 0);
     };
     await expect.poll(lag, { timeout: 10_000 }).toBe(40);
-    await shot(page, 'streams-paused');
     await card.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => card.getByTestId('trigger-state').textContent()).toBe('running');
     await expect.poll(lag, { timeout: 30_000 }).toBe(0);

@@ -19,7 +19,7 @@ export function Spark({ values, label, format = (v) => String(v), kind = 'line',
   const max = Math.max(1, ...nums);
   // A 3-unit margin keeps the newest point's dot inside the picture.
   const step = values.length > 1 ? (W - 3) / (values.length - 1) : W - 3;
-  const y = (v: number) => H - 1 - (v / max) * (H - 2);
+  const y = (v: number) => H - 3 - (v / max) * (H - 6);
   const lastIndex = values.findLastIndex((v) => v !== null);
   const latest = lastIndex >= 0 ? values[lastIndex] : undefined;
   const total = kind === 'bars' ? nums.reduce((a, b) => a + b, 0) : undefined;
