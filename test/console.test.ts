@@ -225,6 +225,10 @@ describe('the console\'s files', () => {
     const apps = await request(`${server.url}/v2/apps`);
     await apps.body.text();
     expect(apps.statusCode).toBe(401);
+    // The server page's memory budget is in /metrics beside what containers reserve.
+    const metrics = await (await request(`${server.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).body.text();
+    expect(Number(/^fnts_memory_budget_mib (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^fnts_memory_reserved_mib 0$/m);
   });
 
   it('asks for the key in the page and then shows the server', async () => {
