@@ -7,7 +7,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       // `any` only with a comment that says why (an eslint-disable-line with a reason).
       '@typescript-eslint/no-explicit-any': 'error',

@@ -12,3 +12,4 @@ export * from './schemas/calls.js';
 export * from './routes/resources.js';
 export * from './routes/streams.js';
 export * from './routes/calls.js';
+export * from './schemas/stats.js';

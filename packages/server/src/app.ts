@@ -12,6 +12,8 @@ import type { ApiDeps } from './api/deps.js';
 import { fnRoutes } from './api/fns.js';
 import { callRoutes } from './api/calls.js';
 import { callRecordRoutes } from './api/call-records.js';
+import { defaultConsoleDir, loadConsoleAssets, registerConsole } from './api/console.js';
+import { fnStatsRoutes } from './api/fn-stats.js';
 import { DetachedCallQueue } from './calls/detached-queue.js';
 import { CallHistory } from './calls/history.js';
 import { metaRoutes, routeTable } from './api/meta.js';
@@ -46,6 +48,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The package the Kafka client is loaded from (a test names a missing one: an install without the optional client). */
   kafkaClientPackage?: string;
+  /** The built web console's folder; by default @fnts/console's. */
+  consoleDir?: string;
 }
 
 /**
@@ -162,9 +166,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(triggerRoutes(api));
   await app.register(callRoutes(api));
   await app.register(callRecordRoutes(api));
+  await app.register(fnStatsRoutes(api));
   await app.register(streamRoutes(api));
   await app.register(streamControlRoutes(api));
   await app.register(observeRoutes(api, metrics));
+  const consoleDir = deps.consoleDir ?? await defaultConsoleDir();
+  registerConsole(app, consoleDir === undefined ? undefined : loadConsoleAssets(consoleDir));
   app.get('/v2/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Stream triggers start once the server is ready; retention trims the embedded log in the background.

@@ -57,6 +57,10 @@ export class Metrics {
   readonly memoryReserved = new Gauge({
     name: 'fnts_memory_reserved_mib', help: 'Memory reserved by live containers, in MiB', registers: [this.registry],
   });
+  readonly memoryBudget = new Gauge({
+    name: 'fnts_memory_budget_mib', help: 'Memory all containers together may reserve (FNTS_MAX_TOTAL_MEMORY_MIB), in MiB',
+    registers: [this.registry],
+  });
 
   readonly streamLagRecords = new Gauge({
     name: 'fnts_stream_lag_records', help: 'Records not yet processed, by stream trigger and partition',

@@ -276,6 +276,9 @@ describe('reading keys and requests (pure parts)', () => {
     expect(['/', '/version', '/version?x=1', '/t/app/x'].map(requiredScope)).toEqual(['public', 'public', 'public', 'public']);
     expect(['/invoke/01ABC', '/metrics', '/v2/apps', '/t', '/versions', '/metrics/'].map(requiredScope))
       .toEqual(['invoke', 'metrics', 'admin', 'admin', 'admin', 'admin']);
+    // The console's files are code without data; the API they call needs the key.
+    expect(['/ui', '/ui/', '/ui/app-ABC.js', '/uix', '/ui%2F', '/v2/ui'].map(requiredScope))
+      .toEqual(['public', 'public', 'public', 'admin', 'admin', 'admin']);
   });
 
   it('takes the key from Bearer or Basic (password, else user), and nothing from other schemes', () => {

@@ -4,8 +4,8 @@ import { errors } from '../errors.js';
 import type { Annotations } from '../store/models.js';
 
 /**
- * API keys on requests. With keys configured, every request needs one except `/`, `/version` and HTTP triggers
- * (which decide for themselves, see checkTriggerAuth). Paths are classified before routing and anything not
+ * API keys on requests. With keys configured, every request needs one except `/`, `/version`, the console's files
+ * (`/ui`) and HTTP triggers (which decide for themselves, see checkTriggerAuth). Paths are classified before routing and anything not
  * known to be public or invoke-only needs an admin key, so an odd spelling of a path can only need more, never less.
  */
 
@@ -19,6 +19,8 @@ export function requiredScope(url: string): Need {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   if (path === '/' || path === '/version' || path.startsWith('/t/')) return 'public';
+  // The web console's files: code without data. The page sends the key it asks for on every API request.
+  if (path === '/ui' || path.startsWith('/ui/')) return 'public';
   if (path.startsWith('/invoke/')) return 'invoke';
   if (path === '/metrics') return 'metrics';
   return 'admin';

@@ -24,6 +24,7 @@ export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsy
       const states = agent.containerStates();
       for (const [state, n] of Object.entries(states)) metrics.containers.set({ state }, n);
       metrics.memoryReserved.set(agent.budget.usedMiB);
+      metrics.memoryBudget.set(agent.budget.totalMiB);
       await deps.streams.refreshMetrics();
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });

@@ -1,0 +1,2 @@
+/** The folder of the built console (index.html and hashed assets); absent until `npm run build`. */
+export declare const consoleAssetsDir: URL;
