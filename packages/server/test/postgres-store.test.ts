@@ -110,7 +110,7 @@ describe('several servers on one PostgreSQL database', () => {
     const claimer = async (store: PostgresDatastore, owner: string): Promise<string[]> => {
       const got: string[] = [];
       for (let i = 0; i <= queued.length; i++) {
-        const call = await store.calls.claim(owner, Date.now(), []);
+        const call = await store.calls.claim(owner, Date.now(), [], 10_000);
         if (!call) break;
         expect(call.body?.toString()).toBe(call.id);
         got.push(call.id);
