@@ -93,7 +93,7 @@ describe('several servers on one PostgreSQL database', () => {
     await vi.waitFor(async () => expect(await b.getFnById(fn.id)).toBeUndefined(), { timeout: 5000, interval: 5 });
   });
 
-  it('hand each detached call to exactly one of them when both claim at once', async () => {
+  it('hand each detached call to exactly one of them when both claim at once, and each expired one to exactly one taker', async () => {
     const url = await createDatabase(inject('postgresUrl'));
     const [a, b] = [await open(url), await open(url)];
     const app = await a.insertApp(newApp('detached'));
@@ -129,6 +129,27 @@ describe('several servers on one PostgreSQL database', () => {
     expect(claims.slice(4).flat().length).toBeGreaterThan(0);
     const { rows } = await b.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM calls WHERE status = 'running' AND attempts = 1`);
     expect(rows[0]?.n).toBe(queued.length);
+
+    // Every lease has run out (a later clock): other claimers take each call over exactly once, from its owner.
+    const later = Date.now() + 60_000;
+    const takers = async (store: PostgresDatastore, owner: string): Promise<string[]> => {
+      const got: string[] = [];
+      for (let i = 0; i <= queued.length; i++) {
+        const call = await store.calls.claim(owner, later, [], 10_000);
+        if (!call) break;
+        expect(call.previous_owner).toMatch(/^server-[ab]\//);
+        got.push(call.id);
+      }
+      return got;
+    };
+    const taken = await Promise.all([
+      ...Array.from({ length: 4 }, (_, i) => takers(a, `server-c/${i}`)),
+      ...Array.from({ length: 4 }, (_, i) => takers(b, `server-d/${i}`)),
+    ]);
+    expect(taken.flat().sort()).toEqual(queued.map((c) => c.id).sort());
+    const { rows: after } = await b.pool.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM calls WHERE status = 'running' AND attempts = 2 AND owner ~ '^server-[cd]/'`);
+    expect(after[0]?.n).toBe(queued.length);
   });
 });
 
