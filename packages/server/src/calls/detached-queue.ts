@@ -23,7 +23,7 @@ export interface DetachedQueueSettings {
   /**
    * How long after its server died (or lost the database) a running call is run by another server, at most (given
    * capacity there). The lease is two thirds of it; every sixth of it each server renews its leases and looks for
-   * calls to run, so a lease survives two failed renewals and a dead server's call is found within the rest.
+   * calls to run, so a lease survives three failed renewals and a dead server's call is found within the rest.
    */
   takeoverMs: number;
 }
@@ -122,7 +122,7 @@ export class DetachedCallQueue {
         }
       }
     } catch (err) {
-      // The lease is two ticks longer than this: the next renewals may still be in time.
+      // A lease lasts four ticks: the next renewals may still be in time.
       this.deps.log.warn({ err }, 'renewing the leases of running detached calls failed');
     }
   }
