@@ -137,24 +137,27 @@ describe('a server killed -9 while it runs detached calls', () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const res = await request(`${a.process.url}/invoke/${fnId}`, {
-        method: 'POST', body: JSON.stringify({ sleep: 3000 }), headers: { 'content-type': 'application/json', 'fn-invoke-type': 'detached' },
+        method: 'POST', body: JSON.stringify({ sleep: 8000 }), headers: { 'content-type': 'application/json', 'fn-invoke-type': 'detached' },
       });
       await res.body.dump();
       expect(res.statusCode).toBe(202);
       ids.push(String(res.headers['fn-call-id']));
     }
-    // All four run on A (it claims each as it stores it) before A dies.
+    // Each runs before A dies: A claims each as it stores it (B, polling every second, may win one now and then).
     const rows = async () => (await db.query<{ id: string; status: string; owner: string | null; attempts: number; started_at: string | null }>(
       'SELECT id, status, owner, attempts, started_at FROM calls WHERE id = ANY($1) ORDER BY id', [ids])).rows;
     const running = await poll(async () => {
       const now = await rows();
       return now.length === 4 && now.every((r) => r.status === 'running') ? now : undefined;
     }, 60_000);
-    expect(running?.map((r) => [r.owner, r.attempts])).toEqual(Array(4).fill([a.id, 1]));
-    // ...and each has begun in A's containers.
+    expect(running?.map((r) => r.attempts)).toEqual([1, 1, 1, 1]);
+    const onA = new Set(running?.filter((r) => r.owner === a.id).map((r) => r.id));
+    expect(onA.size, 'no call ran on A').toBeGreaterThan(0);
+    for (const r of running ?? []) expect([a.id, b.id]).toContain(r.owner);
+    // ...and A's have begun in its containers.
     const begun = await poll(async () => {
       const started = await printed(a.process.url, fnId, 'start');
-      return ids.every((id) => started.has(id)) ? true : undefined;
+      return [...onA].every((id) => started.has(id)) ? true : undefined;
     }, 60_000);
     expect(begun, 'the calls never began on A').toBe(true);
 
@@ -167,12 +170,14 @@ describe('a server killed -9 while it runs detached calls', () => {
       const now = await rows();
       return now.every((r) => r.status !== 'running' && r.status !== 'queued') ? now : undefined;
     }, 60_000);
-    expect(done?.map((r) => [r.status, r.owner, r.attempts])).toEqual(Array(4).fill(['success', b.id, 2]));
-    // B claimed each within the bound after A died (started_at is B's claim).
-    for (const r of done ?? []) expect(Date.parse(r.started_at as string) - killedAt).toBeLessThanOrEqual(TAKEOVER_MS);
+    // A's calls were taken over by B (one more attempt); any B had from the start it simply finished.
+    const attemptsOf = (id: string) => (onA.has(id) ? 2 : 1);
+    expect(done?.map((r) => [r.status, r.owner, r.attempts])).toEqual(done?.map((r) => ['success', b.id, attemptsOf(r.id)]));
+    // B claimed each of A's within the bound after A died (started_at is B's claim).
+    for (const r of done?.filter((x) => onA.has(x.id)) ?? []) expect(Date.parse(r.started_at as string) - killedAt).toBeLessThanOrEqual(TAKEOVER_MS);
     // The API shows the same records through B.
     for (const id of ids) {
-      expect((await send(b.process.url, 'GET', `/v2/fns/${fnId}/calls/${id}`)).json).toMatchObject({ id, status: 'success', attempts: 2 });
+      expect((await send(b.process.url, 'GET', `/v2/fns/${fnId}/calls/${id}`)).json).toMatchObject({ id, status: 'success', attempts: attemptsOf(id) });
     }
     // B ran each exactly once: one start and one end per call in its function's log.
     const startedOnB = await printed(b.process.url, fnId, 'start');

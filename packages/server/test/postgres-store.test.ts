@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { newId } from '../src/ids.js';
 import { StartupError } from '../src/startup-errors.js';
 import { UniqueViolation } from '../src/store/datastore.js';
-import type { App, CallRecord, Fn } from '../src/store/models.js';
+import type { App, CallRecord, Fn, Trigger } from '../src/store/models.js';
 import { PostgresDatastore } from '../src/store/postgres.js';
 import { POSTGRES_MIGRATIONS, SchemaTooNew } from '../src/store/postgres-schema.js';
 import { createOn, expectError, type AppJson, type FnJson, type ListJson, type TriggerJson } from './support/api.js';
@@ -91,6 +91,39 @@ describe('several servers on one PostgreSQL database', () => {
     await vi.waitFor(async () => expect((await b.getAppById(app.id))?.config).toEqual({ k: 'v' }), { timeout: 5000, interval: 5 });
     await a.deleteFn(fn.id);
     await vi.waitFor(async () => expect(await b.getFnById(fn.id)).toBeUndefined(), { timeout: 5000, interval: 5 });
+  });
+
+  it('cache apps by name and HTTP triggers by source (what a trigger call reads) the same way', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const [a, b] = [await open(url), await open(url)];
+    const app = await a.insertApp(newApp('by-name'));
+    const fn: Fn = {
+      id: newId(), name: 'f', app_id: app.id, image: 'i:1', memory: 128, timeout: 30, idle_timeout: 30, config: {}, annotations: {},
+      created_at: now, updated_at: now,
+    };
+    await a.insertFn(fn);
+    const trigger: Trigger = {
+      id: newId(), app_id: app.id, fn_id: fn.id, name: 't', type: 'http', source: '/old', annotations: {}, created_at: now, updated_at: now,
+    };
+    // Not there yet: a miss is not cached, so the insert is seen at once.
+    expect(await b.getTriggerBySource(app.id, 'http', '/old')).toBeUndefined();
+    await a.insertTrigger(trigger);
+    expect((await b.getTriggerBySource(app.id, 'http', '/old'))?.id).toBe(trigger.id);
+    expect((await b.getAppByName('by-name'))?.id).toBe(app.id);
+    // Behind the stores' backs (no notification): b answers from its cache.
+    await b.pool.query(`UPDATE triggers SET annotations = '{"k":"unseen"}' WHERE id = $1`, [trigger.id]);
+    await b.pool.query(`UPDATE apps SET config = '{"k":"unseen"}' WHERE id = $1`, [app.id]);
+    expect((await b.getTriggerBySource(app.id, 'http', '/old'))?.annotations).toEqual({});
+    expect((await b.getAppByName('by-name'))?.config).toEqual({});
+
+    await a.updateTrigger({ ...trigger, source: '/new' });
+    await vi.waitFor(async () => expect(await b.getTriggerBySource(app.id, 'http', '/old')).toBeUndefined(), { timeout: 5000, interval: 5 });
+    expect((await b.getTriggerBySource(app.id, 'http', '/new'))?.id).toBe(trigger.id);
+    await a.deleteTrigger(trigger.id);
+    await vi.waitFor(async () => expect(await b.getTriggerBySource(app.id, 'http', '/new')).toBeUndefined(), { timeout: 5000, interval: 5 });
+    expect((await b.getAppByName('by-name'))?.config).toEqual({ k: 'unseen' });
+    await a.deleteApp(app.id);
+    await vi.waitFor(async () => expect(await b.getAppByName('by-name')).toBeUndefined(), { timeout: 5000, interval: 5 });
   });
 
   it('hand each detached call to exactly one of them when both claim at once, and each expired one to exactly one taker', async () => {
