@@ -1,5 +1,6 @@
 // Several-servers benchmark: calls/s and p50 of HTTP-trigger calls straight to one fnts server, through nginx
-// (deploy/nginx/fnts.conf) to that one server, and through nginx to two servers, side by side with the ratios.
+// (deploy/nginx/fnts.conf) to that one server, and through nginx to two servers, side by side with the ratios; each
+// server on its own SQLite file, and again with two servers sharing one PostgreSQL database.
 // Run with `npm run bench:servers`; see bench/README.md for what each figure means.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import { Pool } from 'undici';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { startNginx } from './nginx.js';
+import { createDatabase, startPostgresCluster } from './postgres.js';
 import {
   CleanupStack, closedLoop, emptySamples, fmt, JsonApi, mergeInto, msSince, progress, removeLabelled, renderTable,
   summarize, writeResults, type LatencySummary, type Samples,
@@ -20,7 +22,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVER_MAIN = join(ROOT, 'packages/server/dist/main.js');
 const NGINX_CONF = join(ROOT, 'deploy/nginx/fnts.conf');
 
-/** Sized so the whole run stays around two minutes on 2 cores. */
+/** Sized so the whole run stays around four minutes on 2 cores (five paths). */
 const PLAN = {
   /** Functions, each behind its own HTTP trigger; client w calls function w mod fns, so 8 clients keep 8 functions busy. */
   fns: 8,
@@ -45,13 +47,16 @@ interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** `fnts-server` as its own process (its own event loop, as in production) on a free loopback port. */
-async function startServer(dir: string, label: string): Promise<ServerChild> {
+/**
+ * `fnts-server` as its own process (its own event loop, as in production) on a free loopback port, with its own
+ * SQLite file unless given a database.
+ */
+async function startServer(dir: string, label: string, db = join(dir, 'fnts.db')): Promise<ServerChild> {
   await mkdir(dir, { recursive: true });
   const child = spawn(process.execPath, [SERVER_MAIN], {
     env: {
       ...process.env,
-      FNTS_HOST: '127.0.0.1', FNTS_PORT: '0', FNTS_DB: join(dir, 'fnts.db'), FNTS_STATE_DIR: dir,
+      FNTS_HOST: '127.0.0.1', FNTS_PORT: '0', FNTS_DB: db, FNTS_STATE_DIR: dir,
       FNTS_IOFS_DIR: join(dir, 'iofs'), FNTS_CONTAINER_LABELS: label, FNTS_LOG_LEVEL: 'warn', FNTS_LOG_FORMAT: 'json',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,7 +128,7 @@ async function split(log: { upstream: string; key: string }[], names: Record<str
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
 }
 
-const PATHS = ['one server', 'nginx → 1 server', 'nginx → 2 servers'] as const;
+const PATHS = ['one server', 'nginx → 1 server', 'nginx → 2 servers', 'PG: one server', 'PG: nginx → 2 servers'] as const;
 type PathName = typeof PATHS[number];
 
 async function main(): Promise<void> {
@@ -160,13 +165,30 @@ async function main(): Promise<void> {
       await deploy(s.url, image);
     }
     const [a, b] = servers as [ServerChild, ServerChild];
+    // Servers c and d share one database on a throwaway PostgreSQL cluster: the app is deployed once, through c.
+    const cluster = await startPostgresCluster();
+    cleanup.add('stop the PostgreSQL cluster', () => cluster.stop());
+    const pgUrl = await createDatabase(cluster.url, 'fnts_bench');
+    const shared: ServerChild[] = [];
+    for (const name of ['c', 'd']) {
+      const s = await startServer(join(work, name), label, pgUrl);
+      cleanup.add(`stop server ${name}`, () => s.stop());
+      shared.push(s);
+    }
+    const [c, d] = shared as [ServerChild, ServerChild];
+    await deploy(c.url, image);
     const upstream = (s: ServerChild) => new URL(s.url).host;
     const nginxOne = await startNginx(NGINX_CONF, [upstream(a)]);
     cleanup.add('stop nginx (one server)', () => nginxOne.stop());
     const nginxTwo = await startNginx(NGINX_CONF, [upstream(a), upstream(b)]);
     cleanup.add('stop nginx (two servers)', () => nginxTwo.stop());
-    const bases: Record<PathName, string> = { 'one server': a.url, 'nginx → 1 server': nginxOne.url, 'nginx → 2 servers': nginxTwo.url };
-    progress(`servers ${a.url} ${b.url}; nginx ${nginxOne.url} (a) ${nginxTwo.url} (a, b)`);
+    const nginxPg = await startNginx(NGINX_CONF, [upstream(c), upstream(d)]);
+    cleanup.add('stop nginx (two servers on PostgreSQL)', () => nginxPg.stop());
+    const bases: Record<PathName, string> = {
+      'one server': a.url, 'nginx → 1 server': nginxOne.url, 'nginx → 2 servers': nginxTwo.url,
+      'PG: one server': c.url, 'PG: nginx → 2 servers': nginxPg.url,
+    };
+    progress(`servers ${a.url} ${b.url}, on PostgreSQL ${c.url} ${d.url}; nginx ${nginxOne.url} (a) ${nginxTwo.url} (a, b) ${nginxPg.url} (c, d)`);
 
     const results: { clients: number; paths: Record<PathName, LatencySummary>; truncated: boolean }[] = [];
     for (const level of PLAN.levels) {
@@ -190,25 +212,27 @@ async function main(): Promise<void> {
       }
     }
     const shares = await split(await nginxTwo.accessLog(), { [upstream(a)]: 'a', [upstream(b)]: 'b' });
+    const pgShares = await split(await nginxPg.accessLog(), { [upstream(c)]: 'c', [upstream(d)]: 'd' });
 
     console.log(`\nHTTP-trigger calls of a no-op function (${PLAN.fns} functions, client w calls f<w mod ${PLAN.fns}>; closed loops, `
       + `${PLAN.rounds} alternating rounds per path; fnts servers and nginx are separate processes on this machine)`);
-    const header = ['clients', ...PATHS.flatMap((p) => [`${p} calls/s`, 'p50 ms']), '2 servers ÷ one: calls/s', 'p50'];
-    console.log(renderTable(header, results.map((r) => {
+    // One row per path and level: the table stays narrow enough for a terminal with five paths.
+    const header = ['clients', 'path', 'calls/s', 'p50 ms', 'calls/s ÷ one server', 'p50 ÷ one server'];
+    console.log(renderTable(header, results.flatMap((r) => {
       const one = r.paths['one server'];
-      const two = r.paths['nginx → 2 servers'];
-      return [
-        String(r.clients),
-        ...PATHS.flatMap((p) => [fmt(r.paths[p].callsPerS, 0), fmt(r.paths[p].p50Ms, 3)]),
-        `${fmt(two.callsPerS / one.callsPerS, 2)}×`, `${fmt(two.p50Ms / one.p50Ms, 2)}×`,
-      ];
+      return PATHS.map((p) => [
+        String(r.clients), p, fmt(r.paths[p].callsPerS, 0), fmt(r.paths[p].p50Ms, 3),
+        `${fmt(r.paths[p].callsPerS / one.callsPerS, 2)}×`, `${fmt(r.paths[p].p50Ms / one.p50Ms, 2)}×`,
+      ]);
     })));
     if (results.some((r) => r.truncated)) console.log(`(a block stopped at its ${PLAN.blockMaxMs / 1000} s cap; rates count what finished)`);
     console.log(`nginx → 2 servers sent to server a: ${shares.a?.join(' ') ?? 'nothing'}; to server b: ${shares.b?.join(' ') ?? 'nothing'} `
       + '(consistent hashing of the routing key; "one server" and "nginx → 1 server" both use a)');
+    console.log(`PG: nginx → 2 servers sent to server c: ${pgShares.c?.join(' ') ?? 'nothing'}; to server d: ${pgShares.d?.join(' ') ?? 'nothing'} `
+      + '(servers c and d share one PostgreSQL database; "PG: one server" is c)');
     const runtimeS = msSince(started) / 1000;
     console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}; run took ${runtimeS.toFixed(0)} s`);
-    const file = await writeResults('several-servers', env.date, { runId, env, plan: PLAN, results, shares, runtimeS });
+    const file = await writeResults('several-servers', env.date, { runId, env, plan: PLAN, results, shares, pgShares, runtimeS });
     console.log(`results: ${file}`);
   } finally {
     await cleanup.run();

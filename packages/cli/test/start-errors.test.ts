@@ -159,6 +159,7 @@ describe('fnts start: operator mistakes', () => {
     expect(two.code).toBe(1);
     expect(two.stderr).toMatch(/^Error: 2 invalid server settings:\n {2}--port "70000" must be .*\n {2}--log-level loud must be one of/);
     expect(two.stderr).not.toMatch(/\n\s+at /);
+    expectOneLineError(await fnts(['start', '--server-id', 'not ok']), /invalid server setting: --server-id not ok must be 1 to 64 letters/, /fnts start --help/);
   });
 });
 
@@ -213,6 +214,19 @@ describe('fnts start: logs', () => {
     expect(await pretty.stop()).toBe(0);
     expect(pretty.stdout()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: shutting down {"signal":"SIGTERM"}$/m);
     expect(pretty.stdout()).not.toMatch(/"level":/);
+  });
+});
+
+describe('fnts start: identity', () => {
+  it('--state-dir keeps the server id in <dir>/server-id, the same across restarts', async () => {
+    const dir = join(tmp.path, 'state');
+    const first = await startUntilListening(['--state-dir', dir]);
+    expect(await first.stop()).toBe(0);
+    const id = (await readFile(join(dir, 'server-id'), 'utf8')).trim();
+    expect(id).toMatch(/^[a-z0-9]+$/);
+    const again = await startUntilListening(['--state-dir', dir]);
+    expect(await again.stop()).toBe(0);
+    expect((await readFile(join(dir, 'server-id'), 'utf8')).trim()).toBe(id);
   });
 });
 

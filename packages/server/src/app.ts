@@ -122,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     retryBaseMs: config.detachedRetryBaseMs,
     retryMaxMs: config.detachedRetryMaxMs,
     defaultMaxContainers: config.maxContainersPerFn,
+    takeoverMs: config.detachedTakeoverMs,
   });
   const api: ApiDeps = {
     store, config, agent, streamLog, streams, detached, history, newId, now: () => new Date().toISOString(),

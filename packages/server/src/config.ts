@@ -86,6 +86,8 @@ export interface ServerConfig {
   /** Backoff between those runs: doubling from the base, capped at the max. */
   readonly detachedRetryBaseMs: number;
   readonly detachedRetryMaxMs: number;
+  /** How long after its server died a running detached call is taken over by another server on the database, at most. */
+  readonly detachedTakeoverMs: number;
   /** Call records kept per function (the newest), and the age past which they go. */
   readonly callHistoryPerFn: number;
   readonly callHistoryMaxAgeMs: number;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     detachedMaxAttempts: int('FNTS_DETACHED_MAX_ATTEMPTS', 20, 1, 1000),
     detachedRetryBaseMs: int('FNTS_DETACHED_RETRY_BASE_MS', 500, 1, 3_600_000),
     detachedRetryMaxMs: int('FNTS_DETACHED_RETRY_MAX_MS', 30_000, 1, 3_600_000),
+    detachedTakeoverMs: int('FNTS_DETACHED_TAKEOVER_MS', 15_000, 600, 3_600_000),
     callHistoryPerFn: int('FNTS_CALL_HISTORY_PER_FN', 1000, 1, 1_000_000),
     callHistoryMaxAgeMs: int('FNTS_CALL_HISTORY_MAX_AGE_MS', 7 * 86_400_000, 1000, 3650 * 86_400_000),
     imagePull: env.FNTS_IMAGE_PULL === 'missing' ? 'missing' : 'never',

@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { idFloor, newId } from '../src/ids.js';
 import type { Datastore } from '../src/store/datastore.js';
-import type { App, CallRecord, Fn } from '../src/store/models.js';
+import type { App, CallRecord, ClaimedCall, Fn } from '../src/store/models.js';
 import { STORE_KINDS, type StoreLocation } from './support/stores.js';
+
+const LEASE = 10_000;
 
 /** The call records and the durable detached queue, on every store (a real SQLite file, a real PostgreSQL database). */
 describe.each(STORE_KINDS)('$name', (kind) => {
@@ -80,17 +82,18 @@ describe.each(STORE_KINDS)('$name', (kind) => {
       await store.calls.enqueue(b, { headers: {}, body: null });
       expect(await store.calls.countPending()).toBe(2);
 
-      const claimed = await store.calls.claim('server-1', Date.now(), [f.id]);
+      const claimed = await store.calls.claim('server-1', Date.now(), [f.id], LEASE);
       expect(claimed).toMatchObject({ id: b.id, status: 'running', attempts: 1, body: null });
-      const first = await store.calls.claim('server-2', Date.now(), []);
+      const first = await store.calls.claim('server-2', Date.now(), [], LEASE);
       expect(first).toMatchObject({ id: a.id, status: 'running', attempts: 1, headers: { 'content-type': 'text/plain', 'x-m': ['1', '2'] } });
       expect(first?.body?.toString()).toBe('input');
-      expect(await store.calls.claim('server-1', Date.now(), [])).toBeUndefined();
+      expect(await store.calls.claim('server-1', Date.now(), [], LEASE)).toBeUndefined();
 
-      await store.calls.finish(a.id, { status: 'error', completed_at: new Date().toISOString(), duration_ms: 7, error: 'boom', error_code: 'X' });
+      await store.calls.finish(first as ClaimedCall, { status: 'error', completed_at: new Date().toISOString(), duration_ms: 7, error: 'boom', error_code: 'X' });
       expect(await store.calls.get(f.id, a.id)).toMatchObject({ status: 'error', error: 'boom', error_code: 'X', duration_ms: 7 });
       const raw = await location.callInput(store, a.id);
-      expect(raw).toEqual({ headers: null, body: null, owner: null });
+      // The input is gone; the owner stays: the server that ran the call to its end.
+      expect(raw).toEqual({ headers: null, body: null, owner: 'server-2' });
       expect(await store.calls.countPending()).toBe(1);
     });
 
@@ -99,20 +102,80 @@ describe.each(STORE_KINDS)('$name', (kind) => {
       const a = record(f.id, { type: 'detached', attempts: 0 });
       await store.calls.enqueue(a, { headers: {}, body: Buffer.from('x') });
       const t = Date.now();
-      await store.calls.claim('s1', t, []);
-      await store.calls.requeue(a.id, t + 60_000, false);
-      expect(await store.calls.claim('s1', t, [])).toBeUndefined();
+      const claimed = await store.calls.claim('s1', t, [], LEASE) as ClaimedCall;
+      expect(await store.calls.requeue(claimed, t + 60_000, false)).toBe(true);
+      expect(await store.calls.claim('s1', t, [], LEASE)).toBeUndefined();
       expect(await store.calls.nextDue(t)).toBe(t + 60_000);
-      const again = await store.calls.claim('s1', t + 60_000, []);
+      const again = await store.calls.claim('s1', t + 60_000, [], LEASE);
       expect(again).toMatchObject({ id: a.id, attempts: 2 });
       expect(again?.body?.toString()).toBe('x');
 
       expect(await store.calls.recover('s2')).toBe(0);
       expect(await store.calls.recover('s1')).toBe(1);
       expect(await store.calls.get(f.id, a.id)).toMatchObject({ status: 'queued', attempts: 2 });
-      await store.calls.claim('s1', t + 60_000, []);
-      await store.calls.requeue(a.id, 0, true);
+      const third = await store.calls.claim('s1', t + 60_000, [], LEASE) as ClaimedCall;
+      expect(await store.calls.requeue(third, 0, true)).toBe(true);
       expect(await store.calls.get(f.id, a.id)).toMatchObject({ status: 'queued', attempts: 2 });
+    });
+
+    it('hands a running call to another server once its lease runs out, and keeps it while the owner renews it', async () => {
+      const f = await store.insertFn(fn('f'));
+      const a = record(f.id, { type: 'detached', attempts: 0 });
+      await store.calls.enqueue(a, { headers: { h: 'v' }, body: Buffer.from('in') });
+      const t = Date.now();
+      const first = await store.calls.claim('s1', t, [], 1000) as ClaimedCall;
+      expect(first).toMatchObject({ id: a.id, owner: 's1', attempts: 1 });
+      expect(first.previous_owner).toBeUndefined();
+      // Within the lease nobody takes it, and its owner never takes over its own call, even past the lease.
+      expect(await store.calls.claim('s2', t + 999, [], 1000)).toBeUndefined();
+      expect(await store.calls.claim('s1', t + 5000, [], 1000)).toBeUndefined();
+      // Renewed by its owner (and only by it): still not due at the old expiry.
+      expect(await store.calls.renew('s2', [a.id], t + 60_000)).toEqual([]);
+      expect(await store.calls.renew('s1', [a.id, 'no-such-call'], t + 3000)).toEqual([a.id]);
+      expect(await store.calls.claim('s2', t + 2000, [], 1000)).toBeUndefined();
+      // A saturated function's expired calls wait, like its queued ones.
+      expect(await store.calls.claim('s2', t + 3001, [f.id], 1000)).toBeUndefined();
+
+      const taken = await store.calls.claim('s2', t + 3001, [], 1000) as ClaimedCall;
+      expect(taken).toMatchObject({ id: a.id, owner: 's2', previous_owner: 's1', status: 'running', attempts: 2, headers: { h: 'v' } });
+      expect(taken.body?.toString()).toBe('in');
+      expect(taken.epoch).toBeGreaterThan(first.epoch);
+      expect(await store.calls.renew('s1', [a.id], t + 60_000)).toEqual([]);
+      expect(await store.calls.countPending()).toBe(1);
+
+      // The old owner's late result and requeue are refused; the new owner's stands.
+      const late = { status: 'error' as const, completed_at: new Date().toISOString(), duration_ms: 1, error: 'late' };
+      expect(await store.calls.finish(first, late)).toBe(false);
+      expect(await store.calls.requeue(first, 0, true)).toBe(false);
+      expect(await store.calls.get(f.id, a.id)).toMatchObject({ status: 'running', attempts: 2 });
+      expect(await store.calls.finish(taken, { status: 'success', completed_at: new Date().toISOString(), duration_ms: 4 })).toBe(true);
+      expect(await store.calls.finish(taken, late)).toBe(false);
+      expect(await store.calls.get(f.id, a.id)).toMatchObject({ status: 'success', attempts: 2 });
+      expect(await location.callInput(store, a.id)).toEqual({ headers: null, body: null, owner: 's2' });
+      expect(await store.calls.claim('s3', t + 600_000, [], 1000)).toBeUndefined();
+    });
+
+    it('takes over a call whose lease ran out before a queued one, and queues a restarted owner\'s calls at once', async () => {
+      const f = await store.insertFn(fn('f'));
+      const older = record(f.id, { type: 'detached', attempts: 0 });
+      const newer = record(f.id, { type: 'detached', attempts: 0 });
+      await store.calls.enqueue(older, { headers: {}, body: null });
+      await store.calls.enqueue(newer, { headers: {}, body: null });
+      const t = Date.now();
+      expect((await store.calls.claim('s1', t, [], 1000))?.id).toBe(older.id);
+      expect((await store.calls.claim('s1', t, [], 1000))?.id).toBe(newer.id);
+      const stale = record(f.id, { type: 'detached', attempts: 0 });
+      await store.calls.enqueue(stale, { headers: {}, body: null });
+      // Both of s1's leases ran out: they come before the queued call, the one that ran out first first.
+      expect(await store.calls.renew('s1', [newer.id], t + 500)).toEqual([newer.id]);
+      expect((await store.calls.claim('s2', t + 1500, [], 1000))?.id).toBe(newer.id);
+      expect((await store.calls.claim('s2', t + 1500, [], 1000))?.id).toBe(older.id);
+      expect((await store.calls.claim('s2', t + 1500, [], 1000))?.id).toBe(stale.id);
+      // s2 restarts: everything it held is queued again, with its attempts, and claimable at once.
+      expect(await store.calls.recover('s2')).toBe(3);
+      const again = await store.calls.claim('s3', t + 1500, [], 1000);
+      expect(again).toMatchObject({ id: older.id, attempts: 3 });
+      expect(again?.previous_owner).toBeUndefined();
     });
 
     it('keeps queued calls across closing and reopening the store', async () => {
@@ -121,7 +184,7 @@ describe.each(STORE_KINDS)('$name', (kind) => {
       await store.calls.enqueue(a, { headers: { h: 'v' }, body: Buffer.from('kept') });
       await store.close();
       store = await location.open();
-      const claimed = await store.calls.claim('s', Date.now(), []);
+      const claimed = await store.calls.claim('s', Date.now(), [], LEASE);
       expect(claimed?.id).toBe(a.id);
       expect(claimed?.body?.toString()).toBe('kept');
     });

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { newId } from '../src/ids.js';
 import { StartupError } from '../src/startup-errors.js';
 import { UniqueViolation } from '../src/store/datastore.js';
-import type { App, CallRecord, Fn } from '../src/store/models.js';
+import type { App, CallRecord, Fn, Trigger } from '../src/store/models.js';
 import { PostgresDatastore } from '../src/store/postgres.js';
 import { POSTGRES_MIGRATIONS, SchemaTooNew } from '../src/store/postgres-schema.js';
 import { createOn, expectError, type AppJson, type FnJson, type ListJson, type TriggerJson } from './support/api.js';
@@ -93,7 +93,40 @@ describe('several servers on one PostgreSQL database', () => {
     await vi.waitFor(async () => expect(await b.getFnById(fn.id)).toBeUndefined(), { timeout: 5000, interval: 5 });
   });
 
-  it('hand each detached call to exactly one of them when both claim at once', async () => {
+  it('cache apps by name and HTTP triggers by source (what a trigger call reads) the same way', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const [a, b] = [await open(url), await open(url)];
+    const app = await a.insertApp(newApp('by-name'));
+    const fn: Fn = {
+      id: newId(), name: 'f', app_id: app.id, image: 'i:1', memory: 128, timeout: 30, idle_timeout: 30, config: {}, annotations: {},
+      created_at: now, updated_at: now,
+    };
+    await a.insertFn(fn);
+    const trigger: Trigger = {
+      id: newId(), app_id: app.id, fn_id: fn.id, name: 't', type: 'http', source: '/old', annotations: {}, created_at: now, updated_at: now,
+    };
+    // Not there yet: a miss is not cached, so the insert is seen at once.
+    expect(await b.getTriggerBySource(app.id, 'http', '/old')).toBeUndefined();
+    await a.insertTrigger(trigger);
+    expect((await b.getTriggerBySource(app.id, 'http', '/old'))?.id).toBe(trigger.id);
+    expect((await b.getAppByName('by-name'))?.id).toBe(app.id);
+    // Behind the stores' backs (no notification): b answers from its cache.
+    await b.pool.query(`UPDATE triggers SET annotations = '{"k":"unseen"}' WHERE id = $1`, [trigger.id]);
+    await b.pool.query(`UPDATE apps SET config = '{"k":"unseen"}' WHERE id = $1`, [app.id]);
+    expect((await b.getTriggerBySource(app.id, 'http', '/old'))?.annotations).toEqual({});
+    expect((await b.getAppByName('by-name'))?.config).toEqual({});
+
+    await a.updateTrigger({ ...trigger, source: '/new' });
+    await vi.waitFor(async () => expect(await b.getTriggerBySource(app.id, 'http', '/old')).toBeUndefined(), { timeout: 5000, interval: 5 });
+    expect((await b.getTriggerBySource(app.id, 'http', '/new'))?.id).toBe(trigger.id);
+    await a.deleteTrigger(trigger.id);
+    await vi.waitFor(async () => expect(await b.getTriggerBySource(app.id, 'http', '/new')).toBeUndefined(), { timeout: 5000, interval: 5 });
+    expect((await b.getAppByName('by-name'))?.config).toEqual({ k: 'unseen' });
+    await a.deleteApp(app.id);
+    await vi.waitFor(async () => expect(await b.getAppByName('by-name')).toBeUndefined(), { timeout: 5000, interval: 5 });
+  });
+
+  it('hand each detached call to exactly one of them when both claim at once, and each expired one to exactly one taker', async () => {
     const url = await createDatabase(inject('postgresUrl'));
     const [a, b] = [await open(url), await open(url)];
     const app = await a.insertApp(newApp('detached'));
@@ -110,7 +143,7 @@ describe('several servers on one PostgreSQL database', () => {
     const claimer = async (store: PostgresDatastore, owner: string): Promise<string[]> => {
       const got: string[] = [];
       for (let i = 0; i <= queued.length; i++) {
-        const call = await store.calls.claim(owner, Date.now(), []);
+        const call = await store.calls.claim(owner, Date.now(), [], 10_000);
         if (!call) break;
         expect(call.body?.toString()).toBe(call.id);
         got.push(call.id);
@@ -129,6 +162,27 @@ describe('several servers on one PostgreSQL database', () => {
     expect(claims.slice(4).flat().length).toBeGreaterThan(0);
     const { rows } = await b.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM calls WHERE status = 'running' AND attempts = 1`);
     expect(rows[0]?.n).toBe(queued.length);
+
+    // Every lease has run out (a later clock): other claimers take each call over exactly once, from its owner.
+    const later = Date.now() + 60_000;
+    const takers = async (store: PostgresDatastore, owner: string): Promise<string[]> => {
+      const got: string[] = [];
+      for (let i = 0; i <= queued.length; i++) {
+        const call = await store.calls.claim(owner, later, [], 10_000);
+        if (!call) break;
+        expect(call.previous_owner).toMatch(/^server-[ab]\//);
+        got.push(call.id);
+      }
+      return got;
+    };
+    const taken = await Promise.all([
+      ...Array.from({ length: 4 }, (_, i) => takers(a, `server-c/${i}`)),
+      ...Array.from({ length: 4 }, (_, i) => takers(b, `server-d/${i}`)),
+    ]);
+    expect(taken.flat().sort()).toEqual(queued.map((c) => c.id).sort());
+    const { rows: after } = await b.pool.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM calls WHERE status = 'running' AND attempts = 2 AND owner ~ '^server-[cd]/'`);
+    expect(after[0]?.n).toBe(queued.length);
   });
 });
 

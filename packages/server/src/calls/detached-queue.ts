@@ -4,7 +4,7 @@ import type { Agent } from '../agent/agent.js';
 import type { HeaderMap } from '../agent/http-headers.js';
 import { errors, isFntsError } from '../errors.js';
 import type { Datastore } from '../store/datastore.js';
-import type { App, ClaimedCall, Fn } from '../store/models.js';
+import type { App, CallResult, ClaimedCall, Fn } from '../store/models.js';
 import { failureOf, resultAt } from './outcome.js';
 
 /** Bounds of the detached queue. */
@@ -20,6 +20,17 @@ export interface DetachedQueueSettings {
   retryMaxMs: number;
   /** A function's capacity when it sets no `max_containers`. */
   defaultMaxContainers: number;
+  /**
+   * How long after its server died (or lost the database) a running call is run by another server, at most (given
+   * capacity there). The lease is two thirds of it; every sixth of it each server renews its leases and looks for
+   * calls to run, so a lease survives three failed renewals and a dead server's call is found within the rest.
+   */
+  takeoverMs: number;
+}
+
+/** The lease and the renew/poll period a takeover bound makes (see DetachedQueueSettings.takeoverMs). */
+export function leaseTiming(takeoverMs: number): { leaseMs: number; tickMs: number } {
+  return { leaseMs: Math.floor((takeoverMs * 2) / 3), tickMs: Math.max(1, Math.floor(takeoverMs / 6)) };
 }
 
 /** A detached call as the API hands it over: everything needed to run it later. */
@@ -45,6 +56,11 @@ const NEVER = new AbortController().signal;
  * wait here for capacity rather than fail in the agent. A call the platform throttles anyway (503) goes back to
  * the queue with backoff. A call interrupted by a shutdown or crash is queued again and runs after the restart
  * (at least once, like stream triggers).
+ *
+ * Several servers on one database share the queue. A claim is a lease this queue renews while the call runs; a
+ * server that dies stops renewing, and another server's periodic look for work takes the call over once the lease
+ * has run out (its attempt counted). If the first server was only cut off and finishes late, its result is dropped:
+ * the store ends a call only under its current claim. So a call runs at least once and is recorded exactly once.
  */
 export class DetachedCallQueue {
   private running = 0;
@@ -56,17 +72,59 @@ export class DetachedCallQueue {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
+  /** The calls this queue runs now, by id: their leases are renewed every tick. */
+  private readonly held = new Map<string, ClaimedCall>();
+  private ticker: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly leaseMs: number;
+  private readonly tickMs: number;
 
   constructor(
     private readonly deps: { store: Datastore; agent: Agent; log: Logger; owner: string },
     private readonly settings: DetachedQueueSettings,
-  ) {}
+  ) {
+    ({ leaseMs: this.leaseMs, tickMs: this.tickMs } = leaseTiming(settings.takeoverMs));
+  }
 
-  /** Queues again what this server left running when it stopped, then starts running the queue. */
+  /**
+   * Queues again what this server left running when it stopped, then starts running the queue and its tick: renew
+   * the leases of the calls running here, then look for calls to run (queued through another server, or left by a
+   * dead one).
+   */
   async start(): Promise<void> {
     const recovered = await this.deps.store.calls.recover(this.deps.owner);
     if (recovered > 0) this.deps.log.info({ recovered }, 'detached calls interrupted by the last shutdown are queued again');
+    this.ticker = setInterval(() => void this.tick(), this.tickMs);
+    this.ticker.unref();
     this.pump();
+  }
+
+  private async tick(): Promise<void> {
+    // A tick still waiting on a slow database is not stacked on.
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.renewLeases();
+      this.pump();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.held.keys()];
+    if (ids.length === 0) return;
+    try {
+      const kept = new Set(await this.deps.store.calls.renew(this.deps.owner, ids, Date.now() + this.leaseMs));
+      for (const id of ids) {
+        if (!kept.has(id) && this.held.delete(id)) {
+          this.deps.log.warn({ call_id: id }, 'detached call taken over by another server (this server\'s lease ran out); its result here will be dropped');
+        }
+      }
+    } catch (err) {
+      // A lease lasts four ticks: the next renewals may still be in time.
+      this.deps.log.warn({ err }, 'renewing the leases of running detached calls failed');
+    }
   }
 
   /** Stores a detached call (before the client's 202); 503 when the queue is full or the server is stopping. */
@@ -87,9 +145,13 @@ export class DetachedCallQueue {
     clearTimeout(this.timer);
   }
 
-  /** Resolves once every call this queue started has been recorded (after stop() and the agent's close). */
+  /**
+   * Resolves once every call this queue started has been recorded (after stop() and the agent's close); the leases
+   * of calls still running are renewed until then, so a slow shutdown does not hand them to another server.
+   */
   async drained(): Promise<void> {
     await Promise.allSettled([...this.runs]);
+    clearInterval(this.ticker);
   }
 
   /** Claims and starts calls while there is capacity; re-runs itself when woken during a pass. */
@@ -115,14 +177,20 @@ export class DetachedCallQueue {
       this.again = false;
       while (!this.stopping && this.running < this.settings.concurrency) {
         lookedAt = Date.now();
-        const call = await store.calls.claim(this.deps.owner, lookedAt, this.saturated());
+        const call = await store.calls.claim(this.deps.owner, lookedAt, this.saturated(), this.leaseMs);
         if (!call) break;
+        this.held.set(call.id, call);
+        if (call.previous_owner !== undefined) {
+          this.deps.log.warn({ call_id: call.id, from: call.previous_owner, attempt: call.attempts },
+            'detached call taken over from a server whose lease ran out');
+        }
         // The function is loaded before the next claim, so its capacity is known when that claim is made.
         const fn = await store.getFnById(call.fn_id);
         const app = fn && (await store.getAppById(fn.app_id));
         if (!fn || !app) {
           const gone = fn ? errors.appNotFound() : errors.fnNotFound();
-          await store.calls.finish(call.id, resultAt(Date.parse(call.created_at), Date.now(), failureOf(gone)));
+          await store.calls.finish(call, resultAt(Date.parse(call.created_at), Date.now(), failureOf(gone)));
+          this.held.delete(call.id);
           continue;
         }
         this.launch(call, app, fn);
@@ -148,6 +216,7 @@ export class DetachedCallQueue {
     const run: Promise<void> = this.run(call, app, fn)
       .catch((err: unknown) => this.deps.log.error({ err, call_id: call.id }, 'recording a detached call failed'))
       .finally(() => {
+        this.held.delete(call.id);
         this.running--;
         if (--slot.running === 0) this.perFn.delete(fn.id);
         this.runs.delete(run);
@@ -164,9 +233,16 @@ export class DetachedCallQueue {
       });
       res.body.resume();
       await finished(res.body);
-      await this.deps.store.calls.finish(call.id, resultAt(createdMs, Date.now(), { status: 'success' }));
+      await this.ended(call, resultAt(createdMs, Date.now(), { status: 'success' }));
     } catch (err) {
       await this.failed(call, err, createdMs);
+    }
+  }
+
+  /** Records the call's end, unless another server has taken it over meanwhile (then its record is that server's). */
+  private async ended(call: ClaimedCall, result: CallResult): Promise<void> {
+    if (!(await this.deps.store.calls.finish(call, result))) {
+      this.deps.log.warn({ call_id: call.id, status: result.status }, 'detached call ended here after another server took it over; this result is dropped');
     }
   }
 
@@ -176,18 +252,18 @@ export class DetachedCallQueue {
     const code = isFntsError(err) ? err.code : undefined;
     if (this.stopping && code !== undefined && INTERRUPTED.has(code)) {
       // A call the closing agent refused never ran: it keeps its attempt.
-      await calls.requeue(call.id, 0, code === 'FNTS_ERR_SERVER_BUSY');
+      await calls.requeue(call, 0, code === 'FNTS_ERR_SERVER_BUSY');
       return;
     }
     if (code !== undefined && THROTTLED.has(code) && call.attempts < this.settings.maxAttempts) {
       const delayMs = this.backoff(call.attempts);
-      await calls.requeue(call.id, Date.now() + delayMs, false);
+      if (!(await calls.requeue(call, Date.now() + delayMs, false))) return;
       this.deps.log.info({ call_id: call.id, attempt: call.attempts, delay_ms: delayMs }, 'detached call throttled; it runs again later');
       return;
     }
     const failure = failureOf(err);
     if (code !== undefined && THROTTLED.has(code)) failure.error = `${failure.error ?? ''} (after ${call.attempts} attempts)`;
-    await calls.finish(call.id, resultAt(createdMs, Date.now(), failure));
+    await this.ended(call, resultAt(createdMs, Date.now(), failure));
   }
 
   /** Doubling backoff with jitter in [half, whole], so throttled calls do not come back all at once. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallEnd } from '../agent/agent.js';
+import { isFntsError } from '../errors.js';
 import type { CallStore } from '../store/datastore.js';
 import type { CallRecord, CallRetention } from '../store/models.js';
 import { failureOf, resultAt } from './outcome.js';
@@ -14,6 +15,9 @@ export interface CallHistorySettings {
   /** How often retention runs. */
   trimEveryMs: number;
 }
+
+/** After a write failed because the database is away, the held records are tried again this much later. */
+const RETRY_AWAY_MS = 1000;
 
 /** What the history keeps of an ended call until the next flush: ids and times, no request body or headers. */
 export interface EndedCall {
@@ -58,6 +62,8 @@ export class CallHistory {
   private trimTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The last write found the database away: records are held (within maxBuffered) until it is back. */
+  private holding = false;
 
   constructor(
     private readonly store: CallStore,
@@ -108,9 +114,33 @@ export class CallHistory {
     }
     try {
       await this.store.insertMany(batch.map(recordOf));
+      if (this.holding) this.log.info({ records: batch.length }, 'the database is back: call records held meanwhile are written');
+      this.holding = false;
     } catch (err) {
+      if (isFntsError(err) && err.code === 'FNTS_ERR_STORE_UNAVAILABLE' && !this.closed) {
+        this.hold(batch);
+        return;
+      }
       this.log.error({ err, records: batch.length }, 'writing call records failed');
     }
+  }
+
+  /**
+   * Keeps a batch the lost database refused, oldest first and within maxBuffered (the rest counted as dropped), and
+   * tries again shortly: calls of known functions go on while the database restarts, and their records are kept.
+   */
+  private hold(batch: EndedCall[]): void {
+    if (!this.holding) this.log.warn({ records: batch.length }, 'the database is away: call records are held until it is back');
+    this.holding = true;
+    const kept = [...batch, ...this.buffer];
+    this.dropped += Math.max(0, kept.length - this.settings.maxBuffered);
+    this.buffer = kept.slice(0, this.settings.maxBuffered);
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, RETRY_AWAY_MS);
+    this.flushTimer.unref();
   }
 
   /** Starts retention in the background. */

@@ -1,5 +1,5 @@
 import type {
-  App, CallRecord, CallResult, CallRetention, ClaimedCall, DetachedInput, Fn, ListOptions, Page, Trigger,
+  App, CallRecord, CallResult, CallRetention, ClaimedCall, ClaimFence, DetachedInput, Fn, ListOptions, Page, Trigger,
 } from './models.js';
 
 /** The one storage interface; SQLite (one server) and PostgreSQL (shared by several) implement it. */
@@ -40,7 +40,10 @@ export interface Datastore {
 
 /**
  * Call records (sync and detached) and the detached calls waiting to run. A detached call is claimed by one
- * server at a time: the claim is a status transition queued → running in one statement, owned by that server.
+ * server at a time: the claim is a status transition to running in one statement, owned by that server, and a
+ * lease: the owner renews it while the call runs, and once it has run out (the owner died or lost the database)
+ * any other server may claim the call again. Every claim gets a new epoch, and only the current claim can end the
+ * call or put it back, so a late result of a call taken over is dropped.
  */
 export interface CallStore {
   /** Records finished calls in one transaction; an id already stored is left as it is. */
@@ -54,14 +57,20 @@ export interface CallStore {
   /** Stores a detached call as `queued` with its input (before the client gets its 202). */
   enqueue(call: CallRecord, input: DetachedInput): Promise<void>;
   /**
-   * Claims the oldest queued detached call that is due and not of a function in `skipFnIds`, marking it running
-   * for `owner` with one more attempt; undefined when there is none.
+   * Claims, for `owner` with one more attempt and a lease until `nowMs + leaseMs`, a running call of another server
+   * whose lease ran out or else the oldest queued call that is due, never of a function in `skipFnIds`; undefined
+   * when there is none.
    */
-  claim(owner: string, nowMs: number, skipFnIds: readonly string[]): Promise<ClaimedCall | undefined>;
-  /** Ends a running call and forgets its input. */
-  finish(id: string, result: CallResult): Promise<void>;
-  /** Puts a running call back in the queue, due at `dueMs`; `refund` takes back the attempt its claim counted. */
-  requeue(id: string, dueMs: number, refund: boolean): Promise<void>;
+  claim(owner: string, nowMs: number, skipFnIds: readonly string[], leaseMs: number): Promise<ClaimedCall | undefined>;
+  /** Extends the leases `owner` still holds among `ids` to `untilMs`; returns the ids it still holds. */
+  renew(owner: string, ids: readonly string[], untilMs: number): Promise<string[]>;
+  /** Ends a running call and forgets its input, if `claim` is still its current claim; false when it was taken over. */
+  finish(claim: ClaimFence, result: CallResult): Promise<boolean>;
+  /**
+   * Puts a running call back in the queue, due at `dueMs`, if `claim` is still its current claim; `refund` takes
+   * back the attempt its claim counted.
+   */
+  requeue(claim: ClaimFence, dueMs: number, refund: boolean): Promise<boolean>;
   /** Queues again the calls `owner` left running (it stopped or crashed mid-call); returns how many. */
   recover(owner: string): Promise<number>;
   /** Detached calls queued or running, across servers. */

@@ -65,8 +65,21 @@ export interface DetachedInput {
   body: Buffer | null;
 }
 
+/**
+ * Which claim of a detached call this is: the server holding it and the claim's number (one more on every claim).
+ * Ending or requeueing a call is fenced on both, so a server whose call was taken over cannot overwrite the result.
+ */
+export interface ClaimFence {
+  id: string;
+  owner: string;
+  epoch: number;
+}
+
 /** A detached call claimed for running by one server. */
-export interface ClaimedCall extends CallRecord, DetachedInput {}
+export interface ClaimedCall extends CallRecord, DetachedInput, ClaimFence {
+  /** The server that held the call before, when this claim took it over from a server whose lease ran out. */
+  previous_owner?: string;
+}
 
 /** How a finished call ended, as written to its record. */
 export interface CallResult {

@@ -1,13 +1,16 @@
 import pg from 'pg';
-import type { App, Fn } from './models.js';
+import type { App, Fn, Trigger } from './models.js';
 
-/** The channel every server's store listens on; any write of an app or a fn notifies it (payload unused). */
+/** The channel every server's store listens on; any write of an app, a fn or a trigger notifies it (payload unused). */
 export const CHANGES_CHANNEL = 'fnts_changes';
 /** How long to wait before listening again after the listening connection broke. */
 const RELISTEN_DELAY_MS = 1000;
 
+/** What the cache holds: what a call reads before it runs (apps by id and name, fns by id, triggers by source). */
+type Cached = App | Fn | Trigger;
+
 /**
- * Apps and fns by id, read on every invoke, kept in this process while a dedicated connection LISTENs for changes:
+ * Apps and fns by id, apps by name and HTTP triggers by source, read on every invoke or trigger call, kept in this process while a dedicated connection LISTENs for changes:
  * every write through any server NOTIFYs after it commits, and each server then drops its whole cache (writes are
  * rare next to calls; dropping all of it keeps this simple and correct). A write through this server drops the cache
  * before it answers, so its own client always reads its write.
@@ -18,7 +21,7 @@ const RELISTEN_DELAY_MS = 1000;
  * server lost the database — is seen once the connection is back).
  */
 export class ChangeListeningCache {
-  private readonly byId = new Map<string, Readonly<App | Fn>>();
+  private readonly byId = new Map<string, Readonly<Cached>>();
   /** Bumped on every drop: a value loaded before a drop must not be stored after it. */
   private generation = 0;
   private listening = false;
@@ -59,7 +62,7 @@ export class ChangeListeningCache {
   }
 
   /** The cached value, or `load`'s (kept only while listening and if nothing was dropped meanwhile). */
-  async get<T extends App | Fn>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  async get<T extends Cached>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const hit = this.byId.get(key) as T | undefined;
     if (hit) return hit;
     const generation = this.generation;

@@ -1,8 +1,8 @@
 import { idFloor } from '../ids.js';
 import type { CallStore } from './datastore.js';
 import type { GuardedPool } from './postgres-pool.js';
-import type { CallRecord, CallResult, CallRetention, ClaimedCall, DetachedInput, ListOptions, Page } from './models.js';
-import { RECORD_COLUMNS, recordFromRow, type CallRow, type ClaimRow } from './rows.js';
+import type { CallRecord, CallResult, CallRetention, ClaimedCall, ClaimFence, DetachedInput, ListOptions, Page } from './models.js';
+import { claimedFromRow, RECORD_COLUMNS, recordFromRow, type CallRow, type ClaimRow } from './rows.js';
 
 const INSERT_COLUMNS = `id, app_id, fn_id, type, status, created_at, started_at, completed_at, duration_ms, trigger_id,
   batch, error, error_code, attempts, headers, body`;
@@ -21,6 +21,9 @@ function placeholders(rows: number): string {
   return Array.from({ length: rows }, (_, r) =>
     `(${Array.from({ length: PARAMS_PER_ROW }, (_, i) => `$${r * PARAMS_PER_ROW + i + 1}`).join(', ')})`).join(', ');
 }
+
+/** The fence on a claim, its parameters from `$first`: the call is still running under this owner and this claim. */
+const FENCE = (first: number) => `id = $${first} AND status = 'running' AND owner = $${first + 1} AND claim_epoch = $${first + 2}`;
 
 /** Call records and the detached-call queue in PostgreSQL, shared by every server on the database. */
 export class PostgresCallStore implements CallStore {
@@ -70,40 +73,60 @@ export class PostgresCallStore implements CallStore {
     await this.pool.query(`INSERT INTO calls (${INSERT_COLUMNS}) VALUES ${placeholders(1)}`, rowParams({ ...call, status: 'queued' }, input));
   }
 
-  async claim(owner: string, nowMs: number, skipFnIds: readonly string[]): Promise<ClaimedCall | undefined> {
-    // The queued → running transition is the claim. SKIP LOCKED: a call another server is claiming right now is
-    // passed over, not waited for, and never handed out twice.
+  async claim(owner: string, nowMs: number, skipFnIds: readonly string[], leaseMs: number): Promise<ClaimedCall | undefined> {
+    // A call whose owner's lease ran out first (it has waited longest), else the oldest queued one. A server never
+    // takes over its own call: it still runs it, or its restart queues it again (recover).
+    return await this.claimWhere(`status = 'running' AND lease_expires_ms < $3 AND owner <> $1`, 'lease_expires_ms',
+      owner, nowMs, skipFnIds, leaseMs) ??
+      this.claimWhere(`status = 'queued' AND due_ms <= $3`, 'id', owner, nowMs, skipFnIds, leaseMs);
+  }
+
+  /**
+   * The claim is one statement: the row is picked and locked FOR UPDATE SKIP LOCKED (a call another server is
+   * claiming or renewing right now is passed over, not waited for, and never handed out twice; a renewal committed
+   * meanwhile is seen, since the lock re-checks the condition on the newest row), then updated.
+   */
+  private async claimWhere(condition: string, order: string, owner: string, nowMs: number, skipFnIds: readonly string[],
+    leaseMs: number): Promise<ClaimedCall | undefined> {
     const { rows: [row] } = await this.pool.query<ClaimRow>(
-      `UPDATE calls SET status = 'running', owner = $1, started_at = $2, attempts = attempts + 1
-       WHERE id = (SELECT id FROM calls WHERE status = 'queued' AND due_ms <= $3 AND fn_id <> ALL($4::text[])
-                   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING ${RECORD_COLUMNS}, headers, body`,
-      [owner, new Date(nowMs).toISOString(), nowMs, skipFnIds]);
-    if (!row) return undefined;
-    return {
-      ...recordFromRow(row),
-      headers: row.headers === null ? {} : (JSON.parse(row.headers) as DetachedInput['headers']),
-      body: row.body,
-    };
+      `WITH picked AS (SELECT id, owner FROM calls WHERE ${condition} AND fn_id <> ALL($4::text[])
+                       ORDER BY ${order} LIMIT 1 FOR UPDATE SKIP LOCKED)
+       UPDATE calls c SET status = 'running', owner = $1, started_at = $2, attempts = c.attempts + 1,
+         claim_epoch = c.claim_epoch + 1, lease_expires_ms = $5
+       FROM picked WHERE c.id = picked.id
+       RETURNING ${RECORD_COLUMNS.replace(/(\w+)/g, 'c.$1')}, c.headers, c.body, c.owner, c.claim_epoch, picked.owner AS previous_owner`,
+      [owner, new Date(nowMs).toISOString(), nowMs, skipFnIds, nowMs + leaseMs]);
+    return row && claimedFromRow(row);
   }
 
-  async finish(id: string, r: CallResult): Promise<void> {
-    await this.pool.query(
-      `UPDATE calls SET status = $1, completed_at = $2, duration_ms = $3, error = $4, error_code = $5, owner = NULL,
-         headers = NULL, body = NULL WHERE id = $6`,
-      [r.status, r.completed_at, r.duration_ms, r.error ?? null, r.error_code ?? null, id]);
+  async renew(owner: string, ids: readonly string[], untilMs: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE calls SET lease_expires_ms = $1 WHERE status = 'running' AND owner = $2 AND id = ANY($3::text[]) RETURNING id`,
+      [untilMs, owner, ids]);
+    return rows.map((r) => r.id);
   }
 
-  async requeue(id: string, dueMs: number, refund: boolean): Promise<void> {
-    await this.pool.query(
-      `UPDATE calls SET status = 'queued', due_ms = $1, attempts = attempts - $2, owner = NULL, started_at = NULL
-       WHERE id = $3 AND status = 'running'`,
-      [dueMs, refund ? 1 : 0, id]);
+  async finish(claim: ClaimFence, r: CallResult): Promise<boolean> {
+    const res = await this.pool.query(
+      `UPDATE calls SET status = $1, completed_at = $2, duration_ms = $3, error = $4, error_code = $5,
+         lease_expires_ms = NULL, headers = NULL, body = NULL WHERE ${FENCE(6)}`,
+      [r.status, r.completed_at, r.duration_ms, r.error ?? null, r.error_code ?? null, claim.id, claim.owner, claim.epoch]);
+    return res.rowCount === 1;
+  }
+
+  async requeue(claim: ClaimFence, dueMs: number, refund: boolean): Promise<boolean> {
+    const res = await this.pool.query(
+      `UPDATE calls SET status = 'queued', due_ms = $1, attempts = attempts - $2, owner = NULL, started_at = NULL,
+         lease_expires_ms = NULL WHERE ${FENCE(3)}`,
+      [dueMs, refund ? 1 : 0, claim.id, claim.owner, claim.epoch]);
+    return res.rowCount === 1;
   }
 
   async recover(owner: string): Promise<number> {
     const res = await this.pool.query(
-      `UPDATE calls SET status = 'queued', owner = NULL, started_at = NULL WHERE status = 'running' AND owner = $1`, [owner]);
+      `UPDATE calls SET status = 'queued', owner = NULL, started_at = NULL, lease_expires_ms = NULL
+       WHERE status = 'running' AND owner = $1`, [owner]);
     return res.rowCount ?? 0;
   }
 

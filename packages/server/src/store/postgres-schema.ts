@@ -77,6 +77,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    CREATE INDEX calls_by_fn ON calls (fn_id, id);
    CREATE INDEX calls_queued ON calls (id) WHERE status = 'queued';
    CREATE INDEX calls_running ON calls (owner) WHERE status = 'running';`,
+  // Claims become leases (as SQLite's CALLS_LEASE_MIGRATION): renewed by the owner, fenced by the claim's number.
+  `ALTER TABLE calls ADD COLUMN claim_epoch INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE calls ADD COLUMN lease_expires_ms BIGINT;
+   CREATE INDEX calls_leases ON calls (lease_expires_ms) WHERE status = 'running';`,
 ];
 
 /** The advisory lock every fnts server takes to migrate: "fnts" in ASCII. */

@@ -47,9 +47,10 @@ async function unique<T>(entity: UniqueViolation['entity'], run: () => Promise<T
 const TRIGGER_CURSOR_SEP = '\u0000';
 
 /**
- * The shared store for several servers: PostgreSQL through a node-postgres pool. Apps and fns by id (read on every
- * invoke) are cached in the process and dropped on every server when any of them writes one (LISTEN/NOTIFY, see
- * postgres-cache.ts); everything else is read from the database.
+ * The shared store for several servers: PostgreSQL through a node-postgres pool. What a call reads before it runs
+ * (apps and fns by id, apps by name, triggers by source) is cached in the process and dropped on every server when
+ * any of them writes an app, a fn or a trigger (LISTEN/NOTIFY, see postgres-cache.ts); everything else is read from
+ * the database.
  */
 export class PostgresDatastore implements Datastore {
   readonly calls: PostgresCallStore;
@@ -151,8 +152,11 @@ export class PostgresDatastore implements Datastore {
 
   async getAppByName(name: string): Promise<App | undefined> {
     if (hasNul(name)) return undefined;
-    const [row] = await this.rows<AppRow>(`SELECT * FROM apps WHERE name = $1`, [name]);
-    return row && appFromRow(row);
+    // Read on every HTTP-trigger call; an app's name never changes, and every app write drops the cache.
+    return this.cache.get(`app-name/${name}`, async () => {
+      const [row] = await this.rows<AppRow>(`SELECT * FROM apps WHERE name = $1`, [name]);
+      return row && appFromRow(row);
+    });
   }
 
   async listApps(opts: ListOptions): Promise<Page<App>> {
@@ -240,7 +244,7 @@ export class PostgresDatastore implements Datastore {
       [t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.options ? JSON.stringify(t.options) : null,
         t.updated_at, t.id],
     ));
-    return t;
+    return this.changed(t);
   }
 
   async getTriggerById(id: string): Promise<Trigger | undefined> {
@@ -251,9 +255,13 @@ export class PostgresDatastore implements Datastore {
 
   async getTriggerBySource(appId: string, type: string, source: string): Promise<Trigger | undefined> {
     if (hasNul(appId) || hasNul(type) || hasNul(source)) return undefined;
-    const [row] = await this.rows<TriggerRow>(`SELECT * FROM triggers WHERE app_id = $1 AND type = $2 AND source = $3`,
-      [appId, type, source]);
-    return row && triggerFromRow(row);
+    // Read on every HTTP-trigger call; a trigger's update or delete drops the cache everywhere, like an app's or a fn's.
+    // NUL cannot occur in any part (checked above), so it separates them.
+    return this.cache.get(`trigger\u0000${appId}\u0000${type}\u0000${source}`, async () => {
+      const [row] = await this.rows<TriggerRow>(`SELECT * FROM triggers WHERE app_id = $1 AND type = $2 AND source = $3`,
+        [appId, type, source]);
+      return row && triggerFromRow(row);
+    });
   }
 
   async listTriggersByType(type: string): Promise<Trigger[]> {
@@ -275,7 +283,7 @@ export class PostgresDatastore implements Datastore {
 
   async deleteTrigger(id: string): Promise<boolean> {
     if (hasNul(id)) return false;
-    return ((await this.db.query(`DELETE FROM triggers WHERE id = $1`, [id])).rowCount ?? 0) > 0;
+    return this.changed(((await this.db.query(`DELETE FROM triggers WHERE id = $1`, [id])).rowCount ?? 0) > 0);
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import type { App, CallRecord, CallStatus, Fn, Page, Trigger } from './models.js';
+import type { App, CallRecord, CallStatus, ClaimedCall, DetachedInput, Fn, Page, Trigger } from './models.js';
 
 // Rows as both stores return them (JSON maps as text, absent values as NULL) and the models they make.
 
@@ -67,6 +67,21 @@ export interface CallRow {
 export interface ClaimRow extends CallRow {
   headers: string | null;
   body: Buffer | null;
+  owner: string;
+  claim_epoch: number;
+  previous_owner: string | null;
+}
+
+/** What a claim returns: the record, its stored input and the claim's fence. */
+export function claimedFromRow(row: ClaimRow): ClaimedCall {
+  return {
+    ...recordFromRow(row),
+    headers: row.headers === null ? {} : (JSON.parse(row.headers) as DetachedInput['headers']),
+    body: row.body,
+    owner: row.owner,
+    epoch: row.claim_epoch,
+    ...(row.previous_owner !== null ? { previous_owner: row.previous_owner } : {}),
+  };
 }
 
 /** A stored call record as the API shows it: absent fields stay absent. */

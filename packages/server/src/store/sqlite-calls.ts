@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { idFloor } from '../ids.js';
 import type { CallStore } from './datastore.js';
-import type { CallRecord, CallResult, CallRetention, ClaimedCall, DetachedInput, ListOptions, Page } from './models.js';
-import { RECORD_COLUMNS, recordFromRow, type CallRow, type ClaimRow } from './rows.js';
+import type { CallRecord, CallResult, CallRetention, ClaimedCall, ClaimFence, DetachedInput, ListOptions, Page } from './models.js';
+import { claimedFromRow, RECORD_COLUMNS, recordFromRow, type CallRow, type ClaimRow } from './rows.js';
 
 /** Schema of the call records, as one migration of the store (see sqlite.ts MIGRATIONS). */
 export const CALLS_MIGRATION = `
@@ -32,6 +32,19 @@ export const CALLS_MIGRATION = `
   CREATE INDEX calls_by_fn ON calls (fn_id, id);
   CREATE INDEX calls_queued ON calls (id) WHERE status = 'queued';
   CREATE INDEX calls_running ON calls (owner) WHERE status = 'running';`;
+
+/**
+ * Claims become leases (a later migration of the store): a running call's lease is renewed by its owner, and each
+ * claim has a number that fences its end. `owner` now stays on a finished call: the server that ran it to the end.
+ * Calls left running by a server of an earlier version have no lease: only that server's restart queues them again.
+ */
+export const CALLS_LEASE_MIGRATION = `
+  ALTER TABLE calls ADD COLUMN claim_epoch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE calls ADD COLUMN lease_expires_ms INTEGER;
+  CREATE INDEX calls_leases ON calls (lease_expires_ms) WHERE status = 'running';`;
+
+/** The fence on a claim: the call is still running under this owner and this claim. */
+const FENCE = `id = ? AND status = 'running' AND owner = ? AND claim_epoch = ?`;
 
 /** Call records in the store's SQLite connection. */
 export class SqliteCallStore implements CallStore {
@@ -93,35 +106,52 @@ export class SqliteCallStore implements CallStore {
     this.insertRow({ ...call, status: 'queued' }, input, false);
   }
 
-  async claim(owner: string, nowMs: number, skipFnIds: readonly string[]): Promise<ClaimedCall | undefined> {
-    // One statement: the queued → running transition is the claim, so no two claimers get the same call.
-    const row = this.stmt(`UPDATE calls SET status = 'running', owner = ?, started_at = ?, attempts = attempts + 1
-        WHERE id = (SELECT id FROM calls WHERE status = 'queued' AND due_ms <= ?
-                      AND fn_id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1)
-        RETURNING ${RECORD_COLUMNS}, headers, body`)
-      .get(owner, new Date(nowMs).toISOString(), nowMs, JSON.stringify(skipFnIds)) as ClaimRow | undefined;
-    if (!row) return undefined;
-    return {
-      ...recordFromRow(row),
-      headers: row.headers === null ? {} : (JSON.parse(row.headers) as DetachedInput['headers']),
-      body: row.body,
-    };
+  async claim(owner: string, nowMs: number, skipFnIds: readonly string[], leaseMs: number): Promise<ClaimedCall | undefined> {
+    // One immediate transaction: SQLite has one writer at a time, so no two claimers get the same call.
+    return this.claimOne(owner, nowMs, JSON.stringify(skipFnIds), leaseMs);
   }
 
-  async finish(id: string, r: CallResult): Promise<void> {
-    this.stmt(`UPDATE calls SET status = ?, completed_at = ?, duration_ms = ?, error = ?, error_code = ?, owner = NULL,
-                 headers = NULL, body = NULL WHERE id = ?`)
-      .run(r.status, r.completed_at, r.duration_ms, r.error ?? null, r.error_code ?? null, id);
+  private readonly claimOne = (owner: string, nowMs: number, skip: string, leaseMs: number): ClaimedCall | undefined =>
+    this.db.transaction(() => {
+      // A call whose owner's lease ran out first (it has waited longest); a server never takes over its own call:
+      // it still runs it, or its restart queues it again (recover).
+      const picked = (this.stmt(`SELECT id, owner FROM calls WHERE status = 'running' AND lease_expires_ms < ? AND owner <> ?
+            AND fn_id NOT IN (SELECT value FROM json_each(?)) ORDER BY lease_expires_ms LIMIT 1`).get(nowMs, owner, skip) ??
+        this.stmt(`SELECT id, owner FROM calls WHERE status = 'queued' AND due_ms <= ?
+            AND fn_id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1`).get(nowMs, skip)) as
+        { id: string; owner: string | null } | undefined;
+      if (!picked) return undefined;
+      const row = this.stmt(`UPDATE calls SET status = 'running', owner = ?, started_at = ?, attempts = attempts + 1,
+            claim_epoch = claim_epoch + 1, lease_expires_ms = ? WHERE id = ?
+          RETURNING ${RECORD_COLUMNS}, headers, body, owner, claim_epoch`)
+        .get(owner, new Date(nowMs).toISOString(), nowMs + leaseMs, picked.id) as Omit<ClaimRow, 'previous_owner'>;
+      return claimedFromRow({ ...row, previous_owner: picked.owner });
+    }).immediate();
+
+  async renew(owner: string, ids: readonly string[], untilMs: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = this.stmt(`UPDATE calls SET lease_expires_ms = ?
+        WHERE status = 'running' AND owner = ? AND id IN (SELECT value FROM json_each(?)) RETURNING id`)
+      .all(untilMs, owner, JSON.stringify(ids)) as { id: string }[];
+    return rows.map((r) => r.id);
   }
 
-  async requeue(id: string, dueMs: number, refund: boolean): Promise<void> {
-    this.stmt(`UPDATE calls SET status = 'queued', due_ms = ?, attempts = attempts - ?, owner = NULL, started_at = NULL
-                 WHERE id = ? AND status = 'running'`)
-      .run(dueMs, refund ? 1 : 0, id);
+  async finish(claim: ClaimFence, r: CallResult): Promise<boolean> {
+    return this.stmt(`UPDATE calls SET status = ?, completed_at = ?, duration_ms = ?, error = ?, error_code = ?,
+                 lease_expires_ms = NULL, headers = NULL, body = NULL WHERE ${FENCE}`)
+      .run(r.status, r.completed_at, r.duration_ms, r.error ?? null, r.error_code ?? null, claim.id, claim.owner, claim.epoch)
+      .changes === 1;
+  }
+
+  async requeue(claim: ClaimFence, dueMs: number, refund: boolean): Promise<boolean> {
+    return this.stmt(`UPDATE calls SET status = 'queued', due_ms = ?, attempts = attempts - ?, owner = NULL, started_at = NULL,
+                 lease_expires_ms = NULL WHERE ${FENCE}`)
+      .run(dueMs, refund ? 1 : 0, claim.id, claim.owner, claim.epoch).changes === 1;
   }
 
   async recover(owner: string): Promise<number> {
-    return this.stmt(`UPDATE calls SET status = 'queued', owner = NULL, started_at = NULL WHERE status = 'running' AND owner = ?`)
+    return this.stmt(`UPDATE calls SET status = 'queued', owner = NULL, started_at = NULL, lease_expires_ms = NULL
+                        WHERE status = 'running' AND owner = ?`)
       .run(owner).changes;
   }
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UniqueViolation, type Datastore } from './datastore.js';
 import { statementCache } from './statements.js';
-import { CALLS_MIGRATION, SqliteCallStore } from './sqlite-calls.js';
+import { CALLS_LEASE_MIGRATION, CALLS_MIGRATION, SqliteCallStore } from './sqlite-calls.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
 import { appFromRow, fnFromRow, page, triggerFromRow, type AppRow, type FnRow, type TriggerRow } from './rows.js';
 
@@ -106,6 +106,7 @@ const MIGRATIONS = [
      PRIMARY KEY (group_id, stream_id, partition)
    );`,
   CALLS_MIGRATION,
+  CALLS_LEASE_MIGRATION,
 ];
 
 /** Maps SQLite's unique-constraint failures to a typed error naming the entity and field. */

@@ -5,6 +5,8 @@ export interface StartOptions {
   port?: string;
   host?: string;
   db?: string;
+  stateDir?: string;
+  serverId?: string;
   apiKeysFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -19,6 +21,8 @@ const FLAG_VARIABLES = [
   ['port', '--port', 'FNTS_PORT'],
   ['host', '--host', 'FNTS_HOST'],
   ['db', '--db', 'FNTS_DB'],
+  ['stateDir', '--state-dir', 'FNTS_STATE_DIR'],
+  ['serverId', '--server-id', 'FNTS_SERVER_ID'],
   ['apiKeysFile', '--api-keys-file', 'FNTS_API_KEYS_FILE'],
   ['tlsCert', '--tls-cert', 'FNTS_TLS_CERT'],
   ['tlsKey', '--tls-key', 'FNTS_TLS_KEY'],
