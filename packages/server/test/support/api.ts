@@ -43,7 +43,8 @@ let current: FastifyInstance | undefined;
  */
 export async function buildTestServer(env: Record<string, string> = {}): Promise<FastifyInstance> {
   const db = process.env.FNTS_TEST_STORE === 'postgres' ? await createDatabase(inject('postgresUrl')) : ':memory:';
-  return buildApp({ config: loadConfig({ FNTS_DB: db, FNTS_LOG_LEVEL: 'silent', ...env }) });
+  // Warm-on-deploy is off unless a test turns it on: a fn created here must not start a container the test did not ask for.
+  return buildApp({ config: loadConfig({ FNTS_DB: db, FNTS_LOG_LEVEL: 'silent', FNTS_WARM_ON_DEPLOY: 'false', ...env }) });
 }
 
 /** Gives every test of the calling file a fresh in-memory server, closed after it. */
