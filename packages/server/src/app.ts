@@ -175,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await detached.start();
     await streams.sync();
     void keepStoredMinimums(store, agent, logger.child({ component: 'agent' }));
+    agent.stems.refill();
   });
   // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
   app.addHook('preClose', async () => {

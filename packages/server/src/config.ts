@@ -49,6 +49,8 @@ export interface ServerConfig {
    * overrides it.
    */
   readonly warmOnDeploy: boolean;
+  /** Stem cells kept ready for cold starts of typescript/node functions (agent/stem-cells.ts); 0 turns them off. */
+  readonly stemCells: number;
   /** Default maximum containers per function (a function's `max_containers` overrides it). */
   readonly maxContainersPerFn: number;
   /** Calls that may wait for a container, per function; beyond that, 503. */
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     // one its calls hash to, so there the default is off.
     warmOnDeploy: env.FNTS_WARM_ON_DEPLOY === undefined || env.FNTS_WARM_ON_DEPLOY === ''
       ? postgresUrl === undefined : flag(env, 'FNTS_WARM_ON_DEPLOY', problems),
+    stemCells: int('FNTS_STEM_CELLS', 1, 0, 64),
     maxContainersPerFn: int('FNTS_MAX_CONTAINERS_PER_FN', 10, 1, 10_000),
     maxQueuePerFn: int('FNTS_MAX_QUEUE_PER_FN', 100, 0, 1_000_000),
     queueTimeoutMs: int('FNTS_QUEUE_TIMEOUT_MS', 10_000, 1, 3_600_000),

@@ -20,6 +20,8 @@ import { LogHub } from './log-hub.js';
 import { LOG_FRAME_ENV } from './launcher.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
 import { minContainersOf, warmOnDeployOf } from './warm-settings.js';
+import { StemCellPool } from './stem-cells.js';
+import { FN_DEFAULTS } from '../store/models.js';
 
 /** One call as the agent sees it: who to run, the headers for the function, and the body to stream in. */
 export interface CallRequest {
@@ -129,6 +131,8 @@ export class Agent {
   private readonly retired = new Set<HotContainerPool>();
   readonly budget: MemoryBudget;
   readonly logs: LogHub;
+  /** Prewarmed base-image containers that cold starts of typescript/node functions claim. */
+  readonly stems: StemCellPool;
   private closing = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
@@ -144,6 +148,17 @@ export class Agent {
   ) {
     this.budget = new MemoryBudget(config.maxTotalMemoryMiB);
     this.logs = new LogHub(config.logRingBytes);
+    this.stems = new StemCellPool({
+      count: config.stemCells,
+      memoryMiB: FN_DEFAULTS.memory,
+      image: `fnts/node:${process.versions.node.split('.')[0] ?? ''}`,
+      labels: { ...config.containerLabels, ...identity.labels },
+      networkMode: config.networkMode,
+      pidsLimit: config.pidsLimit,
+      iofsDir: identity.iofsDir,
+      iofsSizeBytes: config.iofsSizeBytes,
+      startTimeoutMs: config.hotStartTimeoutMs,
+    }, driver, this.budget, metrics, log.child({ component: 'stem-cells' }));
   }
 
   /** Calls `listener` as each call ends (sync, in the agent's path: it must only hand the event on). */
@@ -346,6 +361,7 @@ export class Agent {
       metrics: this.metrics,
       log,
       evict: (mib, except) => this.evict(mib, except),
+      launch: (s, signal, onOutput) => this.stems.launch(s, s.metricLabels, log, signal, onOutput),
       onOutput: {
         line: (piece, container, callId, toServerLog) => {
           const marks = piece.continues ? { continues: true as const } : {};
@@ -451,7 +467,7 @@ export class Agent {
     if (this.inFlight > 0) {
       await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), sleep(graceMs)]);
     }
-    await Promise.all(this.allPools().map((p) => p.close()));
+    await Promise.all([...this.allPools().map((p) => p.close()), this.stems.close()]);
     this.pools.clear();
     this.retired.clear();
   }

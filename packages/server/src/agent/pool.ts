@@ -4,7 +4,7 @@ import type { FnLabels, Metrics } from '../metrics.js';
 import type { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
-import { destroyContainer, launchContainer, type LaunchSettings, type OutputSink } from './launcher.js';
+import { destroyContainer, type LaunchSettings, type OutputSink } from './launcher.js';
 
 /** How far a pool may grow and how long calls may wait for it. */
 export interface PoolLimits {
@@ -39,6 +39,8 @@ export interface PoolEnv {
   metrics: Metrics;
   log: Logger;
   onOutput: OutputSink;
+  /** Starts one container for the pool and resolves once it is ready (agent/stem-cells.ts, or a new container). */
+  launch(s: PoolSettings, signal: AbortSignal, onOutput: OutputSink): Promise<HotContainer>;
 }
 
 interface Waiter {
@@ -325,7 +327,7 @@ export class HotContainerPool {
     const s = this.settings;
     this.starting++;
     this.env.metrics.coldStarts.inc(s.metricLabels);
-    const launched = launchContainer(s, this.env.driver, this.env.log, this.launchAbort.signal, this.env.onOutput).then(
+    const launched = this.env.launch(s, this.launchAbort.signal, this.env.onOutput).then(
       (c) => {
         this.starting--;
         if (this.closed) {
