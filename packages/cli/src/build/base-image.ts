@@ -24,7 +24,7 @@ const BASE_LAYOUT = '2';
  * label means a rebuild (kept apart from the layout, so that a CLI that predates the loader accepts the image).
  */
 const STEM_LABEL = 'fnts.stem-loader';
-const STEM_LOADER_VERSION = '1';
+const STEM_LOADER_VERSION = '2';
 
 export function baseImageTag(nodeVersion = process.version): string {
   return `fnts/node:${nodeVersion.replace(/^v/, '').split('.')[0]}`;

@@ -12,6 +12,15 @@ export const STEM_LOADER_PATH = '/fnts/stem-loader.mjs';
 export const STEM_LOADER_SOURCE = `// fnts stem cell: waits for one function's bundle, then becomes that function.
 import { createServer } from 'node:net';
 import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+// What every bundle's FDK loads before it listens, loaded while the stem cell waits rather than after its claim; and
+// the source-map support bundles are built for (--enable-source-maps in their entrypoint), turned on now for the same
+// reason (a claim whose header says otherwise turns it off).
+import 'node:http';
+import 'node:stream';
+import 'node:stream/promises';
+import 'node:fs/promises';
+import 'node:module';
+process.setSourceMapsEnabled(true);
 
 const socketPath = '/tmp/iofs/stem.sock';
 const dir = '/tmp/function';
@@ -40,7 +49,7 @@ const server = createServer({ allowHalfOpen: true }, (conn) => {
       at += f.size;
     }
     Object.assign(process.env, header.env);
-    if (header.sourceMaps) process.setSourceMapsEnabled(true);
+    if (!header.sourceMaps) process.setSourceMapsEnabled(false);
     process.argv[1] = dir + '/func.mjs';
     import(dir + '/func.mjs').catch((err) => {
       console.error(err);
