@@ -25,7 +25,7 @@ export type CallRunner = (request: CallRequest) => Promise<CallResponse>;
 const MAX_HEADER_BYTES = 1024 * 1024;
 const HEADERS_TIMEOUT_MS = 60_000;
 /**
- * The request the FDK sends itself before it publishes the socket. A fresh process's first request pays for lazy
+ * The request the FDK sends itself as it publishes the socket. A fresh process's first request pays for lazy
  * compilation and first use of Node's HTTP server path (measured: the first call of a new container took 2–4× its
  * second); paying it here, once, keeps it off the first real call — which, for a container started ahead of calls (a
  * deploy, a fn's minimum), is all the time a caller sees. It is answered like any unknown request, without the log line.
@@ -64,7 +64,6 @@ export async function listenOnSocket(
     await removeIfPresent(paths.phonyPath);
     await removeIfPresent(paths.listenerPath);
     await listen(server, paths.phonyPath);
-    await warmUp(paths.phonyPath);
   } catch (error) {
     throw new FdkListenError(`cannot listen on ${paths.phonyPath}: ${String(error)}`, error);
   }
@@ -77,6 +76,9 @@ export async function listenOnSocket(
     throw new FdkListenError(`cannot publish the socket as ${paths.listenerPath}: ${String(error)}`, error);
   }
   server.on('error', (error) => log.error('fnts-fdk: server error:', error));
+  // After publishing, so the socket appears as early as before: the warm-up overlaps with the agent noticing the socket
+  // and connecting, and a call that arrives first is served first.
+  void warmUp(paths.phonyPath);
 
   let closing: Promise<void> | undefined;
   return {

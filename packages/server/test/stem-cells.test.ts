@@ -10,7 +10,8 @@ import { handle } from '@fnts/fdk';
 
 handle(async (input: { print?: string }, ctx) => {
   if (input?.print) console.log(input.print);
-  return { host: process.env.HOSTNAME, config: ctx.config, fnName: ctx.fnName, memory: process.env.FN_MEMORY };
+  const stack = new Error('where').stack;
+  return { host: process.env.HOSTNAME, config: ctx.config, fnName: ctx.fnName, memory: process.env.FN_MEMORY, stack };
 });
 `;
 
@@ -19,6 +20,7 @@ interface Answer {
   config: Record<string, string>;
   fnName: string;
   memory: string;
+  stack: string;
 }
 
 const fx = new ContainerFixture();
@@ -69,6 +71,8 @@ describe('stem cells', () => {
     expect(first.config).toEqual({ GREETING: 'hi' });
     expect(first.fnName).toBe('fn');
     expect(first.memory).toBe('192');
+    // Stack traces name the TypeScript source (the FDK maps them itself, on first use), as in a new container.
+    expect(first.stack).toMatch(/func\.ts:6:\d+/);
     expect(await metricValue(server, 'fnts_stem_claims_total', 'outcome="claimed"')).toBe(1);
     // The next call is hot, on the same container.
     expect(answer(await fx.invoke(server, fnId)).host).toBe(first.host);
@@ -104,6 +108,7 @@ describe('stem cells', () => {
     const own = await fx.containers(fnId);
     expect(own).toHaveLength(1);
     expect(own[0]?.Id.startsWith(res.host)).toBe(true);
+    expect(res.stack).toMatch(/func\.ts:6:\d+/);
     expect(await metricValue(off, 'fnts_stem_claims_total', 'outcome="claimed"')).toBe(0);
   });
 });

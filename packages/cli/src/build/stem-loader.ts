@@ -13,8 +13,8 @@ export const STEM_LOADER_SOURCE = `// fnts stem cell: waits for one function's b
 import { createServer } from 'node:net';
 import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 // What every bundle's FDK loads before it listens, loaded while the stem cell waits rather than after its claim; and
-// the source-map support bundles are built for (--enable-source-maps in their entrypoint), turned on now for the same
-// reason (a claim whose header says otherwise turns it off).
+// Node's source-map support, for bundles whose entrypoint has --enable-source-maps (an FDK that predates its own lazy
+// mapping), turned on now for the same reason; a claim whose header says otherwise turns it off.
 import 'node:http';
 import 'node:stream';
 import 'node:stream/promises';

@@ -7,8 +7,14 @@ import type { DockerDriver } from './docker.js';
  * kept in memory, so a claim only copies bytes over a socket.
  */
 
-/** The entrypoint `fnts build` gives a bundled function (packages/cli/src/build/function-image.ts). */
-const BUNDLE_ENTRYPOINT = ['node', '--enable-source-maps', '/function/func.mjs'];
+/**
+ * The entrypoints `fnts build` gives a bundled function (packages/cli/src/build/function-image.ts): without Node's
+ * source-map flag when the bundled FDK maps stacks itself, with it for an older FDK.
+ */
+const BUNDLE_ENTRYPOINTS = new Map([
+  [JSON.stringify(['node', '/function/func.mjs']), false],
+  [JSON.stringify(['node', '--enable-source-maps', '/function/func.mjs']), true],
+]);
 /** Files a bundle may hold; anything else in /function (node_modules of a native addon) keeps the image's own path. */
 const BUNDLE_FILES = new Set(['func.mjs', 'func.mjs.map']);
 /** Labels the base image sets and function images inherit: same Node build, same stem loader. */
@@ -19,6 +25,8 @@ const MAX_BUNDLES = 64;
 
 export interface Bundle {
   files: { name: string; data: Buffer }[];
+  /** The image runs node with --enable-source-maps, so the stem loader turns Node's source maps on. */
+  sourceMaps: boolean;
 }
 
 /** Regular files directly under `function/` in a tar archive, or undefined when it holds anything else. */
@@ -55,24 +63,25 @@ export class BundleCache {
   async bundleFor(image: string, base: Record<string, string>): Promise<Bundle | undefined> {
     const info = await this.driver.imageInfo(image);
     if (!info) return undefined;
+    const sourceMaps = BUNDLE_ENTRYPOINTS.get(JSON.stringify(info.entrypoint));
     const compatible =
-      JSON.stringify(info.entrypoint) === JSON.stringify(BUNDLE_ENTRYPOINT) &&
+      sourceMaps !== undefined &&
       info.labels[STEM_LABEL] !== undefined && info.labels[STEM_LABEL] === base[STEM_LABEL] &&
       info.labels[NODE_LABEL] !== undefined && info.labels[NODE_LABEL] === base[NODE_LABEL];
     if (!compatible) return undefined;
     let bundle = this.byImageId.get(info.id);
     if (!bundle) {
-      bundle = this.read(image);
+      bundle = this.read(image, sourceMaps === true);
       this.byImageId.set(info.id, bundle);
       if (this.byImageId.size > MAX_BUNDLES) this.byImageId.delete(this.byImageId.keys().next().value as string);
     }
     return bundle;
   }
 
-  private async read(image: string): Promise<Bundle | undefined> {
+  private async read(image: string, sourceMaps: boolean): Promise<Bundle | undefined> {
     try {
       const files = bundleFilesOf(await this.driver.readFromImage(image, '/function', this.labels));
-      return files ? { files } : undefined;
+      return files ? { files, sourceMaps } : undefined;
     } catch (err) {
       this.log.warn({ err, image }, 'could not read the function bundle from its image; it starts as a new container');
       return undefined;

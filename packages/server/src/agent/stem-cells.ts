@@ -249,7 +249,7 @@ export class StemCellPool {
 /** The claim message of stem-loader.ts: header length, JSON header, the files' bytes; then this side closes. */
 function sendBundle(socketPath: string, bundle: Bundle, env: Record<string, string>): Promise<void> {
   const header = Buffer.from(JSON.stringify({
-    env, sourceMaps: true, files: bundle.files.map((f) => ({ name: f.name, size: f.data.length })),
+    env, sourceMaps: bundle.sourceMaps, files: bundle.files.map((f) => ({ name: f.name, size: f.data.length })),
   }));
   const length = Buffer.alloc(4);
   length.writeUInt32BE(header.length);
