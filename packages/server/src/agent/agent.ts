@@ -414,6 +414,7 @@ export class Agent {
    */
   prestartNewVersion(app: App, fn: Fn): void {
     if (this.closing) return;
+    this.stems.prefetch(fn.image);
     try {
       const pool = this.poolFor(app, fn);
       if (warmOnDeployOf(fn.annotations, this.config.warmOnDeploy)) pool.prestart(1, 'deploy');
