@@ -83,6 +83,9 @@ export async function startServerProcess(opts: { dir: string; label: string; env
       FNTS_CONTAINER_LABELS: `${TEST_LABEL}=${opts.label}`,
       FNTS_IOFS_DIR: join(opts.dir, 'iofs'),
       FNTS_LOG_LEVEL: 'debug',
+      // No stem cells: the e2e tests count a run's containers, and idle stem cells would be among them (the server
+      // tests cover them: packages/server/test/stem-cells.test.ts).
+      FNTS_STEM_CELLS: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

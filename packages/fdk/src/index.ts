@@ -8,6 +8,8 @@ import { processLog, runCall, type CallHandler, type CallLog, type Handler } fro
 import { FdkError } from './errors.js';
 import { listenOnSocket, type FdkServer } from './listener.js';
 import { resolveSettings, type FdkSettings, type HandleOptions } from './settings.js';
+import { installLazySourceMaps } from './source-maps.js';
+import { pathToFileURL } from 'node:url';
 
 export type { InputMode } from './codec.js';
 export type { Context, HttpGateway } from './context.js';
@@ -93,6 +95,9 @@ function asCallHandler<In, Out>(fn: Handler<In, Out>): CallHandler {
 }
 
 function startOrExit(handler: CallHandler, options: HandleOptions): FdkServer {
+  // Only when the FDK is bundled into the process's entry module (a function image), never under a test runner.
+  const entry = process.argv[1];
+  if (entry !== undefined && pathToFileURL(entry).href === import.meta.url) installLazySourceMaps(import.meta.url);
   let settings: FdkSettings;
   try {
     settings = resolveSettings(options.env ?? process.env, options);

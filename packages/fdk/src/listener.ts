@@ -3,6 +3,7 @@
 // the translation between Node's request/response objects and call.ts.
 import { chmod, lstat, readlink, symlink, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createConnection } from 'node:net';
 import { finished, pipeline } from 'node:stream/promises';
 import { errorResponse, type CallLog, type CallRequest, type CallResponse } from './call.js';
 import { FdkListenError } from './errors.js';
@@ -23,6 +24,15 @@ export type CallRunner = (request: CallRequest) => Promise<CallResponse>;
 // Node's 16 KiB default would answer 431 to headers the agent legitimately forwards.
 const MAX_HEADER_BYTES = 1024 * 1024;
 const HEADERS_TIMEOUT_MS = 60_000;
+/**
+ * The request the FDK sends itself as it publishes the socket. A fresh process's first request pays for lazy
+ * compilation and first use of Node's HTTP server path (measured: the first call of a new container took 2–4× its
+ * second); paying it here, once, keeps it off the first real call — which, for a container started ahead of calls (a
+ * deploy, a fn's minimum), is all the time a caller sees. It is answered like any unknown request, without the log line.
+ */
+const WARMUP_PATH = '/.fnts-warmup';
+const WARMUP_REQUEST = `GET ${WARMUP_PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
+const WARMUP_TIMEOUT_MS = 1000;
 
 export interface ListenOptions {
   /** Hand the function the live body stream instead of the whole body. */
@@ -66,6 +76,9 @@ export async function listenOnSocket(
     throw new FdkListenError(`cannot publish the socket as ${paths.listenerPath}: ${String(error)}`, error);
   }
   server.on('error', (error) => log.error('fnts-fdk: server error:', error));
+  // After publishing, so the socket appears as early as before: the warm-up overlaps with the agent noticing the socket
+  // and connecting, and a call that arrives first is served first.
+  void warmUp(paths.phonyPath);
 
   let closing: Promise<void> | undefined;
   return {
@@ -86,7 +99,7 @@ async function serveRequest(
   options: ListenOptions,
 ): Promise<void> {
   if (req.method !== CALL_METHOD || req.url !== CALL_PATH) {
-    log.error(`fnts-fdk: rejected ${String(req.method)} ${String(req.url)}, only ${CALL_METHOD} ${CALL_PATH} is served`);
+    if (req.url !== WARMUP_PATH) log.error(`fnts-fdk: rejected ${String(req.method)} ${String(req.url)}, only ${CALL_METHOD} ${CALL_PATH} is served`);
     req.resume();
     await send(res, errorResponse(STATUS.badRequest, { message: MESSAGES.invalidMethod, detail: MESSAGES.badRequest }), log);
     return;
@@ -142,6 +155,22 @@ async function send(res: ServerResponse, response: CallResponse, log: CallLog): 
   } catch (error) {
     log.error('fnts-fdk: writing a result stream failed, so the response was cut off:', error);
   }
+}
+
+/** Sends WARMUP_REQUEST to the server's own socket and reads the answer; never fails, bounded in time. */
+function warmUp(path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const conn = createConnection(path, () => conn.end(WARMUP_REQUEST));
+    const done = () => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, WARMUP_TIMEOUT_MS);
+    conn.on('error', done);
+    conn.on('close', done);
+    conn.resume();
+  });
 }
 
 function listen(server: Server, path: string): Promise<void> {

@@ -20,6 +20,7 @@ import { metaRoutes, routeTable } from './api/meta.js';
 import { observeRoutes } from './api/observe.js';
 import { openApiOptions } from './api/openapi.js';
 import { reapLeftovers } from './agent/reaper.js';
+import { keepStoredMinimums } from './agent/stored-minimums.js';
 import { Metrics } from './metrics.js';
 import { streamControlRoutes } from './api/stream-control.js';
 import { streamRoutes } from './api/streams.js';
@@ -181,6 +182,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     history.start();
     await detached.start();
     await streams.sync();
+    void keepStoredMinimums(store, agent, logger.child({ component: 'agent' }));
+    agent.stems.refill();
   });
   // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
   app.addHook('preClose', async () => {

@@ -43,6 +43,14 @@ export interface ServerConfig {
   readonly containerLabels: Readonly<Record<string, string>>;
   readonly maxRequestBytes: number;
   readonly pidsLimit: number;
+  /**
+   * A deploy or update of a fn (a new version) starts its first container in the background, so the first call is hot
+   * (FNTS_WARM_ON_DEPLOY; default true with SQLite, false with PostgreSQL); a fn's `fnts.io/warm-on-deploy` annotation
+   * overrides it.
+   */
+  readonly warmOnDeploy: boolean;
+  /** Stem cells kept ready for cold starts of typescript/node functions (agent/stem-cells.ts); 0 turns them off. */
+  readonly stemCells: number;
   /** Default maximum containers per function (a function's `max_containers` overrides it). */
   readonly maxContainersPerFn: number;
   /** Calls that may wait for a container, per function; beyond that, 503. */
@@ -176,6 +184,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     containerLabels: labels,
     maxRequestBytes: int('FNTS_MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, 1024, MAX_REQUEST_BYTES_CEILING),
     pidsLimit: int('FNTS_MAX_PIDS', 50, 10, 100_000),
+    // Several servers (a shared PostgreSQL store) behind a load balancer: the deploy lands on any one of them, rarely the
+    // one its calls hash to, so there the default is off.
+    warmOnDeploy: env.FNTS_WARM_ON_DEPLOY === undefined || env.FNTS_WARM_ON_DEPLOY === ''
+      ? postgresUrl === undefined : flag(env, 'FNTS_WARM_ON_DEPLOY', problems),
+    stemCells: int('FNTS_STEM_CELLS', 1, 0, 64),
     maxContainersPerFn: int('FNTS_MAX_CONTAINERS_PER_FN', 10, 1, 10_000),
     maxQueuePerFn: int('FNTS_MAX_QUEUE_PER_FN', 100, 0, 1_000_000),
     queueTimeoutMs: int('FNTS_QUEUE_TIMEOUT_MS', 10_000, 1, 3_600_000),

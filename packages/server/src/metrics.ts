@@ -37,6 +37,19 @@ export class Metrics {
     name: 'fnts_cold_starts_total', help: 'Containers started, by function', labelNames: FN,
     registers: [this.registry],
   });
+  readonly prestarts = new Counter({
+    name: 'fnts_prestarts_total',
+    help: 'Containers started with no call waiting, by function, reason (deploy, minimum) and outcome (started, failed, skipped)',
+    labelNames: [...FN, 'reason', 'outcome'] as const, registers: [this.registry],
+  });
+  readonly stemClaims = new Counter({
+    name: 'fnts_stem_claims_total',
+    help: 'Cold starts of typescript/node functions, by function and how they started (claimed: a stem cell; new_container: docker run)',
+    labelNames: [...FN, 'outcome'] as const, registers: [this.registry],
+  });
+  readonly stemCellsReady = new Gauge({
+    name: 'fnts_stem_cells_ready', help: 'Stem cells started and waiting to be claimed by a cold start', registers: [this.registry],
+  });
   readonly containers = new Gauge({
     name: 'fnts_containers', help: 'Live function containers by state (busy, idle, paused, starting)',
     labelNames: ['state'] as const, registers: [this.registry],

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { cliErrors } from '../errors.js';
 import { buildImage, imageLabel } from './docker-build.js';
+import { STEM_LOADER_PATH, STEM_LOADER_SOURCE } from './stem-loader.js';
 
 const run = promisify(execFile);
 
@@ -17,6 +18,13 @@ const NODE_LABEL = 'fnts.node';
  */
 const LAYOUT_LABEL = 'fnts.base-layout';
 const BASE_LAYOUT = '2';
+/**
+ * The version of the stem-cell loader (stem-loader.ts) the image holds, which the server's prewarmed containers run.
+ * Function images inherit the label, so the server knows which images a stem cell can become. A missing or older
+ * label means a rebuild (kept apart from the layout, so that a CLI that predates the loader accepts the image).
+ */
+const STEM_LABEL = 'fnts.stem-loader';
+const STEM_LOADER_VERSION = '2';
 
 export function baseImageTag(nodeVersion = process.version): string {
   return `fnts/node:${nodeVersion.replace(/^v/, '').split('.')[0]}`;
@@ -52,7 +60,10 @@ export async function ensureBaseImage(
   opts: { labels?: Record<string, string>; onOutput?: (line: string) => void; nodeBinary?: string } = {},
 ): Promise<string> {
   const tag = baseImageTag();
-  if ((await imageLabel(docker, tag, NODE_LABEL)) === process.version && (await imageLabel(docker, tag, LAYOUT_LABEL)) === BASE_LAYOUT) {
+  if (
+    (await imageLabel(docker, tag, NODE_LABEL)) === process.version && (await imageLabel(docker, tag, LAYOUT_LABEL)) === BASE_LAYOUT &&
+    (await imageLabel(docker, tag, STEM_LABEL)) === STEM_LOADER_VERSION
+  ) {
     return tag;
   }
   const node = opts.nodeBinary ?? process.execPath;
@@ -71,6 +82,8 @@ export async function ensureBaseImage(
     await mkdir(join(rootfs, 'tmp'));
     await chmod(join(rootfs, 'tmp'), 0o1777); // for the packer's stat; `modes` below makes it survive the umask
     await mkdir(join(rootfs, 'function'));
+    await mkdir(join(rootfs, dirname(STEM_LOADER_PATH)), { recursive: true });
+    await writeFile(join(rootfs, STEM_LOADER_PATH), STEM_LOADER_SOURCE);
     await writeFile(
       join(ctx, 'Dockerfile'),
       ['FROM scratch', 'COPY rootfs/ /', 'ENV PATH=/usr/local/bin NODE_ENV=production', 'WORKDIR /function', ''].join('\n'),
@@ -78,7 +91,8 @@ export async function ensureBaseImage(
     await buildImage(docker, {
       contextDir: ctx,
       tag,
-      labels: { ...opts.labels, 'fnts.managed': 'true', 'fnts.kind': 'base', [NODE_LABEL]: process.version, [LAYOUT_LABEL]: BASE_LAYOUT },
+      labels: { ...opts.labels, 'fnts.managed': 'true', 'fnts.kind': 'base', [NODE_LABEL]: process.version, [LAYOUT_LABEL]: BASE_LAYOUT,
+        [STEM_LABEL]: STEM_LOADER_VERSION },
       modes: { 'rootfs/tmp': 0o1777 },
       ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
     });

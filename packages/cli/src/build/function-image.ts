@@ -141,6 +141,9 @@ export async function buildFunctionImage(docker: Docker, opts: FunctionImageOpti
     const bundle = await bundleFunction(opts.dir, ctx, runtime);
     let layerBytes = bundle.bytes + (await stat(`${bundle.file}.map`)).size;
     const copy = bundle.external.length > 0;
+    // An FDK that maps stacks itself on first use (packages/fdk/src/source-maps.ts) spares every start Node's eager
+    // --enable-source-maps; a function that brings an older FDK of its own keeps the flag.
+    const lazyMaps = (await readFile(bundle.file, 'utf8')).includes('installLazySourceMaps');
     if (copy) {
       for (const n of bundle.external) {
         opts.onNote?.(`${n.name} has a native addon (${n.evidence}): copied with its node_modules instead of bundled`);
@@ -155,7 +158,7 @@ export async function buildFunctionImage(docker: Docker, opts: FunctionImageOpti
         'WORKDIR /function',
         'COPY func.mjs func.mjs.map /function/',
         ...(copy ? ['COPY node_modules /function/node_modules/'] : []),
-        'ENTRYPOINT ["node", "--enable-source-maps", "/function/func.mjs"]',
+        `ENTRYPOINT ${JSON.stringify(['node', ...(lazyMaps ? [] : ['--enable-source-maps']), '/function/func.mjs'])}`,
         '',
       ].join('\n'),
     );

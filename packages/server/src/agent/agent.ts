@@ -19,6 +19,9 @@ import { formatDeadline, type HeaderMap } from './http-headers.js';
 import { LogHub } from './log-hub.js';
 import { LOG_FRAME_ENV } from './launcher.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
+import { minContainersOf, warmOnDeployOf } from './warm-settings.js';
+import { StemCellPool } from './stem-cells.js';
+import { FN_DEFAULTS } from '../store/models.js';
 
 /** One call as the agent sees it: who to run, the headers for the function, and the body to stream in. */
 export interface CallRequest {
@@ -128,6 +131,8 @@ export class Agent {
   private readonly retired = new Set<HotContainerPool>();
   readonly budget: MemoryBudget;
   readonly logs: LogHub;
+  /** Prewarmed base-image containers that cold starts of typescript/node functions claim. */
+  readonly stems: StemCellPool;
   private closing = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
@@ -143,6 +148,17 @@ export class Agent {
   ) {
     this.budget = new MemoryBudget(config.maxTotalMemoryMiB);
     this.logs = new LogHub(config.logRingBytes);
+    this.stems = new StemCellPool({
+      count: config.stemCells,
+      memoryMiB: FN_DEFAULTS.memory,
+      image: `fnts/node:${process.versions.node.split('.')[0] ?? ''}`,
+      labels: { ...config.containerLabels, ...identity.labels },
+      networkMode: config.networkMode,
+      pidsLimit: config.pidsLimit,
+      iofsDir: identity.iofsDir,
+      iofsSizeBytes: config.iofsSizeBytes,
+      startTimeoutMs: config.hotStartTimeoutMs,
+    }, driver, this.budget, metrics, log.child({ component: 'stem-cells' }));
   }
 
   /** Calls `listener` as each call ends (sync, in the agent's path: it must only hand the event on). */
@@ -310,6 +326,7 @@ export class Agent {
     }
     for (const p of this.retired) if (p.drained) this.retired.delete(p);
     const cfg = this.config;
+    const maxContainers = fn.max_containers ?? cfg.maxContainersPerFn;
     const settings: PoolSettings = {
       key,
       appId: app.id,
@@ -327,7 +344,8 @@ export class Agent {
       startTimeoutMs: cfg.hotStartTimeoutMs,
       imagePull: cfg.imagePull,
       pullTimeoutMs: cfg.pullTimeoutMs,
-      maxContainers: fn.max_containers ?? cfg.maxContainersPerFn,
+      maxContainers,
+      minContainers: Math.min(minContainersOf(fn.annotations), maxContainers),
       maxQueue: cfg.maxQueuePerFn,
       queueTimeoutMs: cfg.queueTimeoutMs,
       idleTimeoutMs: fn.idle_timeout * 1000,
@@ -343,6 +361,7 @@ export class Agent {
       metrics: this.metrics,
       log,
       evict: (mib, except) => this.evict(mib, except),
+      launch: (s, signal, onOutput) => this.stems.launch(s, s.metricLabels, log, signal, onOutput),
       onOutput: {
         line: (piece, container, callId, toServerLog) => {
           const marks = piece.continues ? { continues: true as const } : {};
@@ -370,10 +389,11 @@ export class Agent {
 
   /** Frees `mib` by removing the longest-idle containers of other pools, only if that is enough (CONTRACT §3.5). */
   private evict(mib: number, except: HotContainerPool): boolean {
+    // Containers above their fn's minimum go first, longest idle first; a fn's minimum only when nothing else does.
     const candidates = this.allPools()
       .filter((p) => p !== except)
-      .flatMap((p) => p.idleContainers().map((c) => ({ p, c })))
-      .sort((a, b) => a.c.idleSince - b.c.idleSince);
+      .flatMap((p) => p.evictionCandidates().map(({ c, kept }) => ({ p, c, kept })))
+      .sort((a, b) => Number(a.kept) - Number(b.kept) || a.c.idleSince - b.c.idleSince);
     const chosen: typeof candidates = [];
     let freed = this.budget.totalMiB - this.budget.usedMiB;
     for (const cand of candidates) {
@@ -385,6 +405,42 @@ export class Agent {
     this.log.info({ evicted: chosen.map((x) => x.c.name), for_mib: mib }, 'evicting idle containers for memory');
     for (const { p, c } of chosen) void p.discard(c);
     return true;
+  }
+
+  /**
+   * A deploy or update stored a new version of `fn`: its first container (when warm-on-deploy holds for it) and its
+   * minimum start in the background, and the old version's idle containers go. Never throws: a failed start is the
+   * pool's to log and count, and the deploy has succeeded whatever happens here.
+   */
+  prestartNewVersion(app: App, fn: Fn): void {
+    if (this.closing) return;
+    this.stems.prefetch(fn.image);
+    try {
+      const pool = this.poolFor(app, fn);
+      if (warmOnDeployOf(fn.annotations, this.config.warmOnDeploy)) pool.prestart(1, 'deploy');
+      pool.prestart(pool.settings.minContainers, 'minimum');
+    } catch (err) {
+      this.log.warn({ err, fn_id: fn.id }, 'could not start a container for the new version');
+    }
+  }
+
+  /** Starts a stored fn's minimum of hot containers (at server start, for each fn that has one). */
+  keepMinimum(app: App, fn: Fn): void {
+    if (this.closing || minContainersOf(fn.annotations) === 0) return;
+    const pool = this.poolFor(app, fn);
+    pool.prestart(pool.settings.minContainers, 'minimum');
+  }
+
+  /** A deleted fn: its calls in flight finish, then its containers go; nothing is kept for its minimum. */
+  forgetFn(fnId: string): void {
+    const key = this.currentKey.get(fnId);
+    this.currentKey.delete(fnId);
+    this.keyCache.delete(fnId);
+    const pool = key === undefined ? undefined : this.pools.get(key);
+    if (key === undefined || !pool) return;
+    this.pools.delete(key);
+    pool.retire();
+    this.retired.add(pool);
   }
 
   /** Counts containers by state for /metrics. */
@@ -412,7 +468,7 @@ export class Agent {
     if (this.inFlight > 0) {
       await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), sleep(graceMs)]);
     }
-    await Promise.all(this.allPools().map((p) => p.close()));
+    await Promise.all([...this.allPools().map((p) => p.close()), this.stems.close()]);
     this.pools.clear();
     this.retired.clear();
   }

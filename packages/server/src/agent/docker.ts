@@ -15,6 +15,8 @@ export interface ContainerSpec {
   /** When the app has a syslog_url, Docker's syslog driver sends the output there too (CONTRACT §1.6). */
   syslogUrl: string | undefined;
   syslogTag: string;
+  /** Overrides the image's entrypoint (a stem cell runs the base image's loader). */
+  entrypoint?: string[];
 }
 
 export interface ExitInfo {
@@ -66,6 +68,7 @@ export class DockerDriver {
     const container = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
+      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: { ...spec.labels, [MANAGED_LABEL]: 'true' },
       User: '1000:1000',
@@ -122,6 +125,39 @@ export class DockerDriver {
       // Already removed: the exit code is all we know.
     }
     return { exitCode: result.StatusCode, oomKilled };
+  }
+
+  /** A running container's memory limit, changed in place (swap equal to memory, as at start). */
+  async setMemory(id: string, memoryMiB: number): Promise<void> {
+    const bytes = memoryMiB * 1024 * 1024;
+    await this.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes });
+  }
+
+  /** An image's id, entrypoint and labels; undefined when the engine does not have it. */
+  async imageInfo(image: string): Promise<{ id: string; entrypoint: string[]; labels: Record<string, string> } | undefined> {
+    try {
+      const info = await this.docker.getImage(image).inspect();
+      const entrypoint = info.Config.Entrypoint;
+      return { id: info.Id, entrypoint: Array.isArray(entrypoint) ? entrypoint : [], labels: info.Config.Labels ?? {} };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** A tar of `path` in the image, read from a container that is created and removed, never started. */
+  async readFromImage(image: string, path: string, labels: Record<string, string>): Promise<Buffer> {
+    const container = await this.docker.createContainer({
+      Image: image, Labels: { ...labels, [MANAGED_LABEL]: 'true' }, HostConfig: { NetworkMode: 'none' },
+    });
+    try {
+      const stream = (await container.getArchive({ path })) as NodeJS.ReadableStream;
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
   }
 
   async pause(id: string): Promise<void> {

@@ -53,7 +53,7 @@ const FRAME_PREFIX = `${LOG_FRAME.name}=`;
  * Splits output into bounded lines (never an unbounded buffer: a function may print gigabytes without a newline),
  * consumes frame lines (and the blank line before each), tags the rest with the call and applies the server-log rate.
  */
-function tagOutput(
+export function tagOutput(
   output: NodeJS.ReadableStream,
   s: LaunchSettings,
   emit: (piece: OutputPiece, framedCallId: string | undefined, toServerLog: boolean) => void,

@@ -4,7 +4,7 @@ import type { FnLabels, Metrics } from '../metrics.js';
 import type { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
-import { destroyContainer, launchContainer, type LaunchSettings, type OutputSink } from './launcher.js';
+import { destroyContainer, type LaunchSettings, type OutputSink } from './launcher.js';
 
 /** How far a pool may grow and how long calls may wait for it. */
 export interface PoolLimits {
@@ -14,7 +14,15 @@ export interface PoolLimits {
   idleTimeoutMs: number;
   /** Pause a container this long after it goes idle; negative: never (the default). */
   freezeIdleMs: number;
+  /** Hot containers kept even when idle (`fnts.io/min-containers`), restored after crashes and evictions. */
+  minContainers: number;
 }
+
+/** Why a container is started: a call waits for it, a deploy starts the first one, or the fn's minimum. */
+export type LaunchReason = 'call' | 'deploy' | 'minimum';
+
+/** The longest wait before a failed start for the minimum is tried again (the wait doubles from 1 s up to this). */
+const MINIMUM_RETRY_MAX_MS = 60_000;
 
 export interface PoolSettings extends LaunchSettings, PoolLimits {
   key: string;
@@ -31,6 +39,8 @@ export interface PoolEnv {
   metrics: Metrics;
   log: Logger;
   onOutput: OutputSink;
+  /** Starts one container for the pool and resolves once it is ready (agent/stem-cells.ts, or a new container). */
+  launch(s: PoolSettings, signal: AbortSignal, onOutput: OutputSink): Promise<HotContainer>;
 }
 
 interface Waiter {
@@ -56,6 +66,11 @@ export class HotContainerPool {
   private readonly launchAbort = new AbortController();
   /** Removals under way, so close() returns only once Docker has removed everything. */
   private readonly removals = new Set<Promise<void>>();
+  /** Starts under way: with no call waiting for them (a prestart), close() must still wait for their removal. */
+  private readonly launches = new Set<Promise<void>>();
+  /** Failed starts for the minimum in a row, and the timer that tries again, so a broken image is not restarted in a loop. */
+  private minimumFailures = 0;
+  private minimumRetry: NodeJS.Timeout | undefined;
 
   constructor(
     readonly settings: PoolSettings,
@@ -84,6 +99,35 @@ export class HotContainerPool {
   /** Containers that are alive and idle, for eviction by other pools. */
   idleContainers(): HotContainer[] {
     return [...this.containers].filter((c) => c.isIdle);
+  }
+
+  /**
+   * Idle containers for eviction, each marked `kept` when removing it takes the pool below its minimum: the agent
+   * evicts unkept ones first, and kept ones only when memory cannot be found otherwise (memory pressure wins; the
+   * minimum comes back once memory is released).
+   */
+  evictionCandidates(): { c: HotContainer; kept: boolean }[] {
+    const idle = this.idleContainers().sort((a, b) => b.idleSince - a.idleSince);
+    let kept = this.retired ? 0 : Math.max(0, this.settings.minContainers - (this.containers.size - idle.length));
+    return idle.map((c) => ({ c, kept: kept-- > 0 }));
+  }
+
+  /**
+   * Starts containers with no call waiting until `count` are live or on their way (within max_containers): a deploy's
+   * first container, or the fn's minimum. Never evicts: a start no call asked for waits for free memory, or (for a
+   * deploy) is skipped.
+   */
+  prestart(count: number, reason: Exclude<LaunchReason, 'call'>): void {
+    const s = this.settings;
+    const target = Math.min(count, s.maxContainers);
+    while (!this.closed && !this.retired && this.containers.size + this.starting < target) {
+      if (!this.env.budget.tryReserve(s.memoryMiB)) {
+        if (reason === 'minimum') this.waitForMemory();
+        else this.env.metrics.prestarts.inc({ ...s.metricLabels, reason, outcome: 'skipped' });
+        return;
+      }
+      this.launch(reason);
+    }
   }
 
   /** A slot on a container for one call; waits (bounded) when every slot is taken. */
@@ -146,12 +190,19 @@ export class HotContainerPool {
       return;
     }
     c.idleSince = Date.now();
-    c.idleTimer = setTimeout(() => void this.discard(c), this.settings.idleTimeoutMs);
+    c.idleTimer = setTimeout(() => this.expireIdle(c), this.settings.idleTimeoutMs);
     c.idleTimer.unref();
     if (this.settings.freezeIdleMs >= 0) {
       c.freezeTimer = setTimeout(() => void this.freeze(c), this.settings.freezeIdleMs);
       c.freezeTimer.unref();
     }
+  }
+
+  /** Its idle timeout passed: removed, unless the pool would go below its minimum (it then stays until used again). */
+  private expireIdle(c: HotContainer): void {
+    c.idleTimer = undefined;
+    if (!this.retired && !this.closed && this.containers.size <= this.settings.minContainers) return;
+    void this.discard(c);
   }
 
   /** Removes a container for good: after a failure, an idle timeout, eviction, or at shutdown. */
@@ -170,6 +221,7 @@ export class HotContainerPool {
   /** A newer version of the function exists: keep serving the queued calls, but keep nothing idle. */
   retire(): void {
     this.retired = true;
+    clearTimeout(this.minimumRetry);
     for (const c of this.idleContainers()) void this.discard(c);
   }
 
@@ -187,8 +239,10 @@ export class HotContainerPool {
   /** Removes every container, busy or not. */
   async close(): Promise<void> {
     this.rejectWaiters();
+    clearTimeout(this.minimumRetry);
     this.launchAbort.abort();
     await Promise.all([...this.containers].map((c) => this.discard(c)));
+    await Promise.all(this.launches);
     await Promise.all(this.removals);
   }
 
@@ -252,21 +306,28 @@ export class HotContainerPool {
     ) {
       if (!this.env.budget.tryReserve(s.memoryMiB)) {
         if (this.env.evict(s.memoryMiB, this) && this.env.budget.tryReserve(s.memoryMiB)) {
-          this.launch();
+          this.launch('call');
           continue;
         }
         this.waitForMemory();
         return;
       }
-      this.launch();
+      this.launch('call');
     }
+    this.keepMinimum();
   }
 
-  private launch(): void {
+  /** Restores the fn's minimum of hot containers, unless a recent start for it failed (then a timer retries). */
+  private keepMinimum(): void {
+    if (this.settings.minContainers === 0 || this.minimumRetry !== undefined) return;
+    this.prestart(this.settings.minContainers, 'minimum');
+  }
+
+  private launch(reason: LaunchReason): void {
     const s = this.settings;
     this.starting++;
     this.env.metrics.coldStarts.inc(s.metricLabels);
-    launchContainer(s, this.env.driver, this.env.log, this.launchAbort.signal, this.env.onOutput).then(
+    const launched = this.env.launch(s, this.launchAbort.signal, this.env.onOutput).then(
       (c) => {
         this.starting--;
         if (this.closed) {
@@ -275,6 +336,8 @@ export class HotContainerPool {
           return;
         }
         this.containers.add(c);
+        if (reason !== 'call') this.env.metrics.prestarts.inc({ ...s.metricLabels, reason, outcome: 'started' });
+        if (reason === 'minimum') this.minimumFailures = 0;
         void c.exited.then((info) => {
           if (c.state === 'stopping') return;
           this.env.log.warn({ container: c.name, exit_code: info.exitCode, oom_killed: info.oomKilled }, 'container exited');
@@ -286,6 +349,15 @@ export class HotContainerPool {
       (err: Error) => {
         this.starting--;
         this.env.budget.release(s.memoryMiB);
+        if (reason !== 'call') {
+          if (this.closed) return; // cut short by the shutdown
+          // No call asked for this one: the failure is logged and counted, and waiting calls start their own.
+          this.env.metrics.prestarts.inc({ ...s.metricLabels, reason, outcome: 'failed' });
+          this.env.log.warn({ err, reason }, 'starting a container ahead of calls failed');
+          if (reason === 'minimum') this.retryMinimumLater();
+          this.scale();
+          return;
+        }
         // Only the call the container was started for gets the error; the others keep waiting (CONTRACT §1.4).
         const w = this.waiters.shift();
         if (w) {
@@ -299,6 +371,18 @@ export class HotContainerPool {
         this.scale();
       },
     );
+    this.launches.add(launched);
+    void launched.finally(() => this.launches.delete(launched));
+  }
+
+  private retryMinimumLater(): void {
+    if (this.closed || this.retired) return;
+    const delay = Math.min(MINIMUM_RETRY_MAX_MS, 1000 * 2 ** this.minimumFailures++);
+    this.minimumRetry = setTimeout(() => {
+      this.minimumRetry = undefined;
+      this.scale();
+    }, delay);
+    this.minimumRetry.unref();
   }
 
   private waitForMemory(): void {

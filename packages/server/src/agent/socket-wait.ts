@@ -31,12 +31,16 @@ async function check(path: string): Promise<SocketWaitResult | undefined> {
  * Waits for the FDK to publish its socket in `dir`. The watch is set up before the caller starts the
  * container, so the creation event cannot be missed; a check after arming covers an early writer.
  */
-export function armSocketWait(dir: string): { wait(timeoutMs: number, signal: AbortSignal): Promise<SocketWaitResult>; close(): void } {
-  const path = `${dir}/${SOCKET_NAME}`;
+export function armSocketWait(
+  dir: string,
+  /** The socket's name in `dir`: the function's, or a stem cell's loader (stem-cells.ts). */
+  name = SOCKET_NAME,
+): { wait(timeoutMs: number, signal: AbortSignal): Promise<SocketWaitResult>; close(): void } {
+  const path = `${dir}/${name}`;
   let notify: (() => void) | undefined;
   let pending = false;
   const watcher = watch(dir, (_event, filename) => {
-    if (filename === SOCKET_NAME) {
+    if (filename === name) {
       pending = true;
       notify?.();
     }

@@ -79,7 +79,10 @@ export function appRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         after = page.nextCursor;
       }
       if (!(await store.deleteApp(req.params.app_id))) throw errors.appNotFound();
-      for (const id of fnIds) deps.agent.logs.forget(id); // their output goes with them
+      for (const id of fnIds) {
+        deps.agent.logs.forget(id); // their output goes with them
+        deps.agent.forgetFn(id);
+      }
       await deps.streams.sync(); // its stream triggers went with it
       return reply.code(204).send();
     });

@@ -2,11 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { fnSchemas } from '@fnts/api';
 import { errors } from '../errors.js';
 import { UniqueViolation } from '../store/datastore.js';
-import { FN_DEFAULTS, type Fn } from '../store/models.js';
+import { FN_DEFAULTS, type App, type Fn } from '../store/models.js';
 import { useResourceBodyRules } from './body-rules.js';
 import type { ApiDeps } from './deps.js';
 import { listBody, listOptions } from './pagination.js';
 import { baseUrl, renderFn } from './render.js';
+import { warmAnnotationProblem } from '../agent/warm-settings.js';
 import { checkFnName, checkImage, checkRange, mergeAnnotations, mergeConfig } from './validate.js';
 
 /** fnts's own fields where `null` on PUT goes back to the server default (every other `null` is absent). */
@@ -16,6 +17,13 @@ const NULL_RESETS: ReadonlySet<string> = new Set(['max_containers', 'concurrency
 export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const { store, config } = deps;
   const load = async (id: string): Promise<Fn> => (await store.getFnById(id)) ?? Promise.reject(errors.fnNotFound());
+  /** The fnts annotations that keep a fn warm, checked against the fn as it would be stored. */
+  const checkWarmAnnotations = (fn: Fn): void => {
+    const problem = warmAnnotationProblem(fn.annotations, fn.max_containers ?? config.maxContainersPerFn);
+    if (problem) throw errors.validation(problem);
+  };
+  /** A new version is stored: its containers start in the background (agent.ts); the write has succeeded whatever they do. */
+  const prestart = (app: App, fn: Fn): void => deps.agent.prestartNewVersion(app, fn);
 
   return async (api) => {
     useResourceBodyRules(api, NULL_RESETS);
@@ -58,8 +66,11 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         created_at: now,
         updated_at: now,
       };
+      checkWarmAnnotations(fn);
       try {
-        return renderFn(await store.insertFn(fn), baseUrl(req, config.publicUrl));
+        const stored = await store.insertFn(fn);
+        prestart(app, stored);
+        return renderFn(stored, baseUrl(req, config.publicUrl));
       } catch (err) {
         if (err instanceof UniqueViolation) throw errors.conflict('Fn with specified name already exists');
         throw err;
@@ -92,13 +103,18 @@ export function fnRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       }
       const base = baseUrl(req, config.publicUrl);
       if (JSON.stringify(next) === JSON.stringify(fn)) return renderFn(fn, base);
+      checkWarmAnnotations(next);
       next.updated_at = deps.now();
-      return renderFn(await store.updateFn(next), base);
+      const stored = await store.updateFn(next);
+      const app = await store.getAppById(stored.app_id);
+      if (app) prestart(app, stored);
+      return renderFn(stored, base);
     });
 
     api.delete('/v2/fns/:fn_id', { schema: fnSchemas.delete }, async (req, reply) => {
       if (!(await store.deleteFn(req.params.fn_id))) throw errors.fnNotFound();
       deps.agent.logs.forget(req.params.fn_id);
+      deps.agent.forgetFn(req.params.fn_id);
       await deps.streams.sync(); // its stream triggers went with it
       return reply.code(204).send();
     });

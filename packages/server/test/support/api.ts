@@ -43,7 +43,10 @@ let current: FastifyInstance | undefined;
  */
 export async function buildTestServer(env: Record<string, string> = {}): Promise<FastifyInstance> {
   const db = process.env.FNTS_TEST_STORE === 'postgres' ? await createDatabase(inject('postgresUrl')) : ':memory:';
-  return buildApp({ config: loadConfig({ FNTS_DB: db, FNTS_LOG_LEVEL: 'silent', ...env }) });
+  // Warm-on-deploy and stem cells are off unless a test turns them on: a server here starts no container a test did not
+  // ask for, and each fn's containers carry its labels (a claimed stem cell carries only the server's).
+  const quiet = { FNTS_WARM_ON_DEPLOY: 'false', FNTS_STEM_CELLS: '0' };
+  return buildApp({ config: loadConfig({ FNTS_DB: db, FNTS_LOG_LEVEL: 'silent', ...quiet, ...env }) });
 }
 
 /** Gives every test of the calling file a fresh in-memory server, closed after it. */

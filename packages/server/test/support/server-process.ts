@@ -31,6 +31,9 @@ export function useServerUnderTest(env: Record<string, string> = {}): ServerUnde
         FNTS_DB: join(sut.dir, 'fnts.db'),
         FNTS_IOFS_DIR: join(sut.dir, 'iofs'),
         FNTS_LOG_LEVEL: 'warn',
+        // As buildTestServer (api.ts): no container the test did not ask for.
+        FNTS_WARM_ON_DEPLOY: 'false',
+        FNTS_STEM_CELLS: '0',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
