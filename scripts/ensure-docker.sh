@@ -16,7 +16,9 @@ fi
 if ! docker info >/dev/null 2>&1; then
   echo "ensure-docker: starting dockerd" >&2
   log="${TMPDIR:-/tmp}/fnts-dockerd.log"
-  $SUDO sh -c "nohup dockerd --bridge=none --iptables=false >'$log' 2>&1 &"
+  # A session of its own: the engine outlives whatever started it (a job runner that ends by killing its process
+  # group would otherwise take dockerd, and every test after it, down with it).
+  $SUDO setsid sh -c "nohup dockerd --bridge=none --iptables=false >'$log' 2>&1 </dev/null &"
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
