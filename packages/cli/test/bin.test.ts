@@ -3,7 +3,7 @@
 // must answer the same, and nothing about the snapshot may make the bin fail. Run as real processes against a real
 // server; `sh -x` shows which way the launcher went (its `exec` line).
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -80,8 +80,16 @@ describeOnLinux('the fnts bin', () => {
       .catch((e: { code: number }) => e);
     expect(refused).toMatchObject({ code: 14 });
 
-    // A snapshot made by another node binary (another version or build): its identity does not match.
-    await writeFile(join(dirname(launcher), 'fnts.blob.node'), '1:2:3:4\nnode v0.0.0 x64 /elsewhere/node\n');
+    // The node binary was replaced since the snapshot was made (it is newer than the blob).
+    await utimes(join(dirname(launcher), 'fnts.blob'), new Date(0), new Date(0));
+    const replacedNode = await traced(launcher, ['list', 'apps']);
+    expect(replacedNode.stderr).toMatch(PLAIN_EXEC);
+    expect(replacedNode.stdout).toBe(expected);
+    await utimes(join(dirname(launcher), 'fnts.blob'), new Date(), new Date());
+    expect((await traced(launcher, ['list', 'apps'])).stderr).toMatch(SNAPSHOT_EXEC);
+
+    // A snapshot made by another node binary (another version or build).
+    await writeFile(join(dirname(launcher), 'fnts.blob.node'), '/elsewhere/bin/node\nnode v0.0.0 x64\n');
     const otherNode = await traced(launcher, ['list', 'apps']);
     expect(otherNode.stderr).toMatch(PLAIN_EXEC);
     expect(otherNode.stdout).toBe(expected);
