@@ -86,7 +86,7 @@ const __fntsLazy = (id) => {
 if (__fntsBuilding) require('node:net');
 const __fntsRequire = (id) => (__fntsSnapshotting ? __fntsLazy(id) : __fntsLoad(id));
 const __fntsImport = (specifier) => __fntsLoad('./fnts-import.cjs')(specifier);
-const { prepareCliProcess, runCliProcess } = (function (require) {
+const { prepareCliProcess, runCliProcess, warmUpCli } = (function (require) {
 const module = { exports: {} };
 const exports = module.exports;
 ${body}
@@ -95,6 +95,16 @@ return module.exports;
 if (__fntsBuilding) {
   // The whole command tree is built into the snapshot (and the code that builds it compiled): the run only parses.
   const run = prepareCliProcess();
+  // And \`fnts list apps\` runs once, against a stand-in server on loopback that lives only while the snapshot is made,
+  // so its code is compiled in the snapshot too. (Node takes the snapshot once nothing is left to do.)
+  const apps = JSON.stringify({ items: [{ id: '01WARMUP', name: 'warm-up' }], next_cursor: '' });
+  const server = require('node:net').createServer((socket) => {
+    socket.on('data', () => socket.end('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + apps.length + '\\r\\n\\r\\n' + apps));
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const home = require('node:path').join(__dirname, 'no-such-fnts-home');
+    warmUpCli('http://127.0.0.1:' + server.address().port, home).finally(() => server.close());
+  });
   require('node:v8').startupSnapshot.setDeserializeMainFunction(() => {
     // The launcher passes this file's path as node's first argument, where a plain \`node fnts.cjs\` has it too.
     const file = require('node:path').resolve(process.argv[1]);
