@@ -22,7 +22,22 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const binDir = fileURLToPath(new URL('../dist/bin/', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const INLINED = new Set(['commander', '@fnts/api']);
+const INLINED = new Set(['commander', '@fnts/api', 'yaml']);
+/**
+ * yaml goes into the bundle too (so into the snapshot, compiled), still evaluated only when a command first reads a
+ * YAML file: src/yaml-module.ts loads it with createRequire, which esbuild cannot follow, so in the bundle that module
+ * is this one, whose require() esbuild inlines as a function that runs on first call.
+ */
+const yamlInBundle = {
+  name: 'fnts-yaml-in-bundle',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]yaml-module\.js$/ }, () => ({
+      contents: "let loaded;\nexport function yaml() {\n  return (loaded ??= require('yaml'));\n}\n",
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
 const external = Object.keys(pkg.dependencies).filter((name) => !INLINED.has(name)).flatMap((name) => [name, `${name}/*`]);
 const files = { bundle: `${binDir}fnts.cjs`, launcher: `${binDir}fnts`, importer: `${binDir}fnts-import.cjs`, blob: `${binDir}fnts.blob`, stamp: `${binDir}fnts.blob.node` };
 
@@ -40,6 +55,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
+  plugins: [yamlInBundle],
   // The bundle's location, set by the wrapper below when the bin starts (not when a snapshot was built).
   define: { 'import.meta.url': '__fntsBundleUrl' },
   logLevel: 'warning',
@@ -102,8 +118,20 @@ if (__fntsBuilding) {
     socket.on('data', () => socket.end('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + apps.length + '\\r\\n\\r\\n' + apps));
   });
   server.listen(0, '127.0.0.1', () => {
-    const home = require('node:path').join(__dirname, 'no-such-fnts-home');
-    warmUpCli('http://127.0.0.1:' + server.address().port, home).finally(() => server.close());
+    const { join } = require('node:path');
+    const fs = require('node:fs');
+    const apiUrl = 'http://127.0.0.1:' + server.address().port;
+    // Once with the server in the environment, once with it in a current context (so YAML is read, as it is for most).
+    const home = fs.mkdtempSync(join(require('node:os').tmpdir(), 'fnts-snapshot-'));
+    fs.mkdirSync(join(home, 'contexts'));
+    fs.writeFileSync(join(home, 'config.yaml'), 'current-context: warm-up\\n');
+    fs.writeFileSync(join(home, 'contexts', 'warm-up.yaml'), 'api-url: ' + apiUrl + '\\n');
+    warmUpCli(apiUrl, join(home, 'missing'))
+      .then(() => warmUpCli(undefined, home))
+      .finally(() => {
+        server.close();
+        fs.rmSync(home, { recursive: true, force: true });
+      });
   });
   require('node:v8').startupSnapshot.setDeserializeMainFunction(() => {
     // The launcher passes this file's path as node's first argument, where a plain \`node fnts.cjs\` has it too.

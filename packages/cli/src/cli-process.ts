@@ -55,16 +55,17 @@ export function prepareCliProcess(args?: readonly string[]): (argv: readonly str
 }
 
 /**
- * Runs `fnts list apps` once against the server at `apiUrl`, on a command tree of its own, with settings from no
- * environment and a home directory that does not exist, its output dropped. The bin runs it while its V8 startup
- * snapshot is made, so that what a command such as `list apps` runs (parsing, settings, the HTTP client, the table)
- * is compiled in the snapshot rather than on every run; nothing it does stays in the tree the snapshot's run parses.
+ * Runs `fnts list apps` once, on a command tree of its own, with its output dropped: against the server at `apiUrl`
+ * (as FNTS_API_URL) with `home` as FNTS_HOME, or without `apiUrl` with the current context of `home`. Nothing else of
+ * the environment is read. The bin runs it while its V8 startup snapshot is made, so that what a command such as
+ * `list apps` runs (parsing, settings, YAML, the HTTP client, the table) is compiled in the snapshot rather than on
+ * every run; nothing it does stays in the tree the snapshot's run parses.
  */
-export async function warmUpCli(apiUrl: string, missingHome: string): Promise<void> {
+export async function warmUpCli(apiUrl: string | undefined, home: string): Promise<void> {
   const silent = { out: () => undefined, info: () => undefined };
   const args = ['list', 'apps'];
   const prog = buildProgram({
-    context: () => ({ cwd: missingHome, output: silent, settings: loadSettings({ FNTS_API_URL: apiUrl }, { homeDir: missingHome }), verbose: false }),
+    context: () => ({ cwd: home, output: silent, settings: loadSettings(apiUrl ? { FNTS_API_URL: apiUrl } : {}, { homeDir: home }), verbose: false }),
     readStdin: async () => Buffer.alloc(0),
     openStdin: () => ({ input: (async function* () {})(), terminal: false }),
     interruption: () => ({ signal: new AbortController().signal, release: () => undefined }),

@@ -57,6 +57,20 @@ describeOnLinux('the fnts bin', () => {
     expect(typo).toMatchObject({ code: 2, stderr: expect.stringContaining("error: unknown command 'lst'") });
   });
 
+  it('reads contexts (YAML, in the snapshot) and answers as the plain bundle does', async () => {
+    const home = join(tmp.path, 'ctx-home');
+    await traced(join(BIN_DIR, 'fnts'), ['create', 'context', 'probe', '--api-url', api.url], { FNTS_HOME: home, FNTS_API_URL: '' });
+    await traced(join(BIN_DIR, 'fnts'), ['use', 'context', 'probe'], { FNTS_HOME: home, FNTS_API_URL: '' });
+    await traced(join(BIN_DIR, 'fnts'), ['create', 'app', 'via-context'], { FNTS_HOME: home, FNTS_API_URL: '' });
+    const viaSnapshot = await traced(join(BIN_DIR, 'fnts'), ['list', 'apps'], { FNTS_HOME: home, FNTS_API_URL: '' });
+    expect(viaSnapshot.stderr).toMatch(SNAPSHOT_EXEC);
+    expect(viaSnapshot.stdout).toMatch(/^NAME +ID\nvia-context +\S+\n$/);
+    const contexts = await traced(join(BIN_DIR, 'fnts'), ['list', 'contexts'], { FNTS_HOME: home, FNTS_API_URL: '' });
+    const plain = await run(process.execPath, [join(BIN_DIR, 'fnts.cjs'), 'list', 'contexts'], { env: { PATH, FNTS_HOME: home } });
+    expect(contexts.stdout).toContain('probe');
+    expect(contexts.stdout).toBe(plain.stdout);
+  });
+
   it('prints the same help from the snapshot (whose command tree was built in full) as the unbundled main.js', async () => {
     const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
     for (const args of [['--help'], ['list', '--help'], ['list', 'apps', '--help'], ['stream', 'put', '--help'], ['completion', 'bash']]) {

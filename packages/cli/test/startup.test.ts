@@ -84,9 +84,12 @@ describe('startup', () => {
     await run(process.execPath, [ENTRIES.bin, 'create', 'context', 'probe', '--api-url', api.url], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
     await run(process.execPath, [ENTRIES.bin, 'use', 'context', 'probe'], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
     await run(process.execPath, [ENTRIES.bin, 'create', 'app', 'via-context'], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
-    const { stdout, loaded } = await runRecording(ENTRIES.bin, ['list', 'apps'], { FNTS_HOME: home, FNTS_API_URL: '' });
+    // The unbundled main.js: the bundle has yaml inside it (see scripts/bundle-bin.mjs), so loads no file for it.
+    const { stdout, loaded } = await runRecording(ENTRIES.main, ['list', 'apps'], { FNTS_HOME: home, FNTS_API_URL: '' });
     expect(stdout).toContain('via-context');
     expect(loaded.some((url) => url.includes('node_modules/yaml/'))).toBe(true);
+    const viaBin = await run(process.execPath, [ENTRIES.bin, 'list', 'apps'], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
+    expect(viaBin.stdout).toBe(stdout);
   });
 });
 
