@@ -1,18 +1,19 @@
 // Makes the `fnts` bin from tsc's output (dist/cli-process.js), in dist/bin/:
-// - fnts.cjs: one CommonJS file with commander, @fnts/api and all of the CLI's own modules. Node 20 spends longer
-//   finding, compiling and linking ES modules (even one) than running a command like `fnts list apps`, and one CommonJS
-//   file is the cheapest thing it loads. Every other dependency (the server, dockerode, esbuild, ora, tar-fs, yaml,
+// - fnts.cjs: one CommonJS file with commander, @fnts/api, yaml and all of the CLI's own modules. Node 20 spends
+//   longer finding, compiling and linking ES modules (even one) than running a command like `fnts list apps`, and one
+//   CommonJS file is the cheapest thing it loads. Every other dependency (the server, dockerode, esbuild, ora, tar-fs,
 //   the Kafka client, typescript) stays a require() or import() that runs only in the command that uses it: esbuild
 //   wraps each module reached only through a dynamic import in a function that runs on first use. ES-module-only
 //   packages (ora, @fnts/server/kafka) are then require()d, which Node >= 20.19 (the engines floor) supports.
-// - fnts.blob: a V8 startup snapshot of fnts.cjs once loaded (compiled, its top level run), which saves the loading,
+// - fnts.blob: a V8 startup snapshot of fnts.cjs once loaded (compiled, its top level run, node:net loaded, the whole
+//   command tree built, and `fnts list apps` run once against a stand-in server so that its code is compiled too),
 //   and fnts.blob.node: the path of the node binary that built it (then that node's version and arch, for people).
 //   A snapshot loads only in the node build, and with the V8 flags, that made it (node aborts on any other), so it is
 //   made here for the node that builds, and used only by that very binary.
 // - fnts: the bin, a POSIX sh launcher: with the snapshot when the node on PATH is the one that built it and
 //   NODE_OPTIONS is empty, else `node fnts.cjs` (so the snapshot can make the bin faster, never make it fail).
 // The snapshot is made at build time rather than lazily on first run: no hidden write into the user's home, no race
-// between two first runs, and the tests run the very blob that ships. It is left out of the npm package (files in
+// between two first runs, and the tests run the very blob that is used. It is left out of the npm package (files in
 // package.json): it fits only the node binary of the machine that built it.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +26,9 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const INLINED = new Set(['commander', '@fnts/api', 'yaml']);
 /**
  * yaml goes into the bundle too (so into the snapshot, compiled), still evaluated only when a command first reads a
- * YAML file: src/yaml-module.ts loads it with createRequire, which esbuild cannot follow, so in the bundle that module
- * is this one, whose require() esbuild inlines as a function that runs on first call.
+ * YAML file (outside the snapshot, which reads one): src/yaml-module.ts loads it with createRequire, which esbuild
+ * cannot follow, so in the bundle that module is this one, whose require() esbuild inlines as a function run on first
+ * call.
  */
 const yamlInBundle = {
   name: 'fnts-yaml-in-bundle',
