@@ -6,14 +6,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { buildApp, loadConfig } from '@fnts/server';
 import { fmt, median, msSince, progress, renderTable } from './support.js';
 
-// This file runs as bench/dist/cli-startup.js. BIN is what `fnts` runs (the bundle `npm run build` makes); MAIN is
-// tsc's unbundled output of the same code, measured for comparison.
-const CLI_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'cli', 'dist');
-const BIN = join(CLI_DIST, 'bin', 'fnts.js');
+// This file runs as bench/dist/cli-startup.js. BIN is what `fnts` runs: the file packages/cli/package.json names as
+// its bin (what npm links as node_modules/.bin/fnts), run as an executable the way a shell runs it, so the launcher and
+// the startup snapshot it picks are measured too. BUNDLE is that bin's bundle run plainly by node (what the launcher
+// falls back to without a snapshot), and MAIN tsc's unbundled output of the same code, measured for comparison.
+const CLI_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'cli');
+const CLI_DIST = join(CLI_ROOT, 'dist');
+const BIN = join(CLI_ROOT, (JSON.parse(readFileSync(join(CLI_ROOT, 'package.json'), 'utf8')) as { bin: { fnts: string } }).bin.fnts);
+const BUNDLE = join(CLI_DIST, 'bin', 'fnts.cjs');
 const MAIN = join(CLI_DIST, 'main.js');
 /** Runs of each command after the warm-up; the commands alternate, so a noisy neighbour slows all of them alike. */
 const RUNS = Number(process.env.FNTS_BENCH_CLI_RUNS ?? 30);
@@ -23,33 +27,17 @@ const RUN_TIMEOUT_MS = 15_000;
 
 interface Case {
   name: string;
-  argv: string[];
+  /** The executable: node for most, the bin itself for `fnts`. */
+  file: string;
+  args: string[];
   env: NodeJS.ProcessEnv;
 }
 
-/** What one run took: wall time from spawn to exit, and the CPU time (user + system) the process reported at exit. */
-interface Timing {
-  wallMs: number;
-  cpuMs: number;
-}
-
-/**
- * Loaded with --import into a second run of every command (node -e 0 too, so all pay the same for it): reports the
- * process's CPU time at exit on stderr. CPU time is what the CLI itself costs; wall time (measured in runs without
- * it) also counts every wait for a core, which on a busy machine grows with each time a process sleeps (each async
- * file read, the request).
- */
-const CPU_REPORTER = `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\nFNTS_BENCH_CPU_MS=' + (u.user + u.system) / 1000 + '\\n'); });\n`;
-
-/**
- * One run; a non-zero exit fails the benchmark (it would have measured an error path). With `reporter` it also reads
- * the CPU time; without, nothing is added to the process, for its wall time.
- */
-function timeOnce(c: Case, reporter?: string): Promise<Timing> {
+/** One run's wall time, from spawn to exit; a non-zero exit fails the benchmark (it would have measured an error path). */
+function timeOnce(c: Case): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const start = process.hrtime.bigint();
-    const argv = reporter ? ['--import', reporter, ...c.argv] : c.argv;
-    const child = spawn(process.execPath, argv, { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(c.file, c.args, { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
@@ -57,26 +45,33 @@ function timeOnce(c: Case, reporter?: string): Promise<Timing> {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       const wallMs = msSince(start);
-      const cpu = /FNTS_BENCH_CPU_MS=([\d.]+)/.exec(stderr);
-      if (code === 0 && (cpu || !reporter)) resolvePromise({ wallMs, cpuMs: cpu ? Number(cpu[1]) : Number.NaN });
+      if (code === 0) resolvePromise(wallMs);
       else reject(new Error(`${c.name} exited with ${code ?? signal}: ${stderr.trim()}`));
     });
   });
 }
 
+/** hyperfine's figures for one command: median wall time, and the mean CPU time (user + system, children included). */
+interface HyperfineFigures {
+  wallMs: number;
+  cpuMs: number;
+}
+
 /**
- * hyperfine's figures for the same cases, when it is installed (a second opinion from a dedicated tool). Run
- * asynchronously: the server the commands ask lives in this process and must keep answering meanwhile.
+ * hyperfine's figures for the same cases, when it is installed: a second opinion on the wall time, and the CPU time
+ * (what the command itself costs; wall time also counts every wait for a core, which on a busy machine grows with each
+ * time a process sleeps). Each command runs without a shell (-N) through `env`, which sets its environment; `node -e 0`
+ * goes through `env` too, so all pay the same for it. Run asynchronously: the server the commands ask lives in this
+ * process and must keep answering meanwhile.
  */
-async function hyperfine(cases: readonly Case[], outDir: string): Promise<Map<string, number> | undefined> {
+async function hyperfine(cases: readonly Case[], outDir: string): Promise<Map<string, HyperfineFigures> | undefined> {
   if (spawnSync('hyperfine', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined;
   const json = join(outDir, 'hyperfine.json');
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const args = ['--warmup', String(WARMUP), '--runs', String(RUNS), '--style', 'none', '--export-json', json];
+  const args = ['-N', '--warmup', String(WARMUP), '--runs', String(RUNS), '--style', 'none', '--export-json', json];
   for (const c of cases) {
-    // hyperfine runs each command through a shell; the env differences are written into the command line.
-    const env = Object.entries(c.env).filter(([k]) => k.startsWith('FNTS_')).map(([k, v]) => `${k}=${quote(v ?? '')}`);
-    args.push('-n', c.name, [...env, quote(process.execPath), ...c.argv.map(quote)].join(' '));
+    const env = Object.entries(c.env).map(([k, v]) => `${k}=${v ?? ''}`);
+    args.push('-n', c.name, ['env', '-i', ...env, c.file, ...c.args].map(quote).join(' '));
   }
   const status = await new Promise<number | null>((done) => {
     const child = spawn('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: RUN_TIMEOUT_MS * RUNS * cases.length });
@@ -84,8 +79,8 @@ async function hyperfine(cases: readonly Case[], outDir: string): Promise<Map<st
     child.once('close', (code) => done(code));
   });
   if (status !== 0) return undefined;
-  const parsed = JSON.parse(readFileSync(json, 'utf8')) as { results: { command: string; median: number }[] };
-  return new Map(parsed.results.map((r) => [r.command, r.median * 1000]));
+  const parsed = JSON.parse(readFileSync(json, 'utf8')) as { results: { command: string; median: number; user: number; system: number }[] };
+  return new Map(parsed.results.map((r) => [r.command, { wallMs: r.median * 1000, cpuMs: (r.user + r.system) * 1000 }]));
 }
 
 async function main(): Promise<void> {
@@ -104,43 +99,42 @@ async function main(): Promise<void> {
     await mkdir(join(contextHome, 'contexts'), { recursive: true });
     await writeFile(join(contextHome, 'config.yaml'), 'current-context: bench\n');
     await writeFile(join(contextHome, 'contexts', 'bench.yaml'), `api-url: ${apiUrl}\n`);
-    const reporterFile = join(work, 'cpu-reporter.mjs');
-    await writeFile(reporterFile, CPU_REPORTER);
-    const reporter = pathToFileURL(reporterFile).href;
-    const base = { PATH: process.env.PATH ?? '', HOME: work };
+    // Only what the commands need in their environment (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS: either would time
+    // something else), with this node first on PATH: the bin runs the `node` on PATH.
+    const base = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: work };
+    const listApps = { ...base, FNTS_HOME: emptyHome, FNTS_API_URL: apiUrl };
     const cases: Case[] = [
-      { name: 'node -e 0', argv: ['-e', '0'], env: base },
-      { name: 'fnts list apps', argv: [BIN, 'list', 'apps'], env: { ...base, FNTS_HOME: emptyHome, FNTS_API_URL: apiUrl } },
-      { name: 'fnts list apps (context in config.yaml)', argv: [BIN, 'list', 'apps'], env: { ...base, FNTS_HOME: contextHome } },
-      { name: 'dist/main.js list apps (unbundled)', argv: [MAIN, 'list', 'apps'], env: { ...base, FNTS_HOME: emptyHome, FNTS_API_URL: apiUrl } },
+      { name: 'node -e 0', file: process.execPath, args: ['-e', '0'], env: base },
+      { name: 'fnts list apps', file: BIN, args: ['list', 'apps'], env: listApps },
+      { name: 'fnts list apps (context in config.yaml)', file: BIN, args: ['list', 'apps'], env: { ...base, FNTS_HOME: contextHome } },
+      { name: 'node dist/bin/fnts.cjs list apps (no snapshot)', file: process.execPath, args: [BUNDLE, 'list', 'apps'], env: listApps },
+      { name: 'node dist/main.js list apps (unbundled)', file: process.execPath, args: [MAIN, 'list', 'apps'], env: listApps },
     ];
 
     progress(`warming up (${WARMUP} runs each), then ${RUNS} alternating runs of each command`);
     for (let i = 0; i < WARMUP; i++) for (const c of cases) await timeOnce(c);
     const walls = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-    const cpus = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-    for (let i = 0; i < RUNS; i++) {
-      for (const c of cases) {
-        walls.get(c.name)?.push((await timeOnce(c)).wallMs);
-        cpus.get(c.name)?.push((await timeOnce(c, reporter)).cpuMs);
-      }
-    }
+    for (let i = 0; i < RUNS; i++) for (const c of cases) walls.get(c.name)?.push(await timeOnce(c));
 
     const wall = (name: string) => median(walls.get(name) ?? []);
-    const cpu = (name: string) => median(cpus.get(name) ?? []);
-    const [nodeWall, nodeCpu] = [wall('node -e 0'), cpu('node -e 0')];
+    const nodeWall = wall('node -e 0');
+    progress('the same commands with hyperfine, if it is installed');
     const viaHyperfine = await hyperfine(cases, work);
     const hfNode = viaHyperfine?.get('node -e 0');
+    const ratio = (n: number | undefined, d: number | undefined) => (n === undefined || d === undefined ? '-' : fmt(n / d, 2));
     const rows = cases.map((c) => {
       const hf = viaHyperfine?.get(c.name);
       return [
-        c.name, fmt(wall(c.name), 1), fmt(wall(c.name) / nodeWall, 2), fmt(cpu(c.name), 1), fmt(cpu(c.name) / nodeCpu, 2),
-        hf === undefined ? '-' : fmt(hf, 1), hf === undefined || hfNode === undefined ? '-' : fmt(hf / hfNode, 2),
+        c.name, fmt(wall(c.name), 1), fmt(wall(c.name) / nodeWall, 2),
+        hf === undefined ? '-' : fmt(hf.wallMs, 1), ratio(hf?.wallMs, hfNode?.wallMs),
+        hf === undefined ? '-' : fmt(hf.cpuMs, 1), ratio(hf?.cpuMs, hfNode?.cpuMs),
       ];
     });
     process.stdout.write(`CLI startup (medians of ${RUNS} runs each, alternating; loopback server with 3 apps; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores)\n`);
-    process.stdout.write(`${renderTable(['command', 'wall ms', 'x node', 'cpu ms', 'x node', 'hyperfine ms', 'x node'], rows)}\n`);
-    process.stdout.write(`\nfnts list apps / node -e 0: wall ${fmt(wall('fnts list apps') / nodeWall, 2)}, cpu ${fmt(cpu('fnts list apps') / nodeCpu, 2)} (target <= 1.5)\n`);
+    process.stdout.write(`bin: ${BIN}\n`);
+    process.stdout.write(`${renderTable(['command', 'wall ms', 'x node', 'hyperfine ms', 'x node', 'cpu ms', 'x node'], rows)}\n`);
+    const hfList = viaHyperfine?.get('fnts list apps');
+    process.stdout.write(`\nfnts list apps / node -e 0: wall ${fmt(wall('fnts list apps') / nodeWall, 2)}, hyperfine wall ${ratio(hfList?.wallMs, hfNode?.wallMs)}, cpu ${ratio(hfList?.cpuMs, hfNode?.cpuMs)} (target <= 1.5)\n`);
   } finally {
     await app.close();
     await rm(work, { recursive: true, force: true });

@@ -1,33 +1,199 @@
-// Bundles the `fnts` bin from tsc's output (dist/main.js) into dist/bin/fnts.js, with commander and the CLI's own
-// modules inlined: Node 20 spends more time finding and linking the ~40 small modules a command like `fnts list apps`
-// loads than running it. Each command's module stays a separate chunk loaded when it runs (code splitting), and every
-// other dependency (the server, dockerode, esbuild, ora, tar-fs, yaml, the Kafka client) stays an ordinary import.
-import { readFileSync, rmSync } from 'node:fs';
+// Makes the `fnts` bin from tsc's output (dist/cli-process.js), in dist/bin/:
+// - fnts.cjs: one CommonJS file with commander, @fnts/api, yaml and all of the CLI's own modules. Node 20 spends
+//   longer finding, compiling and linking ES modules (even one) than running a command like `fnts list apps`, and one
+//   CommonJS file is the cheapest thing it loads. Every other dependency (the server, dockerode, esbuild, ora, tar-fs,
+//   the Kafka client, typescript) stays a require() or import() that runs only in the command that uses it: esbuild
+//   wraps each module reached only through a dynamic import in a function that runs on first use. ES-module-only
+//   packages (ora, @fnts/server/kafka) are then require()d, which Node >= 20.19 (the engines floor) supports.
+// - fnts.blob: a V8 startup snapshot of fnts.cjs once loaded (compiled, its top level run, node:net loaded, the whole
+//   command tree built, and `fnts list apps` run once against a stand-in server so that its code is compiled too),
+//   and fnts.blob.node: the path of the node binary that built it (then that node's version and arch, for people).
+//   A snapshot loads only in the node build, and with the V8 flags, that made it (node aborts on any other), so it is
+//   made here for the node that builds, and used only by that very binary.
+// - fnts: the bin, a POSIX sh launcher: with the snapshot when the node on PATH is the one that built it and
+//   NODE_OPTIONS is empty, else `node fnts.cjs` (so the snapshot can make the bin faster, never make it fail).
+// The snapshot is made at build time rather than lazily on first run: no hidden write into the user's home, no race
+// between two first runs, and the tests run the very blob that is used. It is left out of the npm package (files in
+// package.json): it fits only the node binary of the machine that built it.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const binDir = fileURLToPath(new URL('../dist/bin/', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const INLINED = new Set(['commander']);
+const INLINED = new Set(['commander', '@fnts/api', 'yaml']);
+/**
+ * yaml goes into the bundle too (so into the snapshot, compiled), still evaluated only when a command first reads a
+ * YAML file (outside the snapshot, which reads one): src/yaml-module.ts loads it with createRequire, which esbuild
+ * cannot follow, so in the bundle that module is this one, whose require() esbuild inlines as a function run on first
+ * call.
+ */
+const yamlInBundle = {
+  name: 'fnts-yaml-in-bundle',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]yaml-module\.js$/ }, () => ({
+      contents: "let loaded;\nexport function yaml() {\n  return (loaded ??= require('yaml'));\n}\n",
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
 const external = Object.keys(pkg.dependencies).filter((name) => !INLINED.has(name)).flatMap((name) => [name, `${name}/*`]);
+const files = { bundle: `${binDir}fnts.cjs`, launcher: `${binDir}fnts`, importer: `${binDir}fnts-import.cjs`, blob: `${binDir}fnts.blob`, stamp: `${binDir}fnts.blob.node` };
 
-// Chunk names carry content hashes: start empty so no stale chunk is left beside the new ones.
-rmSync(new URL('../dist/bin', import.meta.url), { recursive: true, force: true });
+rmSync(binDir, { recursive: true, force: true });
+mkdirSync(binDir, { recursive: true });
 
-await build({
+const result = await build({
   absWorkingDir: root,
-  entryPoints: { fnts: 'dist/main.js' },
-  outdir: 'dist/bin',
+  entryPoints: ['dist/cli-process.js'],
+  outfile: files.bundle,
+  write: false,
+  metafile: true,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external,
-  // commander is CommonJS: its require() of Node's built-ins needs a real require in these ES modules.
-  banner: { js: "import { createRequire as __fntsCreateRequire } from 'node:module'; const require = __fntsCreateRequire(import.meta.url);" },
+  plugins: [yamlInBundle],
+  // The bundle's location, set by the wrapper below when the bin starts (not when a snapshot was built).
+  define: { 'import.meta.url': '__fntsBundleUrl' },
   logLevel: 'warning',
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
 });
+
+// A function restored from a snapshot cannot run import() (node has no loader for it there), so the bundle's
+// import() of an external package goes through fnts-import.cjs, an ordinary file node compiles when it is needed.
+const dynamicImports = Object.values(result.metafile.outputs)[0].imports.filter((i) => i.kind === 'dynamic-import' && i.external).length;
+let body = result.outputFiles[0].text.replace(/^#!.*\n/, '');
+const importCalls = body.match(/\bimport\((?=["'])/g)?.length ?? 0;
+if (importCalls !== dynamicImports) throw new Error(`expected ${dynamicImports} import() calls in the bundle, found ${importCalls}`);
+body = body.replace(/\bimport\((?=["'])/g, '__fntsImport(');
+
+writeFileSync(files.importer, `'use strict';\n// The bin's import() (see fnts.cjs): resolves like an import() written in fnts.cjs beside it.\nmodule.exports = (specifier) => import(specifier);\n`);
+writeFileSync(files.bundle, `#!/usr/bin/env node
+'use strict';
+// Generated by scripts/bundle-bin.mjs. Runs as a CommonJS file (\`node fnts.cjs …\`), or as the entry of a V8 startup
+// snapshot (\`node --build-snapshot fnts.cjs\`, where there is no \`module\` and require() loads only node's built-ins):
+// then the CLI runs when the snapshot is restored, \`node --snapshot-blob fnts.blob <this file> …\`.
+const __fntsBuilding = typeof module === 'undefined';
+let __fntsSnapshotting = __fntsBuilding;
+let __fntsBundleUrl = __fntsBuilding ? '' : require('node:url').pathToFileURL(__filename).href;
+let __fntsLoad = require;
+// While the snapshot is built, a module is loaded only when the bundle first uses it: most of node's modules (node:http
+// among them) cannot be loaded then, and packages cannot be found. What is first used later loads then, for real.
+const __fntsLazy = (id) => {
+  let m;
+  const real = () => (m ??= __fntsLoad(id));
+  return new Proxy({}, {
+    get: (_, k) => real()[k],
+    has: (_, k) => k in real(),
+    ownKeys: () => Reflect.ownKeys(real()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(real(), k);
+      return d && { ...d, configurable: true };
+    },
+  });
+};
+// node:net (with the streams under it) is loaded into the snapshot: every command that asks the server needs it, and
+// it is one of the built-ins node supports in a snapshot (node:http is not: it loads at run time, on top of it).
+if (__fntsBuilding) require('node:net');
+const __fntsRequire = (id) => (__fntsSnapshotting ? __fntsLazy(id) : __fntsLoad(id));
+const __fntsImport = (specifier) => __fntsLoad('./fnts-import.cjs')(specifier);
+const { prepareCliProcess, runCliProcess, warmUpCli } = (function (require) {
+const module = { exports: {} };
+const exports = module.exports;
+${body}
+return module.exports;
+})(__fntsRequire);
+if (__fntsBuilding) {
+  // The whole command tree is built into the snapshot (and the code that builds it compiled): the run only parses.
+  const run = prepareCliProcess();
+  // And \`fnts list apps\` runs once, against a stand-in server on loopback that lives only while the snapshot is made,
+  // so its code is compiled in the snapshot too. (Node takes the snapshot once nothing is left to do.)
+  const apps = JSON.stringify({ items: [{ id: '01WARMUP', name: 'warm-up' }], next_cursor: '' });
+  const server = require('node:net').createServer((socket) => {
+    socket.on('data', () => socket.end('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + apps.length + '\\r\\n\\r\\n' + apps));
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const { join } = require('node:path');
+    const fs = require('node:fs');
+    const apiUrl = 'http://127.0.0.1:' + server.address().port;
+    // Once with the server in the environment, once with it in a current context (so YAML is read, as it is for most).
+    const home = fs.mkdtempSync(join(require('node:os').tmpdir(), 'fnts-snapshot-'));
+    fs.mkdirSync(join(home, 'contexts'));
+    fs.writeFileSync(join(home, 'config.yaml'), 'current-context: warm-up\\n');
+    fs.writeFileSync(join(home, 'contexts', 'warm-up.yaml'), 'api-url: ' + apiUrl + '\\n');
+    warmUpCli(apiUrl, join(home, 'missing'))
+      .then(() => warmUpCli(undefined, home))
+      .finally(() => {
+        server.close();
+        fs.rmSync(home, { recursive: true, force: true });
+      });
+  });
+  require('node:v8').startupSnapshot.setDeserializeMainFunction(() => {
+    // The launcher passes this file's path as node's first argument, where a plain \`node fnts.cjs\` has it too.
+    const file = require('node:path').resolve(process.argv[1]);
+    process.argv[1] = file;
+    __fntsBundleUrl = require('node:url').pathToFileURL(file).href;
+    __fntsLoad = require('node:module').createRequire(file);
+    __fntsSnapshotting = false;
+    run(process.argv);
+  });
+} else {
+  runCliProcess(process.argv);
+}
+`);
+chmodSync(files.bundle, 0o755);
+
+writeFileSync(files.launcher, `#!/bin/sh
+# The fnts bin, generated by packages/cli/scripts/bundle-bin.mjs: runs the CLI bundle fnts.cjs with node, from the V8
+# startup snapshot beside it (fnts.blob) when the node on PATH is the binary that made the snapshot (named in
+# fnts.blob.node) and NODE_OPTIONS is empty: a snapshot loads only in the node build, with the V8 flags, that made it.
+# Otherwise it runs the bundle plainly. Shell built-ins only, but for readlink: every process started costs time.
+self=$0
+# npm links the bin (node_modules/.bin/fnts -> ../<package>/dist/bin/fnts): follow links to the files beside it.
+while [ -h "$self" ]; do
+  link=$(readlink "$self") || break
+  case $link in /*) self=$link ;; *) self=\${self%/*}/$link ;; esac
+done
+case $self in */*) dir=\${self%/*} ;; *) dir=. ;; esac
+if [ -z "\${NODE_OPTIONS-}" ] && [ -r "$dir/fnts.blob" ] && [ -r "$dir/fnts.blob.node" ] && IFS= read -r built < "$dir/fnts.blob.node"; then
+  # The node a plain \`node\` runs: the first on PATH.
+  node= rest=$PATH:
+  while [ -n "$rest" ]; do
+    d=\${rest%%:*} rest=\${rest#*:}
+    if [ -f "\${d:-.}/node" ] && [ -x "\${d:-.}/node" ]; then node=\${d:-.}/node; break; fi
+  done
+  # The very binary that made the snapshot (the same file), not replaced since (then it would be newer than the blob).
+  if [ -n "$node" ] && [ "$node" -ef "$built" ] && [ ! "$node" -nt "$dir/fnts.blob" ]; then
+    exec "$node" --snapshot-blob "$dir/fnts.blob" "$dir/fnts.cjs" "$@"
+  fi
+fi
+exec node "$dir/fnts.cjs" "$@"
+`);
+chmodSync(files.launcher, 0o755);
+
+/** Builds the snapshot, and keeps it only if the bin answers the same with it as without; else the bin runs plainly. */
+function buildSnapshot() {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const run = (args) => execFileSync(process.execPath, args, { cwd: binDir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    run(['--snapshot-blob', files.blob, '--build-snapshot', files.bundle]);
+    const plain = run([files.bundle, '--help']);
+    const restored = run(['--snapshot-blob', files.blob, files.bundle, '--help']);
+    if (restored !== plain) throw new Error('the bin restored from the snapshot printed another help than the plain bundle');
+    writeFileSync(files.stamp, `${realpathSync(process.execPath)}\nnode ${process.version} ${process.arch}\n`);
+  } catch (err) {
+    rmSync(files.blob, { force: true });
+    rmSync(files.stamp, { force: true });
+    const detail = err && typeof err === 'object' && 'stderr' in err && err.stderr ? String(err.stderr).trim() : String(err);
+    process.stderr.write(`bundle-bin: no startup snapshot, the bin will run without one: ${detail}\n`);
+  }
+}
+buildSnapshot();

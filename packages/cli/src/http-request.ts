@@ -1,8 +1,11 @@
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { IncomingMessage, RequestOptions } from 'node:http';
+import type { Readable } from 'node:stream';
+import { http1Request } from './http1.js';
 
 /**
- * The CLI's HTTP requests, on node:http. undici's `request` (what the client used before) costs more to load than the
- * rest of a command like `fnts list apps` takes to run, so the client keeps undici's call shape on the built-in module:
+ * The CLI's HTTP requests: to http:// servers on the small HTTP/1.1 client in http1.ts (node:net), to https:// ones on
+ * node:https, loaded only then. undici's `request` (what the client used before) and node:http cost more to load than
+ * the rest of a command like `fnts list apps` takes to run; the client keeps undici's call shape:
  * `request(url, { method, body, headers, signal })` answering `{ statusCode, headers, body }`.
  */
 
@@ -17,7 +20,7 @@ export interface RequestInit {
 }
 
 /** The response body: a stream of the bytes as they arrive, or all of them at once. */
-export type ResponseBody = IncomingMessage & {
+export type ResponseBody = Readable & {
   text(): Promise<string>;
   arrayBuffer(): Promise<ArrayBuffer>;
 };
@@ -30,15 +33,26 @@ export interface HttpResponse {
 }
 
 /** Collects a body to its end; an error or an early close (an abort) rejects. */
-function readAll(res: IncomingMessage): Promise<Buffer> {
+function readAll(res: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (chunk: Buffer) => chunks.push(chunk));
     res.once('end', () => resolve(Buffer.concat(chunks)));
     res.once('error', reject);
     res.once('close', () => {
-      if (!res.complete) reject(Object.assign(new Error('the response ended before its body was complete'), { code: 'UND_ERR_SOCKET' }));
+      if (!res.readableEnded) reject(Object.assign(new Error('the response ended before its body was complete'), { code: 'UND_ERR_SOCKET' }));
     });
+  });
+}
+
+/** The body with its two collectors. */
+function withCollectors(res: Readable): ResponseBody {
+  return Object.assign(res, {
+    text: async () => (await readAll(res)).toString('utf8'),
+    arrayBuffer: async () => {
+      const bytes = await readAll(res);
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
   });
 }
 
@@ -57,21 +71,17 @@ function headersOf(res: IncomingMessage): HttpResponse['headers'] {
 /** Sends one request and answers once the response's headers have arrived; the body is read by the caller. */
 export async function request(url: string, init: RequestInit): Promise<HttpResponse> {
   const target = new URL(url);
-  // node:https (and TLS) is loaded only for an https:// server.
-  const send = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   const headers: Record<string, string> = { ...init.headers };
   if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+  if (target.protocol === 'http:') {
+    const res = await http1Request(target, { method: init.method, headers, ...(init.body === undefined ? {} : { body: init.body }), ...(init.signal ? { signal: init.signal } : {}) });
+    return { statusCode: res.statusCode, headers: res.headers, body: withCollectors(res.body) };
+  }
+  const send = (await import('node:https')).request;
   const options: RequestOptions = { method: init.method, headers, ...(init.signal ? { signal: init.signal } : {}) };
   return new Promise((resolve, reject) => {
-    const req = send(target, options, (res) => {
-      const body = Object.assign(res, {
-        text: async () => (await readAll(res)).toString('utf8'),
-        arrayBuffer: async () => {
-          const bytes = await readAll(res);
-          return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-        },
-      });
-      resolve({ statusCode: res.statusCode ?? 0, headers: headersOf(res), body });
+    const req = send(target, options, (res: IncomingMessage) => {
+      resolve({ statusCode: res.statusCode ?? 0, headers: headersOf(res), body: withCollectors(res) });
     });
     req.once('error', reject);
     req.end(init.body);

@@ -1,10 +1,10 @@
 // Shell completion of names: `fnts __complete` against a real server, and the generated bash, zsh and fish scripts
-// run in those shells, calling the built `fnts` bin as a real process (through a shim on PATH).
+// run in those shells, calling the built `fnts` bin as a real process (linked onto PATH, as npm links it).
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
@@ -18,7 +18,8 @@ import { captureContext, serverPerTest, tempDirPerTest } from './support/harness
 const run = promisify(execFile);
 const api = serverPerTest();
 const tmp = tempDirPerTest();
-const BIN = fileURLToPath(new URL('../dist/bin/fnts.js', import.meta.url));
+/** The bin npm links (a launcher that runs the bundle from its startup snapshot): completion runs it on every TAB. */
+const BIN = fileURLToPath(new URL('../dist/bin/fnts', import.meta.url));
 
 function program(): Command {
   const env: ProgramEnv = {
@@ -114,10 +115,10 @@ describe('fnts __complete', () => {
   });
 
   it('as a process: names on stdout, nothing on stderr, exit 0 even when the server is down', async () => {
-    const env = { PATH: process.env.PATH ?? '', FNTS_HOME: join(tmp.path, 'home') };
-    const up = await run(process.execPath, [BIN, '__complete', '--', 'list', 'fns'], { env: { ...env, FNTS_API_URL: api.url } });
+    const env = { PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, FNTS_HOME: join(tmp.path, 'home') };
+    const up = await run(BIN, ['__complete', '--', 'list', 'fns'], { env: { ...env, FNTS_API_URL: api.url } });
     expect(up).toEqual({ stdout: 'blog\nshop\n', stderr: '' });
-    const down = await run(process.execPath, [BIN, '__complete', '--', 'list', 'fns'], { env: { ...env, FNTS_API_URL: 'http://127.0.0.1:1' } });
+    const down = await run(BIN, ['__complete', '--', 'list', 'fns'], { env: { ...env, FNTS_API_URL: 'http://127.0.0.1:1' } });
     expect(down).toEqual({ stdout: '', stderr: '' });
   });
 });
@@ -131,11 +132,10 @@ describe('the completion scripts, run in their shells', () => {
     await mkdir(bin);
     await mkdir(work);
     await writeFile(join(work, 'notes.txt'), '');
-    await writeFile(join(bin, 'fnts'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`);
-    await chmod(join(bin, 'fnts'), 0o755);
+    await symlink(BIN, join(bin, 'fnts'));
     const script = join(tmp.path, `fnts.${shell}`);
     await writeFile(script, completionScript(program(), shell));
-    const env = { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, FNTS_API_URL: api.url, FNTS_HOME: join(tmp.path, 'home'), HOME: tmp.path };
+    const env = { PATH: `${bin}${delimiter}${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, FNTS_API_URL: api.url, FNTS_HOME: join(tmp.path, 'home'), HOME: tmp.path };
     return { env, script, work };
   }
 

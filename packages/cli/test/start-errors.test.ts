@@ -13,7 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_VERSION } from '../src/version.js';
 import { serverPerTest, tempDirPerTest } from './support/harness.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin/fnts.js', import.meta.url));
+// The bundle the bin runs (node runs it as some other user below; bin.test.ts runs the bin's launcher itself).
+const BIN = fileURLToPath(new URL('../dist/bin/fnts.cjs', import.meta.url));
 const tmp = tempDirPerTest();
 
 interface Ran {

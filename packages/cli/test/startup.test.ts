@@ -1,6 +1,6 @@
 // What a command loads: `fnts list apps` must not pay for the server, the Docker or Kafka clients, the bundler or the
-// spinners. Run as real processes (the bundled bin and tsc's unbundled main.js) with a module hook that writes down
-// every module resolved, against a real server.
+// spinners. Run as real processes (the bundle the bin runs, dist/bin/fnts.cjs, and tsc's unbundled main.js) with a
+// module hook that writes down every module resolved, against a real server. (bin.test.ts runs the bin itself.)
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ const api = serverPerTest();
 const tmp = tempDirPerTest();
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
-const ENTRIES = { bin: join(DIST, 'bin', 'fnts.js'), main: join(DIST, 'main.js') };
+const ENTRIES = { bin: join(DIST, 'bin', 'fnts.cjs'), main: join(DIST, 'main.js') };
 /** Packages no management command may load; each has its own command (start, build/deploy, kafka://, spinners). */
 const HEAVY = [
   'packages/server/', 'node_modules/@fnts/server', 'node_modules/dockerode/', 'node_modules/esbuild/', 'node_modules/tar-fs/',
@@ -84,9 +84,12 @@ describe('startup', () => {
     await run(process.execPath, [ENTRIES.bin, 'create', 'context', 'probe', '--api-url', api.url], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
     await run(process.execPath, [ENTRIES.bin, 'use', 'context', 'probe'], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
     await run(process.execPath, [ENTRIES.bin, 'create', 'app', 'via-context'], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
-    const { stdout, loaded } = await runRecording(ENTRIES.bin, ['list', 'apps'], { FNTS_HOME: home, FNTS_API_URL: '' });
+    // The unbundled main.js: the bundle has yaml inside it (see scripts/bundle-bin.mjs), so loads no file for it.
+    const { stdout, loaded } = await runRecording(ENTRIES.main, ['list', 'apps'], { FNTS_HOME: home, FNTS_API_URL: '' });
     expect(stdout).toContain('via-context');
     expect(loaded.some((url) => url.includes('node_modules/yaml/'))).toBe(true);
+    const viaBin = await run(process.execPath, [ENTRIES.bin, 'list', 'apps'], { env: { PATH: process.env.PATH ?? '', FNTS_HOME: home } });
+    expect(viaBin.stdout).toBe(stdout);
   });
 });
 

@@ -99,8 +99,8 @@ describe('type-checking before a build', () => {
 
   it('prints the errors and a hint and exits 1 as a process', async () => {
     const dir = await brokenFunction(`tc-process-${run}`);
-    const bin = join(CLI_ROOT, 'dist', 'bin', 'fnts.js');
-    const result = await exec(process.execPath, [bin, 'build'], { cwd: dir }).catch((e: { code: number; stderr: string }) => e);
+    const bin = join(CLI_ROOT, 'dist', 'bin', 'fnts');
+    const result = await exec(bin, ['build'], { cwd: dir }).catch((e: { code: number; stderr: string }) => e);
     expect(result).toMatchObject({ code: 1 });
     expect((result as { stderr: string }).stderr).toContain(`has 1 type error(s):\n  ${TYPE_ERROR}\nHint: fix the errors above, or build without the check with --no-typecheck\n`);
   });

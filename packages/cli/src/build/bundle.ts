@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build, type BuildFailure, type Plugin } from 'esbuild';
 import { cliErrors } from '../errors.js';
 import type { Runtime } from '../funcfile.js';
@@ -24,9 +24,12 @@ export function findEntry(dir: string, runtime: Exclude<Runtime, 'docker'> = 'ty
     `create ${candidates[0]}, or run \`fnts init --runtime ${runtime}\` in an empty directory`);
 }
 
-/** The FDK that ships with this CLI, used when the function's own node_modules has none. */
+/**
+ * The FDK that ships with this CLI, used when the function's own node_modules has none. (require.resolve rather than
+ * import.meta.resolve: the bin is a CommonJS bundle, and the FDK's only export condition is `default`, which both match.)
+ */
 function bundledFdk(): string {
-  return fileURLToPath(import.meta.resolve('@fnts/fdk'));
+  return createRequire(import.meta.url).resolve('@fnts/fdk');
 }
 
 export interface Bundle {

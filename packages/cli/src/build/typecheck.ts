@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type TS from 'typescript';
 import { cliErrors } from '../errors.js';
 import type { FuncFile } from '../funcfile.js';
@@ -36,7 +35,8 @@ async function loadTypescript(): Promise<typeof TS> {
 
 /** The CLI's own FDK's type declarations: `index.d.ts` beside the `index.js` Node resolves it to. */
 function cliFdkTypes(): string {
-  return fileURLToPath(import.meta.resolve('@fnts/fdk')).replace(/\.js$/, '.d.ts');
+  // require.resolve, not import.meta.resolve: the bin is a CommonJS bundle (see bundledFdk in bundle.ts).
+  return createRequire(import.meta.url).resolve('@fnts/fdk').replace(/\.js$/, '.d.ts');
 }
 
 /** The compiler options and files: the function's tsconfig.json, or the settings `fnts init` writes when it has none. */
