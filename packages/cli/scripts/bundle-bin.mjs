@@ -113,28 +113,19 @@ return module.exports;
 if (__fntsBuilding) {
   // The whole command tree is built into the snapshot (and the code that builds it compiled): the run only parses.
   const run = prepareCliProcess();
-  // And \`fnts list apps\` runs once, against a stand-in server on loopback that lives only while the snapshot is made,
-  // so its code is compiled in the snapshot too. (Node takes the snapshot once nothing is left to do.)
-  const apps = JSON.stringify({ items: [{ id: '01WARMUP', name: 'warm-up' }], next_cursor: '' });
-  const server = require('node:net').createServer((socket) => {
-    socket.on('data', () => socket.end('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + apps.length + '\\r\\n\\r\\n' + apps));
-  });
-  server.listen(0, '127.0.0.1', () => {
-    const { join } = require('node:path');
-    const fs = require('node:fs');
-    const apiUrl = 'http://127.0.0.1:' + server.address().port;
-    // Once with the server in the environment, once with it in a current context (so YAML is read, as it is for most).
-    const home = fs.mkdtempSync(join(require('node:os').tmpdir(), 'fnts-snapshot-'));
-    fs.mkdirSync(join(home, 'contexts'));
-    fs.writeFileSync(join(home, 'config.yaml'), 'current-context: warm-up\\n');
-    fs.writeFileSync(join(home, 'contexts', 'warm-up.yaml'), 'api-url: ' + apiUrl + '\\n');
-    warmUpCli(apiUrl, join(home, 'missing'))
-      .then(() => warmUpCli(undefined, home))
-      .finally(() => {
-        server.close();
-        fs.rmSync(home, { recursive: true, force: true });
-      });
-  });
+  // And \`fnts list apps\` runs once, its request answered in the process (warmUpCli), so its code is compiled in the
+  // snapshot too. (Node takes the snapshot once nothing is left to do.)
+  const { join } = require('node:path');
+  const fs = require('node:fs');
+  const apiUrl = 'http://127.0.0.1:9';
+  // Once with the server in the environment, once with it in a current context (so YAML is read, as it is for most).
+  const home = fs.mkdtempSync(join(require('node:os').tmpdir(), 'fnts-snapshot-'));
+  fs.mkdirSync(join(home, 'contexts'));
+  fs.writeFileSync(join(home, 'config.yaml'), 'current-context: warm-up\\n');
+  fs.writeFileSync(join(home, 'contexts', 'warm-up.yaml'), 'api-url: ' + apiUrl + '\\n');
+  warmUpCli(apiUrl, join(home, 'missing'))
+    .then(() => warmUpCli(undefined, home))
+    .finally(() => fs.rmSync(home, { recursive: true, force: true }));
   require('node:v8').startupSnapshot.setDeserializeMainFunction(() => {
     // The launcher passes this file's path as node's first argument, where a plain \`node fnts.cjs\` has it too.
     const file = require('node:path').resolve(process.argv[1]);

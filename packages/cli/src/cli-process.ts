@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { CliError } from './errors.js';
+import { answerRequestsWith, textResponse } from './http-request.js';
 import { processOutput } from './output.js';
 import { buildProgram, processInterruption, readProcessStdin } from './program.js';
 import { loadSettings } from './settings.js';
@@ -71,5 +72,13 @@ export async function warmUpCli(apiUrl: string | undefined, home: string): Promi
     interruption: () => ({ signal: new AbortController().signal, release: () => undefined }),
     setExitCode: () => undefined,
   }, args);
-  await prog.parseAsync(args, { from: 'user' });
+  // No socket may be used while a snapshot is made: the request is answered here, with one app, so the code that
+  // reads and renders the answer is compiled too.
+  const apps = JSON.stringify({ items: [{ id: '01WARMUP', name: 'warm-up' }], next_cursor: '' });
+  answerRequestsWith(() => textResponse(200, 'application/json', apps));
+  try {
+    await prog.parseAsync(args, { from: 'user' });
+  } finally {
+    answerRequestsWith(undefined);
+  }
 }

@@ -1,11 +1,12 @@
+import type * as Http from 'node:http';
 import type { IncomingMessage, RequestOptions } from 'node:http';
-import type { Readable } from 'node:stream';
-import { http1Request } from './http1.js';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 
 /**
- * The CLI's HTTP requests: to http:// servers on the small HTTP/1.1 client in http1.ts (node:net), to https:// ones on
- * node:https, loaded only then. undici's `request` (what the client used before) and node:http cost more to load than
- * the rest of a command like `fnts list apps` takes to run; the client keeps undici's call shape:
+ * The CLI's HTTP requests, on node:http or node:https, loaded when the first request is sent (node:http cannot be
+ * part of the CLI's startup snapshot). undici's `request` (what the client used before) costs more to load than the
+ * rest of a command like `fnts list apps` takes to run; the client keeps undici's call shape:
  * `request(url, { method, body, headers, signal })` answering `{ statusCode, headers, body }`.
  */
 
@@ -68,16 +69,27 @@ function headersOf(res: IncomingMessage): HttpResponse['headers'] {
   return headers;
 }
 
+/** Set only while the bin's startup snapshot is made (no socket may be used then): answers every request. */
+let standIn: ((url: URL) => HttpResponse) | undefined;
+
+/** Answers requests with `answer` instead of sending them, until called with undefined (cli-process.ts warmUpCli). */
+export function answerRequestsWith(answer: ((url: URL) => HttpResponse) | undefined): void {
+  standIn = answer;
+}
+
+/** A response whose body is `text`: for the stand-in above. */
+export function textResponse(statusCode: number, contentType: string, text: string): HttpResponse {
+  return { statusCode, headers: { 'content-type': contentType }, body: withCollectors(Readable.from([Buffer.from(text)])) };
+}
+
 /** Sends one request and answers once the response's headers have arrived; the body is read by the caller. */
 export async function request(url: string, init: RequestInit): Promise<HttpResponse> {
   const target = new URL(url);
+  if (standIn) return standIn(target);
   const headers: Record<string, string> = { ...init.headers };
   if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
-  if (target.protocol === 'http:') {
-    const res = await http1Request(target, { method: init.method, headers, ...(init.body === undefined ? {} : { body: init.body }), ...(init.signal ? { signal: init.signal } : {}) });
-    return { statusCode: res.statusCode, headers: res.headers, body: withCollectors(res.body) };
-  }
-  const send = (await import('node:https')).request;
+  // require, not import(): in the bin, an import() would start node's ES-module loader, which costs more than the rest.
+  const send = (createRequire(import.meta.url)(target.protocol === 'http:' ? 'node:http' : 'node:https') as typeof Http).request;
   const options: RequestOptions = { method: init.method, headers, ...(init.signal ? { signal: init.signal } : {}) };
   return new Promise((resolve, reject) => {
     const req = send(target, options, (res: IncomingMessage) => {
