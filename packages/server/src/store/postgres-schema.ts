@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { LEASE_SCHEMA } from '../streams/leases/postgres-leases.js';
 
 /**
  * Schema migrations of the PostgreSQL store, applied in order; `schema_migrations` records each one that ran. The
@@ -77,6 +78,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    CREATE INDEX calls_by_fn ON calls (fn_id, id);
    CREATE INDEX calls_queued ON calls (id) WHERE status = 'queued';
    CREATE INDEX calls_running ON calls (owner) WHERE status = 'running';`,
+  // Partition leases of embedded stream triggers: which server consumes which partition (streams/leases/).
+  LEASE_SCHEMA,
 ];
 
 /** The advisory lock every fnts server takes to migrate: "fnts" in ASCII. */
