@@ -21,7 +21,8 @@ import { reapLeftovers } from './agent/reaper.js';
 import { Metrics } from './metrics.js';
 import { streamControlRoutes } from './api/stream-control.js';
 import { streamRoutes } from './api/streams.js';
-import { EmbeddedLog } from './streams/embedded/log.js';
+import { openStreamLog } from './streams/embedded/open.js';
+import type { StreamLog } from './streams/embedded/log.js';
 import { StreamTriggerManager } from './streams/engine/manager.js';
 import { join } from 'node:path';
 import { triggerRoutes } from './api/triggers.js';
@@ -97,9 +98,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
   logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
-  // The embedded log lives in the SQLite file, beside the records it commits with; with PostgreSQL there is none
-  // (embedded streams are refused, pointing at Kafka) until it can be shared by several servers.
-  const streamLog = store instanceof SqliteDatastore ? new EmbeddedLog(store.db) : undefined;
+  // The embedded log lives in the store, beside the offsets it commits with (none where it is refused: embedded/open.ts).
+  let streamLog: StreamLog | undefined;
+  try {
+    streamLog = await openStreamLog(store, { testDeadLetterGapMs: config.testDeadLetterGapMs });
+  } catch (err) {
+    if (!deps.store) await store.close();
+    throw err;
+  }
   const streams = new StreamTriggerManager({
     store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId,
     ...(deps.kafkaClientPackage ? { kafkaClientPackage: deps.kafkaClientPackage } : {}),
@@ -185,6 +191,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await history.close();
   });
   app.addHook('onClose', async () => {
+    await streamLog?.close();
     await store.close();
   });
   return app;

@@ -102,6 +102,11 @@ export interface ServerConfig {
   readonly insecureNoAuth: boolean;
   /** PEM certificate chain and key (FNTS_TLS_CERT, FNTS_TLS_KEY): the server speaks HTTPS. */
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /**
+   * Test hook (FNTS_TEST_DLQ_GAP_MS, default 0 = off; only tests set it): inside the transaction that writes dead
+   * letters and commits past them, stall this long between the two, so a test can kill the server right there.
+   */
+  readonly testDeadLetterGapMs: number;
 }
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -207,6 +212,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     streamBodyThresholdBytes: int('FNTS_STREAM_BODY_THRESHOLD_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024),
     maxStreamingBodies: int('FNTS_MAX_STREAMING_BODIES', 4, 0, 10_000),
     iofsSizeBytes: int('FNTS_IOFS_SIZE_BYTES', 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    testDeadLetterGapMs: int('FNTS_TEST_DLQ_GAP_MS', 0, 0, 600_000),
     ...overrides,
   };
   if (env.FNTS_IMAGE_PULL !== undefined && !['missing', 'never'].includes(env.FNTS_IMAGE_PULL)) {

@@ -3,6 +3,7 @@ import { UniqueViolation, type Datastore } from './datastore.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
 import { ChangeListeningCache, CHANGES_CHANNEL } from './postgres-cache.js';
 import { PostgresCallStore } from './postgres-calls.js';
+import { PostgresListener } from './postgres-listen.js';
 import { GuardedPool, storeError } from './postgres-pool.js';
 import { migrate } from './postgres-schema.js';
 import { appFromRow, fnFromRow, page, triggerFromRow, type AppRow, type FnRow, type TriggerRow } from './rows.js';
@@ -59,6 +60,8 @@ export class PostgresDatastore implements Datastore {
     readonly pool: pg.Pool,
     /** Migrations this store applied when it opened (0 when another server had already applied them). */
     readonly migrationsApplied: number,
+    /** The server's one LISTEN connection: the cache's changes, the embedded log's appends. */
+    readonly listener: PostgresListener,
     private readonly cache: ChangeListeningCache,
   ) {
     this.db = new GuardedPool(pool);
@@ -79,15 +82,17 @@ export class PostgresDatastore implements Datastore {
     });
     // An idle connection that breaks (the database restarted) is dropped by the pool; the next query opens another.
     pool.on('error', () => undefined);
-    const cache = new ChangeListeningCache({
+    const listener = new PostgresListener({
       connectionString: url, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, application_name: 'fnts-listen',
     });
+    const cache = new ChangeListeningCache(listener);
     try {
       const applied = await migrate(pool);
       await cache.start();
-      return new PostgresDatastore(pool, applied, cache);
+      await listener.start();
+      return new PostgresDatastore(pool, applied, listener, cache);
     } catch (err) {
-      await cache.close();
+      await listener.close();
       await pool.end().catch(() => undefined);
       throw err;
     }
@@ -289,7 +294,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async close(): Promise<void> {
-    await this.cache.close();
+    await this.listener.close();
     await this.pool.end();
   }
 }

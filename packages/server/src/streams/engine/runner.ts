@@ -15,7 +15,7 @@ import type { PartitionState } from './partition-state.js';
 import { PartitionWorker, type InvokeOutcome } from './partition-worker.js';
 import { Semaphore } from './semaphore.js';
 import { interruptibleSleep } from './sleep.js';
-import type { AssignmentListener, OffsetBounds, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
+import type { AssignmentListener, CommitAfterLetters, OffsetBounds, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
 
 /** Platform conditions that must not spend a batch's retry budget (STREAMS.md §5). */
 const THROTTLE_CODES: ReadonlySet<string> = new Set([
@@ -122,7 +122,7 @@ export class TriggerRunner {
       options: () => this.opts,
       semaphore: gate,
       invoke: (batch, signal) => this.invoke(batch, signal),
-      deadLetter: (letters) => this.deadLetter(letters),
+      deadLetter: (letters, commit) => this.deadLetter(letters, commit),
       onBatch: (outcome, records) => {
         this.deps.metrics.streamBatches.inc({ ...this.labels, outcome });
         if (outcome === 'ok' || outcome === 'partial') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'ok' }, records);
@@ -328,14 +328,16 @@ export class TriggerRunner {
     return isKafkaOptions(this.opts) ? this.opts.dead_letter_topic : this.opts.dead_letter_stream;
   }
 
-  /** Writes dead letters with everything needed to redrive them (STREAMS.md §8). */
-  private async deadLetter(letters: DeadLetter[]): Promise<void> {
+  /** Writes dead letters with everything needed to redrive them (STREAMS.md §8), and commits past them. */
+  private async deadLetter(letters: DeadLetter[], commit: CommitAfterLetters): Promise<boolean> {
     const fn = await this.deps.store.getFnById(this.trigger.fn_id);
     const origin = {
       stream: this.source.name, sourceType: this.source.type, fnImage: fn?.image ?? '',
       trigger: { id: this.trigger.id, name: this.trigger.name, fnId: this.trigger.fn_id },
     };
-    await this.source.writeDeadLetters(this.deadLetterDestination, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) })));
+    return this.source.writeDeadLetters(
+      this.deadLetterDestination, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) })), commit,
+    );
   }
 
   /**

@@ -1,0 +1,26 @@
+import type { PostgresDatastore } from '../../store/postgres.js';
+import { SqliteDatastore } from '../../store/sqlite.js';
+import type { StreamLog } from './log.js';
+import { SqliteStreamLog } from './sqlite-log.js';
+
+/**
+ * THE switch for embedded streams on PostgreSQL. The log works there (postgres-log.ts: dense offsets whoever
+ * appends, wake-ups by LISTEN/NOTIFY, dead letters and commit in one transaction), but until each partition is leased
+ * to one server (issue 15, part 2) two servers on one database would both consume every partition: while false, a
+ * server on PostgreSQL answers the streams routes with 501 FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE, pointing at Kafka.
+ */
+export const EMBEDDED_STREAMS_ON_POSTGRES = false;
+
+export interface StreamLogOptions {
+  /** Test hook: see ServerConfig.testDeadLetterGapMs. */
+  testDeadLetterGapMs?: number;
+}
+
+/** The embedded log in the server's store, or undefined where embedded streams are refused. */
+export async function openStreamLog(store: SqliteDatastore | PostgresDatastore, opts: StreamLogOptions = {}): Promise<StreamLog | undefined> {
+  if (store instanceof SqliteDatastore) return new SqliteStreamLog(store.db, opts);
+  if (!EMBEDDED_STREAMS_ON_POSTGRES) return undefined;
+  // Loaded only here, as the store is: a server on SQLite never loads the PostgreSQL client.
+  const { PostgresStreamLog } = await import('./postgres-log.js');
+  return PostgresStreamLog.open(store, opts);
+}
