@@ -33,6 +33,7 @@ import swagger from '@fastify/swagger';
 import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
 import type { PostgresDatastore } from './store/postgres.js';
+import type { PostgresLeaseCoordinator } from './streams/leases/postgres-leases.js';
 import { dockerFailure, postgresFailure, storeFailure } from './startup-errors.js';
 import { withoutPassword, type ServerConfig } from './config.js';
 import { FNTS_VERSION } from './version.js';
@@ -68,6 +69,13 @@ async function openStore(config: ServerConfig): Promise<SqliteDatastore | Postgr
   } catch (err) {
     throw storeFailure(err, config.dbPath);
   }
+}
+
+/** The lease coordinator of a server on PostgreSQL; it LISTENs on a connection of its own. */
+async function streamLeases(store: PostgresDatastore, config: ServerConfig, serverId: string, logger: Logger): Promise<PostgresLeaseCoordinator> {
+  const { PostgresLeaseCoordinator } = await import('./streams/leases/postgres-leases.js');
+  const listen = config.postgresUrl !== undefined ? { connectionString: config.postgresUrl, application_name: 'fnts-leases' } : undefined;
+  return new PostgresLeaseCoordinator(store.pool, listen, serverId, { ttlMs: config.streamLeaseTtlMs }, logger.child({ component: 'leases' }));
 }
 
 /** Builds the whole server from injected services, without listening (tests call `inject`). */
@@ -106,8 +114,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!deps.store) await store.close();
     throw err;
   }
+  // Servers sharing a PostgreSQL database lease the embedded streams' partitions (loaded only then, as the store is).
+  const leases = store instanceof SqliteDatastore ? undefined : await streamLeases(store, config, serverId, logger);
   const streams = new StreamTriggerManager({
-    store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId,
+    store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId, leases,
     ...(deps.kafkaClientPackage ? { kafkaClientPackage: deps.kafkaClientPackage } : {}),
   });
   const history = new CallHistory(store.calls, {
@@ -178,6 +188,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     history.start();
     await detached.start();
+    await leases?.start();
     await streams.sync();
   });
   // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
@@ -185,6 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     stopRetention();
     detached.stop();
     await streams.stop();
+    await leases?.stop();
     await agent.close();
     // Detached calls the shutdown cut short are back in the queue and every ended call is recorded before the store closes.
     await detached.drained();

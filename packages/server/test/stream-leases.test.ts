@@ -116,12 +116,7 @@ describe('partition leases on PostgreSQL', () => {
     await join(a, 't3', 1);
     await until(() => a.running.size === 1, 'a to hold it');
     const before = a.running.get(0) as number;
-    const client = await a.pool.connect();
-    try {
-      await PostgresLeaseCoordinator.bumpEpochs(client, 't3');
-    } finally {
-      client.release();
-    }
+    await a.coordinator.bumpEpochs('t3');
     await a.coordinator.announce();
     await until(() => a.running.get(0) === before + 1, 'the new epoch', 3000);
     expect(a.changes.map((c) => ({ lost: c.lost, won: c.won.map((w) => w.partition) }))).toEqual([

@@ -36,7 +36,7 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const setPaused = async (t: Trigger, paused: boolean) => {
     const options = { ...(t.options ?? {}), paused };
     const saved = await store.updateTrigger({ ...t, options, updated_at: deps.now() });
-    streams.runner(t.id)?.setPaused(paused);
+    await streams.runner(t.id)?.setPaused(paused);
     await streams.sync();
     return saved;
   };

@@ -16,6 +16,9 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
 }
 
+/** A transaction left idle this long is ended by the database (below the default stream lease time, 6 s). */
+const IDLE_IN_TRANSACTION_MS = 5000;
+
 /** The OID of int8: counts and epoch-ms columns, well inside a double's exact range, read as numbers (pg gives strings). */
 const INT8_OID = 20;
 /** This pool's parsers only (pg.types.setTypeParser would change them for the whole process). */
@@ -79,6 +82,9 @@ export class PostgresDatastore implements Datastore {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       application_name: 'fnts',
       types,
+      // A server frozen inside a transaction (SIGSTOP, a stalled VM) keeps its session and its row locks: the database
+      // ends such a session, so a stream commit it was making cannot hold up the server that took its partition over.
+      options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
     });
     // An idle connection that breaks (the database restarted) is dropped by the pool; the next query opens another.
     pool.on('error', () => undefined);

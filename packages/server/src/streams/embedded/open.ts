@@ -5,11 +5,11 @@ import { SqliteStreamLog } from './sqlite-log.js';
 
 /**
  * THE switch for embedded streams on PostgreSQL. The log works there (postgres-log.ts: dense offsets whoever
- * appends, wake-ups by LISTEN/NOTIFY, dead letters and commit in one transaction), but until each partition is leased
- * to one server (issue 15, part 2) two servers on one database would both consume every partition: while false, a
- * server on PostgreSQL answers the streams routes with 501 FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE, pointing at Kafka.
+ * appends, wake-ups by LISTEN/NOTIFY, dead letters and commit in one transaction) and each partition is leased to one
+ * server at a time, every commit checking the lease (streams/leases/). Set false, a server on PostgreSQL answers the
+ * streams routes with 501 FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE, pointing at Kafka.
  */
-export const EMBEDDED_STREAMS_ON_POSTGRES = false;
+export const EMBEDDED_STREAMS_ON_POSTGRES = true;
 
 export interface StreamLogOptions {
   /** Test hook: see ServerConfig.testDeadLetterGapMs. */

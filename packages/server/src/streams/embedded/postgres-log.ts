@@ -7,6 +7,7 @@ import {
   type AppendedAt, type CommitFence, type GroupPosition, type NewMessage, type PartitionBounds, type StoredMessage,
   type StreamInfo, type StreamLog,
 } from './log.js';
+import { fenceHolds as leaseFenceHolds } from '../leases/postgres-leases.js';
 import { deadLetterGap } from './test-hooks.js';
 import { AppendWaiters } from './wake.js';
 
@@ -248,12 +249,14 @@ export class PostgresStreamLog implements StreamLog {
   }
 
   /**
-   * The cross-server lease check, in the commit's transaction: partition leases (issue 15, part 2) check
-   * `fence.lease` (owner, epoch) against the lease row of (position.group, position.partition) here. Until they
-   * exist one server owns every partition, so there is nothing to check.
+   * The cross-server lease check, in the commit's transaction: `fence.lease` (owner, epoch) against the lease row of
+   * (group = trigger id, partition), held FOR SHARE until the transaction ends so no takeover slips in between
+   * (streams/leases/postgres-leases.ts). A commit without a lease (a trigger's start position, a seek, redrive
+   * progress) is the control plane's, not a worker's.
    */
-  private async leaseHeld(_c: pg.PoolClient, _position: GroupPosition, _fence: CommitFence): Promise<boolean> {
-    return true;
+  private async leaseHeld(c: pg.PoolClient, position: GroupPosition, fence: CommitFence): Promise<boolean> {
+    if (!fence.lease) return true;
+    return leaseFenceHolds(c, { triggerId: position.group, partition: position.partition, owner: fence.lease.owner, epoch: fence.lease.epoch });
   }
 
   async deleteGroup(group: string): Promise<void> {

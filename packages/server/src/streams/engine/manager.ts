@@ -16,6 +16,8 @@ import {
   type KafkaOnlyOptions, type KafkaSourceSpec, type KafkaTriggerOptions,
 } from '../kafka/options.js';
 import { KafkaSource } from '../kafka/source.js';
+import { LeasedSource } from '../leases/leased-source.js';
+import type { PostgresLeaseCoordinator } from '../leases/postgres-leases.js';
 import { compileOptions, OptionsError, storedStreamOptions, type StreamTriggerOptions } from './options.js';
 import { TriggerRunner } from './runner.js';
 import type { StreamSource } from './source.js';
@@ -34,6 +36,11 @@ export interface ManagerDeps {
   kafkaClient?: (brokers: string[]) => KafkaClient;
   /** The package the default Kafka client loads (confluent.ts's loader seam; tests name one that does not exist). */
   kafkaClientPackage?: string;
+  /**
+   * Partition leases, when several servers share the embedded log (PostgreSQL): each embedded trigger then runs only
+   * the partitions this server leases. Absent, this server runs every partition (SQLite: one server).
+   */
+  leases?: PostgresLeaseCoordinator;
 }
 
 /** The most records handed from the Kafka client to a trigger's buffers per delivery. */
@@ -48,7 +55,10 @@ export class StreamTriggerManager {
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly deps: ManagerDeps) {}
+  constructor(private readonly deps: ManagerDeps) {
+    // Every renewal first re-reads the triggers: what was changed through another server shows here within one.
+    if (deps.leases) deps.leases.beforeTick = () => this.reconcileSerialized();
+  }
 
   /**
    * Validates a stream trigger's source and options; on create, pass no `current`. `triggerId` names the default
@@ -183,14 +193,23 @@ export class StreamTriggerManager {
   async forget(triggerId: string): Promise<void> {
     await this.deps.log?.deleteGroup(triggerId);
     await this.deps.log?.deleteGroup(`${triggerId}:redrive`);
+    await this.deps.leases?.forget(triggerId);
   }
 
   runner(triggerId: string): TriggerRunner | undefined {
     return this.runners.get(triggerId)?.runner;
   }
 
-  /** Starts, reconfigures or stops runners so they match the stream triggers in the store. Serialized. */
-  sync(): Promise<void> {
+  /**
+   * Starts, reconfigures or stops runners so they match the stream triggers in the store (serialized), after a change
+   * made through this server; servers sharing the database are told to look now.
+   */
+  async sync(): Promise<void> {
+    await this.reconcileSerialized();
+    await this.deps.leases?.announce().catch((err: unknown) => this.deps.logger.warn({ err }, 'could not tell the other servers of a trigger change'));
+  }
+
+  private reconcileSerialized(): Promise<void> {
     this.syncing = this.syncing.then(() => this.reconcile()).catch((err: unknown) => {
       this.deps.logger.error({ err }, 'stream trigger sync failed');
     });
@@ -264,7 +283,9 @@ export class StreamTriggerManager {
     }
     const log = this.deps.log;
     const stream = await log?.getStream(t.source);
-    return log && stream && new EmbeddedSource(log, stream, t.id);
+    if (!log || !stream) return undefined;
+    const embedded = new EmbeddedSource(log, stream, t.id);
+    return this.deps.leases ? new LeasedSource(embedded, this.deps.leases, t.id, stream.partitions) : embedded;
   }
 
   /** Refreshes lag gauges (called before /metrics is served). */

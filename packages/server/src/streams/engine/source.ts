@@ -108,6 +108,15 @@ export interface StreamSource {
   redriveDeadLetters(destination: string, deliver: (letter: SourceRecord) => Promise<string | undefined>): Promise<RedriveResult>;
   /** Source-specific facts for `status` (group, assignment, connection problems). */
   describe?(): Record<string, unknown>;
+  /**
+   * Partitions leased by servers sharing a database (streams/leases/): moves their committed offsets wherever they
+   * run (the trigger is paused), fencing any batch still in flight; the owners restart them from there.
+   */
+  seekCommitted?(offsets: Map<number, number>): Promise<void>;
+  /** Fences every batch in flight of the trigger on every server (a pause made through any of them). */
+  fenceEverywhere?(): Promise<void>;
+  /** The server holding each partition's lease (null: nobody now), for status. */
+  owners?(): Promise<Map<number, string | null>>;
 }
 
 /** Lowest and next offset of each partition. */

@@ -104,8 +104,11 @@ export class PostgresLeaseCoordinator {
   private stopped = false;
   readonly ttlMs: number;
   readonly renewMs: number;
-  /** Told after every tick (the manager re-reads triggers: a change made through another server shows here). */
-  onTick: (() => void) | undefined;
+  /**
+   * Run before every renewal (the manager re-reads the triggers): a change made through another server, a pause say,
+   * is in place before partitions restart under new epochs. Bounded by the renewal interval, so leases never lapse.
+   */
+  beforeTick: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -179,7 +182,8 @@ export class PostgresLeaseCoordinator {
     this.members.set(triggerId, {
       triggerId, partitions, listener, held: new Map(), queue: Promise.resolve(), releasing: new Set(), left: false,
     });
-    await this.poke();
+    // Not awaited: a join made while a tick re-reads the triggers would wait for itself.
+    void this.poke();
   }
 
   /** The partitions this server holds for a trigger, as the database said at the last renewal. */
@@ -215,18 +219,34 @@ export class PostgresLeaseCoordinator {
   }
 
   /**
-   * Raises the epoch of some partitions (all when none are named) inside the caller's transaction: any commit of a
-   * batch in flight is refused from now on, and each owner restarts the partition from the committed offset at its
-   * next renewal (a seek made through any server). Call `announce` after the transaction commits.
+   * Raises the epoch of some partitions (all when none are named): any commit of a batch in flight is refused from now
+   * on, and each owner restarts the partition from the committed offset at its next renewal (a seek or a pause made
+   * through any server). `announce` makes that next renewal now.
    */
-  static async bumpEpochs(client: Pick<pg.ClientBase, 'query'>, triggerId: string, partitions?: number[]): Promise<void> {
-    await client.query(
+  async bumpEpochs(triggerId: string, partitions?: number[]): Promise<void> {
+    await this.pool.query(
       `UPDATE stream_leases SET epoch = epoch + 1 WHERE trigger_id = $1 AND ($2::int[] IS NULL OR partition = ANY($2))`,
       [triggerId, partitions ?? null]);
   }
 
+  /** Resolves once this server has renewed and applied what it found (its workers run under the current epochs). */
+  async settled(triggerId: string): Promise<void> {
+    await this.poke();
+    await this.members.get(triggerId)?.queue;
+  }
+
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    if (this.beforeTick) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.beforeTick().catch((err: unknown) => this.log.warn({ err }, 'reading stream triggers before the lease renewal failed')),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.renewMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     const ttl = `${this.ttlMs} milliseconds`;
     await this.pool.query(`INSERT INTO stream_servers (server_id, heartbeat_at) VALUES ($1, now())
                            ON CONFLICT (server_id) DO UPDATE SET heartbeat_at = now()`, [this.serverId]);
@@ -237,7 +257,6 @@ export class PostgresLeaseCoordinator {
       await this.renew(m, ttl);
       await this.balance(m, live, ttl);
     }
-    this.onTick?.();
   }
 
   /** Renews this server's leases of a trigger; a partition gone or re-epoched is lost (a seek restarts it). */
