@@ -209,6 +209,11 @@ export class StreamTriggerManager {
     await this.deps.leases?.announce().catch((err: unknown) => this.deps.logger.warn({ err }, 'could not tell the other servers of a trigger change'));
   }
 
+  /** Matches the runners to the store now, without telling other servers (a trigger created through another one). */
+  refresh(): Promise<void> {
+    return this.reconcileSerialized();
+  }
+
   private reconcileSerialized(): Promise<void> {
     this.syncing = this.syncing.then(() => this.reconcile()).catch((err: unknown) => {
       this.deps.logger.error({ err }, 'stream trigger sync failed');

@@ -185,8 +185,7 @@ export class PartitionWorker {
       // Filtered records at the head are done: commit past them without a call, so a batch starts with a record to send.
       const head = kept.length === 0 ? records.length : records.findIndex((r) => r === kept[0]);
       if (head > 0) {
-        await this.commit(kept.length === 0 ? last.offset + 1 : (kept[0] as SourceRecord).offset, epoch);
-        this.deps.onBatch('filtered', head);
+        if (await this.commit(kept.length === 0 ? last.offset + 1 : (kept[0] as SourceRecord).offset, epoch)) this.deps.onBatch('filtered', head);
         return;
       }
       skipped = records.length - kept.length;
@@ -245,7 +244,8 @@ export class PartitionWorker {
     if (outcome.kind === 'ok') {
       const response = parseBatchResponse(outcome.body, range);
       if (response.kind === 'success') {
-        await this.commit(range.last + 1, epoch);
+        // A refused commit (the lease moved to another server meanwhile) is counted as fenced, not as done.
+        if (!(await this.commit(range.last + 1, epoch))) return;
         this.deps.onBatch('ok', records.length);
         if (skipped > 0) this.deps.onBatch('filtered', skipped);
         return;
@@ -253,7 +253,7 @@ export class PartitionWorker {
       if (response.kind === 'partial') {
         this.deps.onBatch('partial', response.lowest - range.first);
         if (response.lowest > range.first) {
-          await this.commit(response.lowest, epoch);
+          if (!(await this.commit(response.lowest, epoch))) return;
           this.headAttempts = 1; // the new head has failed once already
         } else {
           this.headAttempts++;
@@ -339,10 +339,15 @@ export class PartitionWorker {
     this.committedAt(next);
   }
 
-  private async commit(offset: number, epoch: number): Promise<void> {
-    if (epoch !== this.epoch) return; // fenced: a pause or seek happened meanwhile
-    if (!(await this.deps.source.commit(this.partition, offset, this.fenceFor(epoch)))) return this.fenced(offset);
+  /** True when committed; false when fenced (a pause, seek or stop here, or the lease moved to another server). */
+  private async commit(offset: number, epoch: number): Promise<boolean> {
+    if (epoch !== this.epoch) return false; // fenced: a pause or seek happened meanwhile
+    if (!(await this.deps.source.commit(this.partition, offset, this.fenceFor(epoch)))) {
+      this.fenced(offset);
+      return false;
+    }
     this.committedAt(offset);
+    return true;
   }
 
   /** A commit the fence refused (a pause, seek or stop while it was written): the position stays where it was. */
