@@ -97,6 +97,8 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
   const all: ServerProcess[] = [];
   let appId = '';
   let fnId = '';
+  /** The trigger of the 10,000 records, reused by the control test. */
+  let ordersTrigger = '';
 
   const start = async (name: 'a' | 'b'): Promise<ServerProcess> => {
     const serverDir = join(dir, name);
@@ -172,6 +174,7 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
 
   it('consume 10,000 records over 4 partitions with no gap and no commit out of order while a server is killed and restarted', async () => {
     const triggerId = await createTrigger('orders', PARTITIONS);
+    ordersTrigger = triggerId;
     const owners = async (server: ServerProcess) => (await status(server, triggerId)).map((p) => p.owner ?? null);
     await waitFor('the partitions to be spread over both servers', () => owners(alive('b')),
       (o) => o.filter((x) => x === 'server-a').length === 2 && o.filter((x) => x === 'server-b').length === 2, 20_000);
@@ -277,5 +280,39 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
     expect(audit.filter((o) => o === 1)).toHaveLength(1);
     expect(await batches(other, triggerId, 'ok')).toBe(1);
     expect(await batches(frozen, triggerId, 'ok')).toBe(0);
+  });
+
+  it('pause, seek and resume through different servers, each moving the partitions wherever they run', async () => {
+    const triggerId = ordersTrigger;
+    expect(triggerId).not.toBe('');
+    type Status = { paused: boolean; partitions: (PartitionStatus & { owner?: string | null })[] };
+    const statusOf = (server: ServerProcess) => api<Status>(server, 'GET', `/v2/triggers/${triggerId}/status`);
+    const before = (await statusOf(alive('a'))).partitions;
+    await api(alive('b'), 'POST', `/v2/triggers/${triggerId}/pause`);
+    // Server-a learns of the pause made through server-b at its next lease renewal at the latest.
+    const paused = (s: Status, id: string) => s.paused && s.partitions.filter((p) => p.owner === id).every((p) => p.state.kind === 'PAUSED');
+    await waitFor('server-a to pause its partitions', () => statusOf(alive('a')), (s) => paused(s, 'server-a'), 10_000);
+    await waitFor('server-b to pause its partitions', () => statusOf(alive('b')), (s) => paused(s, 'server-b'), 10_000);
+
+    // Seek through server-a: every partition, whichever server runs it, goes back 10 records.
+    const offsets = Object.fromEntries(before.map((p) => [String(p.partition), p.end - 10]));
+    await api(alive('a'), 'POST', `/v2/triggers/${triggerId}/seek`, { position: { offsets } });
+    for (const server of [alive('a'), alive('b')]) {
+      const seen = await waitFor('the new offsets', () => statusOf(server), (s) => s.partitions.every((p) => p.committed === p.end - 10), 10_000);
+      expect(seen.partitions.map((p) => p.lag_records)).toEqual(before.map(() => 10));
+    }
+    const doneBefore = new Map(all.map((s) => [s, fnLines(s, 'BATCH', 'orders').length]));
+
+    // Resume through server-b: the owners replay exactly those records, once.
+    await api(alive('b'), 'POST', `/v2/triggers/${triggerId}/resume`);
+    await waitFor('everything committed again', () => statusOf(alive('a')),
+      (s) => !s.paused && s.partitions.every((p) => p.committed === p.end), 30_000);
+    const replayed = all.flatMap((s) => fnLines(s, 'BATCH', 'orders').slice(doneBefore.get(s) ?? 0));
+    for (const p of before) {
+      const got = replayed.filter((l) => l.partition === p.partition).flatMap((l) => l.done ?? []).sort((x, y) => x - y);
+      expect(got).toEqual(Array.from({ length: 10 }, (_, i) => p.end - 10 + i));
+    }
+    // Redrive works through either server (nothing was dead-lettered here).
+    expect(await api(alive('a'), 'POST', `/v2/triggers/${triggerId}/redrive`)).toMatchObject({ redriven: 0, remaining: 0 });
   });
 });
