@@ -102,6 +102,8 @@ export class PostgresLeaseCoordinator {
   private ticking: Promise<void> = Promise.resolve();
   private listenClient: pg.Client | undefined;
   private stopped = false;
+  /** When the last tick renewed everything (Date.now()). */
+  private lastRenewal = Date.now();
   readonly ttlMs: number;
   readonly renewMs: number;
   /**
@@ -143,6 +145,7 @@ export class PostgresLeaseCoordinator {
   poke(): Promise<void> {
     this.ticking = this.ticking.then(() => this.tick()).catch((err: unknown) => {
       this.log.warn({ err }, 'lease renewal failed; retrying at the next tick');
+      this.dropIfStale();
     });
     return this.ticking;
   }
@@ -256,6 +259,23 @@ export class PostgresLeaseCoordinator {
     for (const m of [...this.members.values()]) {
       await this.renew(m, ttl);
       await this.balance(m, live, ttl);
+    }
+    this.lastRenewal = Date.now();
+  }
+
+  /**
+   * Cut off from the database for longer than a lease lasts, this server stops its partitions: another server may
+   * hold them by now (its commits would be refused anyway; this spares the function the duplicate calls). Once the
+   * database answers again, the leases still ours come back at the next renewal.
+   */
+  private dropIfStale(): void {
+    if (Date.now() - this.lastRenewal <= this.ttlMs) return;
+    for (const m of this.members.values()) {
+      if (m.held.size === 0) continue;
+      const lost = [...m.held.keys()];
+      m.held = new Map();
+      this.log.warn({ trigger_id: m.triggerId, partitions: lost }, 'leases not renewed for longer than they last: their partitions stop here');
+      void this.enqueue(m, { won: [], lost, drain: false });
     }
   }
 
