@@ -71,11 +71,10 @@ async function openStore(config: ServerConfig): Promise<SqliteDatastore | Postgr
   }
 }
 
-/** The lease coordinator of a server on PostgreSQL; it LISTENs on a connection of its own. */
+/** The lease coordinator of a server on PostgreSQL; it LISTENs on the store's connection. */
 async function streamLeases(store: PostgresDatastore, config: ServerConfig, serverId: string, logger: Logger): Promise<PostgresLeaseCoordinator> {
   const { PostgresLeaseCoordinator } = await import('./streams/leases/postgres-leases.js');
-  const listen = config.postgresUrl !== undefined ? { connectionString: config.postgresUrl, application_name: 'fnts-leases' } : undefined;
-  return new PostgresLeaseCoordinator(store.pool, listen, serverId, { ttlMs: config.streamLeaseTtlMs }, logger.child({ component: 'leases' }));
+  return new PostgresLeaseCoordinator(store.pool, store.listener, serverId, { ttlMs: config.streamLeaseTtlMs }, logger.child({ component: 'leases' }));
 }
 
 /** Builds the whole server from injected services, without listening (tests call `inject`). */

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../test/support/postgres.js';
 import { PostgresDatastore } from '../src/store/postgres.js';
+import { PostgresListener } from '../src/store/postgres-listen.js';
 import { fenceHolds, PostgresLeaseCoordinator, type LeaseChange } from '../src/streams/leases/postgres-leases.js';
 
 /**
@@ -35,10 +36,13 @@ interface Server {
 async function server(url: string, id: string): Promise<Server> {
   const pool = new pg.Pool({ connectionString: url, max: 3 });
   pool.on('error', () => undefined);
-  const coordinator = new PostgresLeaseCoordinator(pool, { connectionString: url }, id, { ttlMs: TTL_MS }, log);
+  const listener = new PostgresListener({ connectionString: url });
+  await listener.start();
+  const coordinator = new PostgresLeaseCoordinator(pool, listener, id, { ttlMs: TTL_MS }, log);
   const s: Server = { coordinator, pool, running: new Map(), changes: [] };
   cleanups.push(async () => {
     await coordinator.stop();
+    await listener.close();
     await pool.end();
   });
   await coordinator.start();

@@ -1,5 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { PostgresListener } from '../../store/postgres-listen.js';
 
 /**
  * Partition ownership of embedded stream triggers when several servers share one PostgreSQL database.
@@ -100,7 +101,6 @@ export class PostgresLeaseCoordinator {
   private readonly members = new Map<string, Member>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
-  private listenClient: pg.Client | undefined;
   private stopped = false;
   /** When the last tick renewed everything (Date.now()). */
   private lastRenewal = Date.now();
@@ -114,7 +114,8 @@ export class PostgresLeaseCoordinator {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly listenConfig: pg.ClientConfig | undefined,
+    /** The server's LISTEN connection (the store's): other servers' releases and seeks wake this one at once. */
+    private readonly listener: Pick<PostgresListener, 'subscribe'> | undefined,
     readonly serverId: string,
     settings: LeaseSettings,
     private readonly log: Logger,
@@ -152,24 +153,13 @@ export class PostgresLeaseCoordinator {
 
   /** Listens for other servers' releases and seeks so this one reacts at once (best effort: the timer covers it). */
   private async listen(): Promise<void> {
-    if (!this.listenConfig || this.stopped) return;
-    const client = new pg.Client(this.listenConfig);
-    const lost = () => {
-      if (this.listenClient !== client) return;
-      this.listenClient = undefined;
-      void client.end().catch(() => undefined);
-      if (!this.stopped) setTimeout(() => void this.listen(), this.renewMs).unref();
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    client.on('notification', () => void this.poke());
-    this.listenClient = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${LEASES_CHANNEL}`);
-    } catch {
-      lost();
-    }
+    await this.listener?.subscribe(LEASES_CHANNEL, {
+      notified: () => void this.poke(),
+      // Back after the connection broke: whatever was announced meanwhile was missed, so look now.
+      listening: (up) => {
+        if (up) void this.poke();
+      },
+    });
   }
 
   /** Tells every server to look at the leases now. */
@@ -356,9 +346,6 @@ export class PostgresLeaseCoordinator {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.ticking;
-    const client = this.listenClient;
-    this.listenClient = undefined;
-    await client?.end().catch(() => undefined);
     await this.pool.query(`DELETE FROM stream_servers WHERE server_id = $1`, [this.serverId]).catch(() => undefined);
     await this.announce().catch(() => undefined);
   }
