@@ -81,7 +81,7 @@ describe('partition leases on PostgreSQL', () => {
     expect(sorted(b.running)).toEqual([2, 3]);
     // The hand-over was announced as one to drain, and B's epochs are above A's.
     expect(a.changes.some((c) => c.drain && c.lost.length === 2)).toBe(true);
-    for (const [p, epoch] of b.running) expect(epoch).toBe(2); // A took it at 1, B at 2
+    for (const epoch of b.running.values()) expect(epoch).toBe(2); // A took it at 1, B at 2
     const rows = await a.coordinator.rows('t1');
     expect(rows.map((r) => r.owner)).toEqual(['server-a', 'server-a', 'server-b', 'server-b']);
     // A third server: ceil(4 / 3) = 2, so nobody gives anything up and the third waits.
