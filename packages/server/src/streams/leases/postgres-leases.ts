@@ -172,6 +172,8 @@ export class PostgresLeaseCoordinator {
     await this.pool.query(
       `INSERT INTO stream_leases (trigger_id, partition) SELECT $1, g FROM generate_series(0, $2 - 1) g
        ON CONFLICT DO NOTHING`, [triggerId, partitions]);
+    // A trigger moved to a stream with fewer partitions: the rows past them lease nothing.
+    await this.pool.query(`DELETE FROM stream_leases WHERE trigger_id = $1 AND partition >= $2`, [triggerId, partitions]);
     this.members.set(triggerId, {
       triggerId, partitions, listener, held: new Map(), queue: Promise.resolve(), releasing: new Set(), left: false,
     });
@@ -310,11 +312,11 @@ export class PostgresLeaseCoordinator {
     if (m.held.size >= share) return;
     const { rows } = await this.pool.query<{ partition: number; epoch: number }>(
       `UPDATE stream_leases l SET owner = $2, epoch = l.epoch + 1, expires_at = now() + $4::interval
-       FROM (SELECT partition FROM stream_leases WHERE trigger_id = $1 AND (owner IS NULL OR expires_at < now())
+       FROM (SELECT partition FROM stream_leases WHERE trigger_id = $1 AND partition < $5 AND (owner IS NULL OR expires_at < now())
              ORDER BY partition LIMIT $3 FOR UPDATE SKIP LOCKED) free
        WHERE l.trigger_id = $1 AND l.partition = free.partition
        RETURNING l.partition, l.epoch`,
-      [m.triggerId, this.serverId, share - m.held.size, ttl]);
+      [m.triggerId, this.serverId, share - m.held.size, ttl, m.partitions]);
     if (rows.length === 0 || m.left) {
       if (m.left && rows.length > 0) await this.release(m, rows.map((r) => r.partition));
       return;
