@@ -130,6 +130,8 @@ export class PostgresLeaseCoordinator {
                            ON CONFLICT (server_id) DO UPDATE SET heartbeat_at = now()`, [this.serverId]);
     const freed = await this.pool.query(`UPDATE stream_leases SET owner = NULL, expires_at = '-infinity' WHERE owner = $1`, [this.serverId]);
     if ((freed.rowCount ?? 0) > 0) this.log.info({ leases: freed.rowCount }, 'freed the leases an earlier run of this server held');
+    // Servers killed long ago never deleted their heartbeat row; they count for nothing, so keep the table small.
+    await this.pool.query(`DELETE FROM stream_servers WHERE heartbeat_at < now() - interval '1 day'`);
     await this.listen();
     this.schedule();
   }
