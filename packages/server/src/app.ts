@@ -47,6 +47,11 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The package the Kafka client is loaded from (a test names a missing one: an install without the optional client). */
   kafkaClientPackage?: string;
+  /**
+   * The embedded log, on `store` (a bench measures it on PostgreSQL with one server); otherwise `openStreamLog`
+   * decides (streams/embedded/open.ts). The server closes it.
+   */
+  streamLog?: StreamLog;
 }
 
 /**
@@ -99,9 +104,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
   // The embedded log lives in the store, beside the offsets it commits with (none where it is refused: embedded/open.ts).
-  let streamLog: StreamLog | undefined;
+  let streamLog: StreamLog | undefined = deps.streamLog;
   try {
-    streamLog = await openStreamLog(store, { testDeadLetterGapMs: config.testDeadLetterGapMs });
+    streamLog ??= await openStreamLog(store, { testDeadLetterGapMs: config.testDeadLetterGapMs });
   } catch (err) {
     if (!deps.store) await store.close();
     throw err;
