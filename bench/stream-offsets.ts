@@ -2,7 +2,7 @@
 // (a row per partition holding its next offset, locked and moved in the append's transaction; postgres-log.ts)
 // against a transaction-scoped advisory lock per partition with the next offset read as MAX(offset) + 1. Two pools
 // (two "servers") with several appenders each, all on one partition, in the same run, alternating.
-// Run with `FNTS_BENCH_POSTGRES_URL=postgres://... npm run bench:stream-offsets` on an empty database.
+// Run with `FNTS_BENCH_POSTGRES_URL=postgres://... npm run bench:stream-offsets`.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -87,9 +87,11 @@ async function main(): Promise<void> {
   const check = (stores[0] as PostgresDatastore).pool;
   const results: Result[] = [];
   try {
+    // Names unique to the run: a database used before is fine too.
+    const run = randomBytes(4).toString('hex');
     let n = 0;
     const fresh = async () => {
-      const id = `offsets-${++n}`;
+      const id = `offsets-${run}-${++n}`;
       const now = new Date().toISOString();
       await (logs[0] as PostgresStreamLog).createStream({ id, name: id, partitions: 1, retention_ms: 3_600_000, created_at: now, updated_at: now });
       return id;

@@ -151,7 +151,8 @@ export class PostgresStreamLog implements StreamLog {
     if (messages.length === 0) return [];
     const unkeyed = messages.filter((m) => !m.key).length;
     let rr = 0;
-    if (unkeyed > 0) {
+    // With one partition there is nothing to rotate: no lock on the stream's row either.
+    if (unkeyed > 0 && stream.partitions > 1) {
       // Taking the round-robin slots locks the stream's row: unkeyed appends to a stream queue here, keyed ones do not.
       const { rows } = await c.query<{ rr: number }>(
         `UPDATE streams SET rr = (rr + $2) % partitions WHERE id = $1 RETURNING rr`, [stream.id, unkeyed]);
@@ -162,29 +163,35 @@ export class PostgresStreamLog implements StreamLog {
     const counts = new Map<number, number>();
     for (const p of placed) counts.set(p, (counts.get(p) ?? 0) + 1);
     const parts = [...counts.keys()].sort((a, b) => a - b);
-    // Locked in partition order (the lock is taken after the sort), then moved on in one statement.
-    const locked = await c.query(
-      `SELECT partition FROM stream_partitions WHERE stream_id = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE`,
-      [stream.id, parts]);
-    if (locked.rowCount !== parts.length) throw new Error(`stream "${stream.name}" no longer exists`);
+    if (parts.length > 1) {
+      // Locked in partition order (the lock is taken after the sort), then moved on in one statement. One partition
+      // needs no ordering: the UPDATE below locks its row.
+      const locked = await c.query(
+        `SELECT partition FROM stream_partitions WHERE stream_id = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE`,
+        [stream.id, parts]);
+      if (locked.rowCount !== parts.length) throw new Error(`stream "${stream.name}" no longer exists`);
+    }
     const { rows: firsts } = await c.query<{ partition: number; first: number }>(
       `UPDATE stream_partitions sp SET next_offset = sp.next_offset + v.n
          FROM unnest($2::int[], $3::int[]) AS v(partition, n)
         WHERE sp.stream_id = $1 AND sp.partition = v.partition
         RETURNING sp.partition, sp.next_offset - v.n AS first`,
       [stream.id, parts, parts.map((p) => counts.get(p))]);
+    if (firsts.length !== parts.length) throw new Error(`stream "${stream.name}" no longer exists`);
     const next = new Map(firsts.map((r) => [r.partition, r.first]));
     const out = placed.map((partition) => {
       const offset = next.get(partition) as number;
       next.set(partition, offset + 1);
       return { partition, offset };
     });
+    // The messages, and the notification (sent when the transaction commits), in one round trip.
     await c.query(
-      `INSERT INTO stream_messages (stream_id, partition, "offset", ts, key, value, headers)
-       SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[])`,
+      `WITH stored AS (INSERT INTO stream_messages (stream_id, partition, "offset", ts, key, value, headers)
+         SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[]))
+       SELECT pg_notify($8, $1 || '/' || p) FROM unnest($9::int[]) AS p`,
       [stream.id, out.map((o) => o.partition), out.map((o) => o.offset), messages.map((m) => m.timestamp ?? now),
-        messages.map((m) => m.key ?? null), messages.map((m) => m.value), messages.map((m) => headersColumn(m.headers))]);
-    await c.query(`SELECT pg_notify($1, $2 || '/' || p) FROM unnest($3::int[]) AS p`, [APPENDS_CHANNEL, stream.id, parts]);
+        messages.map((m) => m.key ?? null), messages.map((m) => m.value), messages.map((m) => headersColumn(m.headers)),
+        APPENDS_CHANNEL, parts]);
     return out;
   }
 
