@@ -34,6 +34,7 @@ import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
 import type { PostgresDatastore } from './store/postgres.js';
 import type { PostgresLeaseCoordinator } from './streams/leases/postgres-leases.js';
+import type { PostgresLeaseCheck } from './streams/embedded/postgres-log.js';
 import { dockerFailure, postgresFailure, storeFailure } from './startup-errors.js';
 import { withoutPassword, type ServerConfig } from './config.js';
 import { FNTS_VERSION } from './version.js';
@@ -48,6 +49,11 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The package the Kafka client is loaded from (a test names a missing one: an install without the optional client). */
   kafkaClientPackage?: string;
+  /**
+   * The embedded log, on `store` (a bench measures it on PostgreSQL with one server); otherwise `openStreamLog`
+   * decides (streams/embedded/open.ts). The server closes it.
+   */
+  streamLog?: StreamLog;
 }
 
 /**
@@ -71,10 +77,11 @@ async function openStore(config: ServerConfig): Promise<SqliteDatastore | Postgr
   }
 }
 
-/** The lease coordinator of a server on PostgreSQL; it LISTENs on the store's connection. */
-async function streamLeases(store: PostgresDatastore, config: ServerConfig, serverId: string, logger: Logger): Promise<PostgresLeaseCoordinator> {
-  const { PostgresLeaseCoordinator } = await import('./streams/leases/postgres-leases.js');
-  return new PostgresLeaseCoordinator(store.pool, store.listener, serverId, { ttlMs: config.streamLeaseTtlMs }, logger.child({ component: 'leases' }));
+/** The lease coordinator of a server on PostgreSQL (it LISTENs on the store's connection) and the log's lease check. */
+async function streamLeases(store: PostgresDatastore, config: ServerConfig, serverId: string, logger: Logger): Promise<{ coordinator: PostgresLeaseCoordinator; check: PostgresLeaseCheck }> {
+  const { PostgresLeaseCoordinator, leasedCommitCheck } = await import('./streams/leases/postgres-leases.js');
+  const coordinator = new PostgresLeaseCoordinator(store.pool, store.listener, serverId, { ttlMs: config.streamLeaseTtlMs }, logger.child({ component: 'leases' }));
+  return { coordinator, check: leasedCommitCheck };
 }
 
 /** Builds the whole server from injected services, without listening (tests call `inject`). */
@@ -105,16 +112,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
   logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
-  // The embedded log lives in the store, beside the offsets it commits with (none where it is refused: embedded/open.ts).
-  let streamLog: StreamLog | undefined;
+  // Servers sharing a PostgreSQL database lease the embedded streams' partitions (loaded only then, as the store is).
+  const leasing = store instanceof SqliteDatastore ? undefined : await streamLeases(store, config, serverId, logger);
+  const leases = leasing?.coordinator;
+  // The embedded log lives in the store, beside the offsets it commits with (none where it is refused: embedded/open.ts);
+  // on PostgreSQL every commit checks its partition's lease in its transaction.
+  let streamLog: StreamLog | undefined = deps.streamLog;
   try {
-    streamLog = await openStreamLog(store, { testDeadLetterGapMs: config.testDeadLetterGapMs });
+    streamLog ??= await openStreamLog(store, {
+      testDeadLetterGapMs: config.testDeadLetterGapMs, ...(leasing ? { leaseCheck: leasing.check } : {}),
+    });
   } catch (err) {
     if (!deps.store) await store.close();
     throw err;
   }
-  // Servers sharing a PostgreSQL database lease the embedded streams' partitions (loaded only then, as the store is).
-  const leases = store instanceof SqliteDatastore ? undefined : await streamLeases(store, config, serverId, logger);
   const streams = new StreamTriggerManager({
     store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId, leases,
     ...(deps.kafkaClientPackage ? { kafkaClientPackage: deps.kafkaClientPackage } : {}),

@@ -173,4 +173,25 @@ describe('partition worker', () => {
     expect(seen).toEqual(['o4', 'o6', 'o6', 'o7']);
     expect(await source.redriveDeadLetters('missing.dlq', deliver)).toEqual({ redriven: 0, remaining: 0, error: 'dead-letter stream "missing.dlq" does not exist' });
   });
+
+  it('redrives a record dead-lettered twice (same fnts.dlq.id: the server died between letter and commit) once', async () => {
+    const dlq = await stream('twice.dlq');
+    const source = new EmbeddedSource(log, await stream('orders'), TRIGGER);
+    const origin = { stream: 'orders', sourceType: 'embedded' as const, trigger: { id: TRIGGER, name: 't', fnId: 'f' }, fnImage: 'i' };
+    const letter = (offset: number, attempts: number): DeadLetter =>
+      ({ record: { partition: 0, offset, timestamp: 1000 + offset, key: null, value: v(`o${offset}`), headers: {} }, attempts, error: 'bad', status: 502 });
+    // Kafka's case: the letter for offset 3 was produced, the commit never happened, and the retry produced it again.
+    await log.append(dlq, [letter(3, 10), letter(3, 10), letter(4, 10)].map((l) => ({ value: l.record.value, headers: deadLetterHeaders(l, origin) })));
+    expect((await log.read(dlq.id, 0, 0, 10)).map((m) => m.headers['fnts.dlq.id'])).toEqual(['orders/0/3', 'orders/0/3', 'orders/0/4']);
+    const seen: string[] = [];
+    let failAt: string | undefined = 'o4';
+    const deliver = async (r: { value: Buffer }) => {
+      seen.push(r.value.toString());
+      return r.value.toString() === failAt ? 'still failing' : undefined;
+    };
+    expect(await source.redriveDeadLetters('twice.dlq', deliver)).toEqual({ redriven: 1, remaining: 1, error: 'still failing' });
+    failAt = undefined;
+    expect(await source.redriveDeadLetters('twice.dlq', deliver)).toEqual({ redriven: 1, remaining: 0 });
+    expect(seen).toEqual(['o3', 'o4', 'o4']);
+  });
 });

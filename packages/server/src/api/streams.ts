@@ -28,8 +28,8 @@ function render(m: StoredMessage, encoding: 'utf8' | 'base64') {
 }
 
 /**
- * A server without the embedded log (embedded/open.ts refuses it) answers every streams route with one error that points at
- * Kafka: never an empty list that reads as "no streams yet".
+ * A server without the embedded log (streams/embedded/open.ts refuses it) answers every streams route with one error
+ * that points at Kafka: never an empty list that reads as "no streams yet".
  */
 const refusedStreamRoutes: FastifyPluginAsyncTypebox = async (api) => {
   const refuse = async (): Promise<never> => {

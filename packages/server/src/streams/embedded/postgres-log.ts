@@ -4,10 +4,9 @@ import type { PostgresDatastore } from '../../store/postgres.js';
 import { GuardedPool, storeError } from '../../store/postgres-pool.js';
 import {
   headersColumn, messageFromRow, placeMessages, withinBytes,
-  type AppendedAt, type CommitFence, type GroupPosition, type NewMessage, type PartitionBounds, type StoredMessage,
-  type StreamInfo, type StreamLog,
+  type AppendedAt, type CommitFence, type GroupPosition, type LeaseToken, type NewMessage, type PartitionBounds,
+  type StoredMessage, type StreamInfo, type StreamLog,
 } from './log.js';
-import { fenceHolds as leaseFenceHolds } from '../leases/postgres-leases.js';
 import { deadLetterGap } from './test-hooks.js';
 import { AppendWaiters } from './wake.js';
 
@@ -30,9 +29,18 @@ interface MessageRow {
 /** PostgreSQL text cannot hold U+0000: nothing stored is named with one. */
 const hasNul = (s: string | undefined): boolean => s !== undefined && s.includes('\u0000');
 
+/**
+ * Checks, on the commit's own connection and inside its transaction, that `lease` still holds the partition of
+ * `position` (its group is the trigger): partition leases plug in here when the log is opened, so a server that lost
+ * its lease commits nothing. Lock the lease row (FOR SHARE / FOR UPDATE) if a takeover must wait for the commit.
+ */
+export type PostgresLeaseCheck = (client: pg.PoolClient, position: GroupPosition, lease: LeaseToken) => Promise<boolean>;
+
 export interface PostgresStreamLogOptions {
   /** Test hook: stall this long between the dead letters and the commit, inside their transaction (0 = off). */
   testDeadLetterGapMs?: number;
+  /** How a fence's lease is checked; a fence with a lease and no check here is refused (nothing unchecked commits). */
+  leaseCheck?: PostgresLeaseCheck;
 }
 
 /**
@@ -143,7 +151,8 @@ export class PostgresStreamLog implements StreamLog {
     if (messages.length === 0) return [];
     const unkeyed = messages.filter((m) => !m.key).length;
     let rr = 0;
-    if (unkeyed > 0) {
+    // With one partition there is nothing to rotate: no lock on the stream's row either.
+    if (unkeyed > 0 && stream.partitions > 1) {
       // Taking the round-robin slots locks the stream's row: unkeyed appends to a stream queue here, keyed ones do not.
       const { rows } = await c.query<{ rr: number }>(
         `UPDATE streams SET rr = (rr + $2) % partitions WHERE id = $1 RETURNING rr`, [stream.id, unkeyed]);
@@ -154,29 +163,35 @@ export class PostgresStreamLog implements StreamLog {
     const counts = new Map<number, number>();
     for (const p of placed) counts.set(p, (counts.get(p) ?? 0) + 1);
     const parts = [...counts.keys()].sort((a, b) => a - b);
-    // Locked in partition order (the lock is taken after the sort), then moved on in one statement.
-    const locked = await c.query(
-      `SELECT partition FROM stream_partitions WHERE stream_id = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE`,
-      [stream.id, parts]);
-    if (locked.rowCount !== parts.length) throw new Error(`stream "${stream.name}" no longer exists`);
+    if (parts.length > 1) {
+      // Locked in partition order (the lock is taken after the sort), then moved on in one statement. One partition
+      // needs no ordering: the UPDATE below locks its row.
+      const locked = await c.query(
+        `SELECT partition FROM stream_partitions WHERE stream_id = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE`,
+        [stream.id, parts]);
+      if (locked.rowCount !== parts.length) throw new Error(`stream "${stream.name}" no longer exists`);
+    }
     const { rows: firsts } = await c.query<{ partition: number; first: number }>(
       `UPDATE stream_partitions sp SET next_offset = sp.next_offset + v.n
          FROM unnest($2::int[], $3::int[]) AS v(partition, n)
         WHERE sp.stream_id = $1 AND sp.partition = v.partition
         RETURNING sp.partition, sp.next_offset - v.n AS first`,
       [stream.id, parts, parts.map((p) => counts.get(p))]);
+    if (firsts.length !== parts.length) throw new Error(`stream "${stream.name}" no longer exists`);
     const next = new Map(firsts.map((r) => [r.partition, r.first]));
     const out = placed.map((partition) => {
       const offset = next.get(partition) as number;
       next.set(partition, offset + 1);
       return { partition, offset };
     });
+    // The messages, and the notification (sent when the transaction commits), in one round trip.
     await c.query(
-      `INSERT INTO stream_messages (stream_id, partition, "offset", ts, key, value, headers)
-       SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[])`,
+      `WITH stored AS (INSERT INTO stream_messages (stream_id, partition, "offset", ts, key, value, headers)
+         SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[], $7::text[]))
+       SELECT pg_notify($8, $1 || '/' || p) FROM unnest($9::int[]) AS p`,
       [stream.id, out.map((o) => o.partition), out.map((o) => o.offset), messages.map((m) => m.timestamp ?? now),
-        messages.map((m) => m.key ?? null), messages.map((m) => m.value), messages.map((m) => headersColumn(m.headers))]);
-    await c.query(`SELECT pg_notify($1, $2 || '/' || p) FROM unnest($3::int[]) AS p`, [APPENDS_CHANNEL, stream.id, parts]);
+        messages.map((m) => m.key ?? null), messages.map((m) => m.value), messages.map((m) => headersColumn(m.headers)),
+        APPENDS_CHANNEL, parts]);
     return out;
   }
 
@@ -249,14 +264,13 @@ export class PostgresStreamLog implements StreamLog {
   }
 
   /**
-   * The cross-server lease check, in the commit's transaction: `fence.lease` (owner, epoch) against the lease row of
-   * (group = trigger id, partition), held FOR SHARE until the transaction ends so no takeover slips in between
-   * (streams/leases/postgres-leases.ts). A commit without a lease (a trigger's start position, a seek, redrive
-   * progress) is the control plane's, not a worker's.
+   * The cross-server lease check, in the commit's transaction: a fence without a lease is a server that owns every
+   * partition; one with a lease is checked by the `leaseCheck` the log was opened with.
    */
   private async leaseHeld(c: pg.PoolClient, position: GroupPosition, fence: CommitFence): Promise<boolean> {
     if (!fence.lease) return true;
-    return leaseFenceHolds(c, { triggerId: position.group, partition: position.partition, owner: fence.lease.owner, epoch: fence.lease.epoch });
+    if (!this.opts.leaseCheck) throw new Error('a commit under a partition lease, but this log was opened without a lease check');
+    return this.opts.leaseCheck(c, position, fence.lease);
   }
 
   async deleteGroup(group: string): Promise<void> {

@@ -121,13 +121,21 @@ export async function redriveLetters(log: DeadLetterLog, deliver: (letter: Sourc
 
 /** The trigger's letters from `from` on, in partition `first` and the ones after it. */
 async function countLetters(log: DeadLetterLog, bounds: OffsetBounds, from: Map<number, number>, first: number): Promise<number> {
+  // A record's copies (same fnts.dlq.id) count once, as redrive sends them once.
+  const ids = new Set<string>();
   let n = 0;
   for (const [p, { start, end }] of [...bounds].filter(([q]) => q >= first).sort(([a], [b]) => a - b)) {
     let offset = Math.max(from.get(p) ?? start, start);
     while (offset < end) {
       const chunk = await log.read(p, offset, Math.min(REDRIVE_CHUNK * 10, end - offset));
       if (chunk.length === 0) break;
-      n += chunk.filter((r) => r.offset < end && log.mine(r)).length;
+      for (const r of chunk) {
+        if (r.offset >= end || !log.mine(r)) continue;
+        const id = r.headers[DLQ_ID];
+        if (id !== undefined && ids.has(id)) continue;
+        if (id !== undefined) ids.add(id);
+        n++;
+      }
       offset = (chunk[chunk.length - 1] as SourceRecord).offset + 1;
     }
   }

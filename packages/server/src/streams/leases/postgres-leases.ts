@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PostgresListener } from '../../store/postgres-listen.js';
+import type { PostgresLeaseCheck } from '../embedded/postgres-log.js';
 
 /**
  * Partition ownership of embedded stream triggers when several servers share one PostgreSQL database.
@@ -82,6 +83,10 @@ export async function fenceHolds(client: Pick<pg.ClientBase, 'query'>, f: LeaseF
   const { rowCount } = await client.query(FENCE_SQL, [f.triggerId, f.partition, f.owner, f.epoch]);
   return (rowCount ?? 0) > 0;
 }
+
+/** The PostgreSQL log's lease check (a consumer group is a trigger id): owner and epoch, in the commit's transaction. */
+export const leasedCommitCheck: PostgresLeaseCheck = (client, position, lease) =>
+  fenceHolds(client, { triggerId: position.group, partition: position.partition, owner: lease.owner, epoch: lease.epoch });
 
 interface Member {
   triggerId: string;
