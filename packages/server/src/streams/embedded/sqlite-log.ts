@@ -167,7 +167,7 @@ export class SqliteStreamLog implements StreamLog {
 
   /**
    * The cross-server lease check. One SQLite file serves one server, which owns every partition: nothing to check
-   * (a lease, when one is given, is this server's by construction); the in-process epoch is the fence.
+   * (the lease, when one is given, is this server's by construction).
    */
   private leaseHeld(_position: GroupPosition, _fence: CommitFence): boolean {
     return true;
