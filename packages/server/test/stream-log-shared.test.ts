@@ -2,6 +2,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../test/support/postgres.js';
 import { PostgresDatastore } from '../src/store/postgres.js';
 import type { StreamInfo, StreamLog } from '../src/streams/embedded/log.js';
+import { PostgresStreamLog, type PostgresLeaseCheck } from '../src/streams/embedded/postgres-log.js';
 import { streamLogOn } from './support/stores.js';
 
 /**
@@ -10,6 +11,10 @@ import { streamLogOn } from './support/stores.js';
  * the append's transaction), and readers do not sleep through appends made while their listening connection was down.
  */
 const opened: { store: PostgresDatastore; log: StreamLog }[] = [];
+const openedLog = (store: PostgresDatastore, log: StreamLog) => {
+  opened.push({ store, log });
+  return log;
+};
 const server = async (url: string) => {
   const store = await PostgresDatastore.open(url);
   const log = await streamLogOn(store);
@@ -88,6 +93,37 @@ describe('the embedded log on servers sharing a PostgreSQL database', () => {
     // A listens again after about a second and wakes everyone then: not the 30 s timeout.
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(a.store.listener.listening).toBe(true);
+  });
+
+  it('commits under a partition lease only while the lease check, in the same transaction, says it holds', async () => {
+    const url = await createDatabase(inject('postgresUrl'));
+    const store = await PostgresDatastore.open(url);
+    // A stand-in lease table: the real one comes with partition ownership; the log only runs the check it is given.
+    await store.pool.query('CREATE TABLE test_leases (group_id TEXT, partition INT, owner TEXT, epoch INT, PRIMARY KEY (group_id, partition))');
+    await store.pool.query(`INSERT INTO test_leases VALUES ('g', 0, 'server-a', 7)`);
+    const leaseCheck: PostgresLeaseCheck = async (c, position, lease) => (await c.query(
+      'SELECT 1 FROM test_leases WHERE group_id = $1 AND partition = $2 AND owner = $3 AND epoch = $4 FOR SHARE',
+      [position.group, position.partition, lease.owner, lease.epoch])).rowCount === 1;
+    const log = openedLog(store, await PostgresStreamLog.open(store, { leaseCheck }));
+    const s = await newStream(log, 'leased', 1);
+    const dlq = await newStream(log, 'leased.dlq', 1);
+    const at = (offset: number) => ({ group: 'g', streamId: s.id, partition: 0, offset });
+    const held = { isCurrent: () => true, lease: { owner: 'server-a', epoch: 7 } };
+    const taken = { isCurrent: () => true, lease: { owner: 'server-a', epoch: 6 } };
+
+    expect(await log.commitOffset(at(3), held)).toBe(true);
+    expect(await log.commitOffset(at(4), taken)).toBe(false);
+    expect(await log.deadLetterAndCommit(dlq, [{ value: Buffer.from('late') }], at(5), taken)).toBe(false);
+    expect(await log.getGroupOffsets('g', s.id)).toEqual(new Map([[0, 3]]));
+    expect(await log.bounds(dlq.id)).toEqual([{ partition: 0, start: 0, end: 0 }]);
+    expect(await log.deadLetterAndCommit(dlq, [{ value: Buffer.from('mine') }], at(5), held)).toBe(true);
+    expect(await log.getGroupOffsets('g', s.id)).toEqual(new Map([[0, 5]]));
+
+    // A log opened without a check refuses a leased commit rather than letting it through unchecked.
+    const other = await PostgresDatastore.open(url);
+    const unchecked = openedLog(other, await PostgresStreamLog.open(other));
+    await expect(unchecked.commitOffset(at(9), held)).rejects.toThrow(/without a lease check/);
+    expect(await log.getGroupOffsets('g', s.id)).toEqual(new Map([[0, 5]]));
   });
 });
 

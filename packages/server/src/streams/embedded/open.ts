@@ -1,6 +1,7 @@
 import type { PostgresDatastore } from '../../store/postgres.js';
 import { SqliteDatastore } from '../../store/sqlite.js';
 import type { StreamLog } from './log.js';
+import type { PostgresLeaseCheck } from './postgres-log.js';
 import { SqliteStreamLog } from './sqlite-log.js';
 
 /**
@@ -14,11 +15,14 @@ export const EMBEDDED_STREAMS_ON_POSTGRES = false;
 export interface StreamLogOptions {
   /** Test hook: see ServerConfig.testDeadLetterGapMs. */
   testDeadLetterGapMs?: number;
+  /** PostgreSQL: how a commit's partition lease is checked in its transaction (postgres-log.ts). */
+  leaseCheck?: PostgresLeaseCheck;
 }
 
 /** The embedded log in the server's store, or undefined where embedded streams are refused. */
 export async function openStreamLog(store: SqliteDatastore | PostgresDatastore, opts: StreamLogOptions = {}): Promise<StreamLog | undefined> {
-  if (store instanceof SqliteDatastore) return new SqliteStreamLog(store.db, opts);
+  // One SQLite file serves one server, which owns every partition: it has no lease to check.
+  if (store instanceof SqliteDatastore) return new SqliteStreamLog(store.db, { testDeadLetterGapMs: opts.testDeadLetterGapMs });
   if (!EMBEDDED_STREAMS_ON_POSTGRES) return undefined;
   // Loaded only here, as the store is: a server on SQLite never loads the PostgreSQL client.
   const { PostgresStreamLog } = await import('./postgres-log.js');

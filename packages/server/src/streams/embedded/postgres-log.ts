@@ -4,8 +4,8 @@ import type { PostgresDatastore } from '../../store/postgres.js';
 import { GuardedPool, storeError } from '../../store/postgres-pool.js';
 import {
   headersColumn, messageFromRow, placeMessages, withinBytes,
-  type AppendedAt, type CommitFence, type GroupPosition, type NewMessage, type PartitionBounds, type StoredMessage,
-  type StreamInfo, type StreamLog,
+  type AppendedAt, type CommitFence, type GroupPosition, type LeaseToken, type NewMessage, type PartitionBounds,
+  type StoredMessage, type StreamInfo, type StreamLog,
 } from './log.js';
 import { deadLetterGap } from './test-hooks.js';
 import { AppendWaiters } from './wake.js';
@@ -29,9 +29,18 @@ interface MessageRow {
 /** PostgreSQL text cannot hold U+0000: nothing stored is named with one. */
 const hasNul = (s: string | undefined): boolean => s !== undefined && s.includes('\u0000');
 
+/**
+ * Checks, on the commit's own connection and inside its transaction, that `lease` still holds the partition of
+ * `position` (its group is the trigger): partition leases plug in here when the log is opened, so a server that lost
+ * its lease commits nothing. Lock the lease row (FOR SHARE / FOR UPDATE) if a takeover must wait for the commit.
+ */
+export type PostgresLeaseCheck = (client: pg.PoolClient, position: GroupPosition, lease: LeaseToken) => Promise<boolean>;
+
 export interface PostgresStreamLogOptions {
   /** Test hook: stall this long between the dead letters and the commit, inside their transaction (0 = off). */
   testDeadLetterGapMs?: number;
+  /** How a fence's lease is checked; a fence with a lease and no check here is refused (nothing unchecked commits). */
+  leaseCheck?: PostgresLeaseCheck;
 }
 
 /**
@@ -255,12 +264,13 @@ export class PostgresStreamLog implements StreamLog {
   }
 
   /**
-   * The cross-server lease check, in the commit's transaction: partition leases (issue 15, part 2) check
-   * `fence.lease` (owner, epoch) against the lease row of (position.group, position.partition) here. Until they
-   * exist one server owns every partition, so there is nothing to check.
+   * The cross-server lease check, in the commit's transaction: a fence without a lease is a server that owns every
+   * partition; one with a lease is checked by the `leaseCheck` the log was opened with.
    */
-  private async leaseHeld(_c: pg.PoolClient, _position: GroupPosition, _fence: CommitFence): Promise<boolean> {
-    return true;
+  private async leaseHeld(c: pg.PoolClient, position: GroupPosition, fence: CommitFence): Promise<boolean> {
+    if (!fence.lease) return true;
+    if (!this.opts.leaseCheck) throw new Error('a commit under a partition lease, but this log was opened without a lease check');
+    return this.opts.leaseCheck(c, position, fence.lease);
   }
 
   async deleteGroup(group: string): Promise<void> {

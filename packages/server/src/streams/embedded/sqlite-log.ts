@@ -167,7 +167,7 @@ export class SqliteStreamLog implements StreamLog {
 
   /**
    * The cross-server lease check. One SQLite file serves one server, which owns every partition: nothing to check
-   * (the lease, when one is given, is this server's by construction).
+   * (a lease, when one is given, is this server's by construction); the in-process epoch is the fence.
    */
   private leaseHeld(_position: GroupPosition, _fence: CommitFence): boolean {
     return true;

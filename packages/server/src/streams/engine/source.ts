@@ -41,7 +41,8 @@ export interface CommitFence {
   isCurrent(): boolean;
   /**
    * The partition lease the commit is made under, for servers sharing a database; absent on a server that owns every
-   * partition. The embedded logs check it in `leaseHeld` (sqlite-log.ts, postgres-log.ts), in the same transaction.
+   * partition. The PostgreSQL log checks it in the same transaction with the `leaseCheck` it was opened with
+   * (postgres-log.ts, embedded/open.ts); SQLite serves one server, which holds every partition.
    */
   lease?: LeaseToken;
 }
