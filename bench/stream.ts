@@ -1,6 +1,7 @@
 // Stream benchmark: records per second end to end (put → function → commit) through the stream-trigger engine
 // with a no-op function, for 1 and 4 partitions and batch sizes 1, 100 and 1000, against plain read loops over the
-// same log in the same run; and append → invoke-start latency at max_wait_ms 0.
+// same log in the same run; and append → invoke-start latency at max_wait_ms 0. On SQLite, and on PostgreSQL too
+// when FNTS_BENCH_POSTGRES_URL names an empty database (one server), side by side.
 // Run with `npm run bench:stream`; see bench/README.md for what each figure means.
 import type { TriggerStatus } from '@fnts/api';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type Docker from 'dockerode';
 import { Pool } from 'undici';
 import { buildApp, loadConfig, Metrics, SqliteDatastore } from '@fnts/server';
+import { PostgresDatastore } from '@fnts/server/postgres';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import {
@@ -60,9 +62,13 @@ const START_LINE = /BENCH_START (\d+(?:\.\d+)?) (\d+) (\d+) (\d+)/;
 /** Wall-clock milliseconds with microsecond resolution; the container's Node reads the same kernel clock. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
 
+/** One page of a partition from the store itself (the embedded log's query, written out): the offsets it holds. */
+type StoreRead = (streamId: string, partition: number, offset: number, limit: number) => Promise<number[]>;
+
 interface Ctx {
   api: JsonApi;
-  store: SqliteDatastore;
+  /** The storage ceiling's reader, on the server's own connection (SQLite) or pool (PostgreSQL). */
+  storeRead: StoreRead;
   metrics: Metrics;
   docker: Docker;
   label: string;
@@ -184,27 +190,39 @@ async function plainHttpRead(ctx: Ctx, stream: string, partitions: number, limit
 }
 
 /**
- * The storage ceiling: the same query shape as the embedded log's read, on the server's own SQLite connection,
+ * The storage ceiling: the same query shape as the embedded log's read, on the server's own store connection,
  * partition by partition, `limit` rows per query (written out here so the baseline does not depend on the engine).
  */
-function plainSqliteRead(ctx: Ctx, streamId: string, partitions: number, limit: number): ReadRun {
-  const read = ctx.store.db.prepare(`SELECT partition, offset, ts, key, value, headers FROM stream_messages
-    WHERE stream_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?`);
+async function plainStoreRead(ctx: Ctx, streamId: string, partitions: number, limit: number): Promise<ReadRun> {
   const t0 = process.hrtime.bigint();
   let records = 0;
   let reads = 0;
   for (let p = 0; p < partitions; p++) {
     let offset = 0;
     for (;;) {
-      const rows = read.all(streamId, p, offset, limit) as { offset: number }[];
+      const offsets = await ctx.storeRead(streamId, p, offset, limit);
       reads++;
-      records += rows.length;
-      if (rows.length < limit) break;
-      offset = (rows[rows.length - 1] as { offset: number }).offset + 1;
+      records += offsets.length;
+      if (offsets.length < limit) break;
+      offset = (offsets[offsets.length - 1] as number) + 1;
     }
   }
   const ms = msSince(t0);
   return { ms, records, reads, recordsPerS: (records * 1000) / ms };
+}
+
+function sqliteRead(store: SqliteDatastore): StoreRead {
+  const read = store.db.prepare(`SELECT partition, offset, ts, key, value, headers FROM stream_messages
+    WHERE stream_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?`);
+  return async (streamId, partition, offset, limit) =>
+    (read.all(streamId, partition, offset, limit) as { offset: number }[]).map((r) => r.offset);
+}
+
+function postgresRead(store: PostgresDatastore): StoreRead {
+  return async (streamId, partition, offset, limit) => (await store.pool.query<{ offset: number }>(
+    `SELECT partition, "offset", ts, key, value, headers FROM stream_messages
+      WHERE stream_id = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT $4`,
+    [streamId, partition, offset, limit])).rows.map((r) => Number(r.offset));
 }
 
 interface ThroughputResult {
@@ -215,11 +233,11 @@ interface ThroughputResult {
   engine: EngineRun;
   /** The faster of the two plain HTTP reads (before and after the engine run); both are in `plainRuns`. */
   plainHttp: ReadRun;
-  plainSqlite: ReadRun;
-  plainRuns: { before: { http: ReadRun; sqlite: ReadRun }; after: { http: ReadRun; sqlite: ReadRun } };
+  plainStore: ReadRun;
+  plainRuns: { before: { http: ReadRun; store: ReadRun }; after: { http: ReadRun; store: ReadRun } };
   /** engine records/s ÷ plain read records/s. */
   ratioHttp: number;
-  ratioSqlite: number;
+  ratioStore: number;
   /** Engine wall time per delivered batch (ok outcomes), ms. */
   engineMsPerBatch: number;
   httpMsPerRead: number;
@@ -235,24 +253,24 @@ async function throughputCell(ctx: Ctx, fnId: string, cell: (typeof PLAN.through
   // the faster of each counts, so the ratios lean against the engine rather than for it.
   const reads = async () => {
     const http = await plainHttpRead(ctx, name, partitions, Math.min(batchSize, 1000));
-    const sqlite = plainSqliteRead(ctx, streamId, partitions, batchSize);
-    for (const r of [http, sqlite]) {
+    const store = await plainStoreRead(ctx, streamId, partitions, batchSize);
+    for (const r of [http, store]) {
       if (r.records !== records) throw new Error(`plain read of ${name} saw ${r.records} records, expected ${records}`);
     }
-    return { http, sqlite };
+    return { http, store };
   };
   const before = await reads();
   const engine = await engineRun(ctx, fnId, `t-${name}`, name, partitions, batchSize, PLAN.runMaxMs);
   const after = await reads();
   const faster = (a: ReadRun, b: ReadRun) => (a.recordsPerS >= b.recordsPerS ? a : b);
   const plainHttp = faster(before.http, after.http);
-  const plainSqlite = faster(before.sqlite, after.sqlite);
+  const plainStore = faster(before.store, after.store);
   await ctx.api.call('DELETE', `/v2/streams/${name}`);
   const ok = (engine.batches.ok ?? 0) + (engine.batches.partial ?? 0);
   return {
-    partitions, batchSize, records, preloadMs, engine, plainHttp, plainSqlite, plainRuns: { before, after },
+    partitions, batchSize, records, preloadMs, engine, plainHttp, plainStore, plainRuns: { before, after },
     ratioHttp: engine.recordsPerS / plainHttp.recordsPerS,
-    ratioSqlite: engine.recordsPerS / plainSqlite.recordsPerS,
+    ratioStore: engine.recordsPerS / plainStore.recordsPerS,
     engineMsPerBatch: ok > 0 ? engine.ms / ok : Number.NaN,
     httpMsPerRead: plainHttp.ms / plainHttp.reads,
     loadavg1: loadavg()[0] ?? Number.NaN,
@@ -273,7 +291,7 @@ async function warmUp(ctx: Ctx, fnId: string, partitions: number): Promise<numbe
     // The plain reads get the same warm-up (JIT, connections), so the first measured cell is not the cold one.
     for (const limit of [1, 1, 1, 1, 10, 100]) {
       await plainHttpRead(ctx, name, partitions, limit);
-      plainSqliteRead(ctx, streamId, partitions, limit);
+      await plainStoreRead(ctx, streamId, partitions, limit);
     }
     const run = await engineRun(ctx, fnId, `t-${name}`, name, partitions, 1, 30_000);
     await ctx.api.call('DELETE', `/v2/streams/${name}`);
@@ -372,15 +390,111 @@ async function appendLatency(ctx: Ctx, fnId: string): Promise<LatencyResult> {
 function throughputTable(rows: ThroughputResult[]): string {
   return renderTable(
     ['part.', 'batch', 'records', 'calls', 'engine s', 'engine rec/s', 'wall ms/call', 'plain HTTP rec/s', 'ms/read', 'engine÷HTTP',
-      'SQLite rec/s', 'engine÷SQLite', 'containers'],
+      'store rec/s', 'engine÷store', 'containers'],
     rows.map((r) => [
       String(r.partitions), String(r.batchSize), String(r.records),
       String((r.engine.batches.ok ?? 0) + (r.engine.batches.partial ?? 0)),
       fmt(r.engine.ms / 1000, 2) + (r.engine.truncated ? ' (capped)' : ''), fmt(r.engine.recordsPerS, 0), fmt(r.engineMsPerBatch, 2),
       fmt(r.plainHttp.recordsPerS, 0), fmt(r.httpMsPerRead, 2), `${fmt(r.ratioHttp, 3)}×`,
-      fmt(r.plainSqlite.recordsPerS, 0), `${fmt(r.ratioSqlite, 4)}×`, String(r.engine.containers),
+      fmt(r.plainStore.recordsPerS, 0), `${fmt(r.ratioStore, 4)}×`, String(r.engine.containers),
     ]),
   );
+}
+
+interface StoreRun {
+  store: 'SQLite' | 'PostgreSQL';
+  throughput: ThroughputResult[];
+  latency: LatencyResult;
+}
+
+interface StoreSetup {
+  config: ReturnType<typeof loadConfig>;
+  store: SqliteDatastore | PostgresDatastore;
+  storeRead: StoreRead;
+}
+
+/** The whole plan on one store: a server of its own, the same image; closed at the end. */
+async function runOn(name: StoreRun['store'], setup: StoreSetup, docker: Docker, label: string, runId: string, image: string, cleanup: CleanupStack): Promise<StoreRun> {
+  progress(`--- ${name} ---`);
+  const metrics = new Metrics();
+  const app = await buildApp({ config: setup.config, store: setup.store, metrics });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+  };
+  cleanup.add(`close the ${name} server`, close);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  const http = new Pool(`http://127.0.0.1:${port}`, { connections: 8, keepAliveTimeout: 60_000 });
+  try {
+    const api = new JsonApi(http);
+    const benchApp = await api.call<{ id: string }>('POST', '/v2/apps', { name: `bench-${runId}` });
+    const ctx: Ctx = { api, storeRead: setup.storeRead, metrics, docker, label, appId: benchApp.id };
+    const fnBody = { app_id: benchApp.id, image, memory: 128, timeout: 30, idle_timeout: 3600 };
+    const noop = await api.call<{ id: string }>('POST', '/v2/fns', { ...fnBody, name: 'noop' });
+    const probe = await api.call<{ id: string }>('POST', '/v2/fns', { ...fnBody, name: 'probe', config: { BENCH_LOG: '1' } });
+
+    const throughput: ThroughputResult[] = [];
+    let warmFor = 0;
+    for (const cell of PLAN.throughput) {
+      if (cell.partitions !== warmFor) {
+        const tw = process.hrtime.bigint();
+        const containers = await warmUp(ctx, noop.id, cell.partitions);
+        progress(`warm-up for ${cell.partitions} partition(s): ${(msSince(tw) / 1000).toFixed(1)} s, ${containers} container(s)`);
+        warmFor = cell.partitions;
+      }
+      const r = await throughputCell(ctx, noop.id, cell);
+      throughput.push(r);
+      progress(`p=${r.partitions} batch=${r.batchSize}: ${r.records} records pre-loaded in ${(r.preloadMs / 1000).toFixed(2)} s; `
+        + `engine ${fmt(r.engine.recordsPerS, 0)} rec/s, plain HTTP ${fmt(r.plainHttp.recordsPerS, 0)} rec/s`);
+    }
+    progress('append → invoke-start latency');
+    const latency = await appendLatency(ctx, probe.id);
+    return { store: name, throughput, latency };
+  } finally {
+    await http.close();
+    // Its containers go with it, so the next store's server starts its own.
+    await close();
+  }
+}
+
+function printRun({ store, throughput, latency }: StoreRun): void {
+  console.log(`\n=== ${store} ===`);
+  console.log(`Throughput, put → function → commit (no-op function, ${PLAN.valueBytes}-byte values, max_wait_ms 0, start earliest over a pre-loaded stream)`);
+  console.log(throughputTable(throughput));
+  console.log('engine s: trigger create → status shows every partition committed to its end (polled every '
+    + `${PLAN.statusPollMs} ms); the engine runs partitions concurrently.`);
+  console.log(`plain reads: GET /v2/streams/{name}/messages (HTTP) and the same SELECT on the server's ${store} connection `
+    + '(in-process), partition by partition, limit = batch; the faster of a run before and one after the engine.');
+  if (throughput.some((r) => r.engine.truncated)) console.log(`(a capped run stopped at ${PLAN.runMaxMs / 1000} s; its rate counts what was committed)`);
+  const odd = throughput.filter((r) => Object.keys(r.engine.batches).some((k) => k !== 'ok'));
+  for (const r of odd) console.log(`note: p=${r.partitions} batch=${r.batchSize} batch outcomes ${JSON.stringify(r.engine.batches)}`);
+
+  console.log(`\nAppend → invoke start, 1 partition, max_wait_ms 0, batch_size ${PLAN.latency.batchSize}: `
+    + `${latency.records} single-record puts ${PLAN.latency.spacingMs} ms apart`);
+  const l = latency.latencyMs;
+  console.log(renderTable(['measure', 'p50 ms', 'p99 ms', 'mean ms', 'min ms', 'max ms', 'detail'], [
+    ['send → function start', fmt(l.p50), fmt(l.p99), fmt(l.mean), fmt(l.min), fmt(l.max),
+      `${latency.batches} calls for ${latency.records} records${latency.missing ? `, ${latency.missing} not seen in the log` : ''}`],
+    ['put round trip (append acked)', fmt(latency.putAckMs.p50), fmt(latency.putAckMs.p99), '', '', '', ''],
+  ]));
+}
+
+/** Engine records/s and append → invoke latency of each store, one column each, from the same run. */
+function printSideBySide(runs: StoreRun[]): void {
+  console.log('\nSide by side (same run, same machine, same image; figures are noisy on a shared machine)');
+  const cells = (runs[0] as StoreRun).throughput.map((r, i) => [
+    `engine rec/s, ${r.partitions} part., batch ${r.batchSize}`,
+    ...runs.map((run) => fmt(run.throughput[i]?.engine.recordsPerS ?? Number.NaN, 0)),
+  ]);
+  console.log(renderTable(['measure', ...runs.map((r) => r.store)], [
+    ...cells,
+    ['append → invoke start p50 ms', ...runs.map((r) => fmt(r.latency.latencyMs.p50))],
+    ['append → invoke start p99 ms', ...runs.map((r) => fmt(r.latency.latencyMs.p99))],
+    ['put round trip p50 ms', ...runs.map((r) => fmt(r.latency.putAckMs.p50))],
+  ]));
 }
 
 async function main(): Promise<void> {
@@ -423,62 +537,26 @@ async function main(): Promise<void> {
     });
     progress(`built ${image} in ${(msSince(t) / 1000).toFixed(1)} s`);
 
-    const store = new SqliteDatastore(config.dbPath);
-    const metrics = new Metrics();
-    const app = await buildApp({ config, store, metrics });
-    cleanup.add('close the server', () => app.close());
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as AddressInfo;
-    const http = new Pool(`http://127.0.0.1:${port}`, { connections: 8, keepAliveTimeout: 60_000 });
-    cleanup.add('close the client', () => http.close());
-    const api = new JsonApi(http);
-    const benchApp = await api.call<{ id: string }>('POST', '/v2/apps', { name: `bench-${runId}` });
-    const ctx: Ctx = { api, store, metrics, docker, label, appId: benchApp.id };
-    const fnBody = { app_id: benchApp.id, image, memory: 128, timeout: 30, idle_timeout: 3600 };
-    const noop = await api.call<{ id: string }>('POST', '/v2/fns', { ...fnBody, name: 'noop' });
-    const probe = await api.call<{ id: string }>('POST', '/v2/fns', { ...fnBody, name: 'probe', config: { BENCH_LOG: '1' } });
-
-    const throughput: ThroughputResult[] = [];
-    let warmFor = 0;
-    for (const cell of PLAN.throughput) {
-      if (cell.partitions !== warmFor) {
-        const tw = process.hrtime.bigint();
-        const containers = await warmUp(ctx, noop.id, cell.partitions);
-        progress(`warm-up for ${cell.partitions} partition(s): ${(msSince(tw) / 1000).toFixed(1)} s, ${containers} container(s)`);
-        warmFor = cell.partitions;
-      }
-      const r = await throughputCell(ctx, noop.id, cell);
-      throughput.push(r);
-      progress(`p=${r.partitions} batch=${r.batchSize}: ${r.records} records pre-loaded in ${(r.preloadMs / 1000).toFixed(2)} s; `
-        + `engine ${fmt(r.engine.recordsPerS, 0)} rec/s, plain HTTP ${fmt(r.plainHttp.recordsPerS, 0)} rec/s`);
+    const runs: StoreRun[] = [];
+    const sqliteStore = new SqliteDatastore(config.dbPath);
+    runs.push(await runOn('SQLite', { config, store: sqliteStore, storeRead: sqliteRead(sqliteStore) }, docker, label, runId, image, cleanup));
+    const pgUrl = process.env.FNTS_BENCH_POSTGRES_URL;
+    if (pgUrl) {
+      const pg = await PostgresDatastore.open(pgUrl);
+      // The server opens the log itself and leases the partitions as several servers would (one server holds them all).
+      runs.push(await runOn('PostgreSQL', { config, store: pg, storeRead: postgresRead(pg) }, docker, label, runId, image, cleanup));
+    } else {
+      progress('FNTS_BENCH_POSTGRES_URL is not set: SQLite only');
     }
-    progress('append → invoke-start latency');
-    const latency = await appendLatency(ctx, probe.id);
 
+    for (const run of runs) printRun(run);
+    if (runs.length > 1) printSideBySide(runs);
     const runtimeS = msSince(started) / 1000;
     const loadAfter = loadavg();
-    console.log(`\nThroughput, put → function → commit (no-op function, ${PLAN.valueBytes}-byte values, max_wait_ms 0, start earliest over a pre-loaded stream)`);
-    console.log(throughputTable(throughput));
-    console.log('engine s: trigger create → status shows every partition committed to its end (polled every '
-      + `${PLAN.statusPollMs} ms); the engine runs partitions concurrently.`);
-    console.log('plain reads: GET /v2/streams/{name}/messages (HTTP) and the same SELECT on the server\'s SQLite connection '
-      + '(in-process), partition by partition, limit = batch; the faster of a run before and one after the engine.');
-    if (throughput.some((r) => r.engine.truncated)) console.log(`(a capped run stopped at ${PLAN.runMaxMs / 1000} s; its rate counts what was committed)`);
-    const odd = throughput.filter((r) => Object.keys(r.engine.batches).some((k) => k !== 'ok'));
-    for (const r of odd) console.log(`note: p=${r.partitions} batch=${r.batchSize} batch outcomes ${JSON.stringify(r.engine.batches)}`);
-
-    console.log(`\nAppend → invoke start, 1 partition, max_wait_ms 0, batch_size ${PLAN.latency.batchSize}: `
-      + `${latency.records} single-record puts ${PLAN.latency.spacingMs} ms apart`);
-    const l = latency.latencyMs;
-    console.log(renderTable(['measure', 'p50 ms', 'p99 ms', 'mean ms', 'min ms', 'max ms', 'detail'], [
-      ['send → function start', fmt(l.p50), fmt(l.p99), fmt(l.mean), fmt(l.min), fmt(l.max),
-        `${latency.batches} calls for ${latency.records} records${latency.missing ? `, ${latency.missing} not seen in the log` : ''}`],
-      ['put round trip (append acked)', fmt(latency.putAckMs.p50), fmt(latency.putAckMs.p99), '', '', '', ''],
-    ]));
     console.log(`\nload average at end: ${loadAfter.map((x) => x.toFixed(2)).join(' ')}; measured in ${runtimeS.toFixed(1)} s`);
 
     const file = await writeResults('stream', env.date, {
-      runId, ...env, loadavg: { start: loadBefore, end: loadAfter }, plan: PLAN, image, throughput, latency, runtimeS,
+      runId, ...env, loadavg: { start: loadBefore, end: loadAfter }, plan: PLAN, image, runs, runtimeS,
     });
     console.log(`results: ${file}`);
   } finally {

@@ -24,7 +24,8 @@ import { keepStoredMinimums } from './agent/stored-minimums.js';
 import { Metrics } from './metrics.js';
 import { streamControlRoutes } from './api/stream-control.js';
 import { streamRoutes } from './api/streams.js';
-import { EmbeddedLog } from './streams/embedded/log.js';
+import { openStreamLog } from './streams/embedded/open.js';
+import type { StreamLog } from './streams/embedded/log.js';
 import { StreamTriggerManager } from './streams/engine/manager.js';
 import { join } from 'node:path';
 import { triggerRoutes } from './api/triggers.js';
@@ -35,6 +36,8 @@ import swagger from '@fastify/swagger';
 import { errors } from './errors.js';
 import { SqliteDatastore } from './store/sqlite.js';
 import type { PostgresDatastore } from './store/postgres.js';
+import type { PostgresLeaseCoordinator } from './streams/leases/postgres-leases.js';
+import type { PostgresLeaseCheck } from './streams/embedded/postgres-log.js';
 import { dockerFailure, postgresFailure, storeFailure } from './startup-errors.js';
 import { withoutPassword, type ServerConfig } from './config.js';
 import { FNTS_VERSION } from './version.js';
@@ -51,6 +54,11 @@ export interface AppDeps {
   kafkaClientPackage?: string;
   /** The built web console's folder; by default @fnts/console's. */
   consoleDir?: string;
+  /**
+   * The embedded log, on `store` (a bench measures it on PostgreSQL with one server); otherwise `openStreamLog`
+   * decides (streams/embedded/open.ts). The server closes it.
+   */
+  streamLog?: StreamLog;
 }
 
 /**
@@ -72,6 +80,13 @@ async function openStore(config: ServerConfig): Promise<SqliteDatastore | Postgr
   } catch (err) {
     throw storeFailure(err, config.dbPath);
   }
+}
+
+/** The lease coordinator of a server on PostgreSQL (it LISTENs on the store's connection) and the log's lease check. */
+async function streamLeases(store: PostgresDatastore, config: ServerConfig, serverId: string, logger: Logger): Promise<{ coordinator: PostgresLeaseCoordinator; check: PostgresLeaseCheck }> {
+  const { PostgresLeaseCoordinator, leasedCommitCheck } = await import('./streams/leases/postgres-leases.js');
+  const coordinator = new PostgresLeaseCoordinator(store.pool, store.listener, serverId, { ttlMs: config.streamLeaseTtlMs }, logger.child({ component: 'leases' }));
+  return { coordinator, check: leasedCommitCheck };
 }
 
 /** Builds the whole server from injected services, without listening (tests call `inject`). */
@@ -102,11 +117,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
   logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
-  // The embedded log lives in the SQLite file, beside the records it commits with; with PostgreSQL there is none
-  // (embedded streams are refused, pointing at Kafka) until it can be shared by several servers.
-  const streamLog = store instanceof SqliteDatastore ? new EmbeddedLog(store.db) : undefined;
+  // Servers sharing a PostgreSQL database lease the embedded streams' partitions (loaded only then, as the store is).
+  const leasing = store instanceof SqliteDatastore ? undefined : await streamLeases(store, config, serverId, logger);
+  const leases = leasing?.coordinator;
+  // The embedded log lives in the store, beside the offsets it commits with (none where it is refused: embedded/open.ts);
+  // on PostgreSQL every commit checks its partition's lease in its transaction.
+  let streamLog: StreamLog | undefined = deps.streamLog;
+  try {
+    streamLog ??= await openStreamLog(store, {
+      testDeadLetterGapMs: config.testDeadLetterGapMs, ...(leasing ? { leaseCheck: leasing.check } : {}),
+    });
+  } catch (err) {
+    if (!deps.store) await store.close();
+    throw err;
+  }
   const streams = new StreamTriggerManager({
-    store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId,
+    store, log: streamLog, agent, metrics, logger: logger.child({ component: 'streams' }), config, serverId, leases,
     ...(deps.kafkaClientPackage ? { kafkaClientPackage: deps.kafkaClientPackage } : {}),
   });
   const history = new CallHistory(store.calls, {
@@ -181,6 +207,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     history.start();
     await detached.start();
+    await leases?.start();
     await streams.sync();
     void keepStoredMinimums(store, agent, logger.child({ component: 'agent' }));
     agent.stems.refill();
@@ -190,12 +217,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     stopRetention();
     detached.stop();
     await streams.stop();
+    await leases?.stop();
     await agent.close();
     // Detached calls the shutdown cut short are back in the queue and every ended call is recorded before the store closes.
     await detached.drained();
     await history.close();
   });
   app.addHook('onClose', async () => {
+    await streamLog?.close();
     await store.close();
   });
   return app;

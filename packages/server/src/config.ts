@@ -85,6 +85,11 @@ export interface ServerConfig {
   readonly iofsSizeBytes: number;
   /** How often retention trims the embedded streams and the call history. */
   readonly retentionCheckMs: number;
+  /**
+   * Servers sharing a PostgreSQL database: a stream partition's lease not renewed for this long is taken over by
+   * another server (renewed every third of it). A dead server's partitions run elsewhere within about 1.5 times this.
+   */
+  readonly streamLeaseTtlMs: number;
   /** Detached calls running at once across functions (each function also at most its own capacity). */
   readonly detachedConcurrency: number;
   /** Detached calls stored and not yet finished; past it, a new one gets 503 instead of 202. */
@@ -107,6 +112,11 @@ export interface ServerConfig {
   readonly insecureNoAuth: boolean;
   /** PEM certificate chain and key (FNTS_TLS_CERT, FNTS_TLS_KEY): the server speaks HTTPS. */
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /**
+   * Test hook (FNTS_TEST_DLQ_GAP_MS, default 0 = off; only tests set it): inside the transaction that writes dead
+   * letters and commits past them, stall this long between the two, so a test can kill the server right there.
+   */
+  readonly testDeadLetterGapMs: number;
 }
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -196,6 +206,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     freezeIdleMs: int('FNTS_FREEZE_IDLE_MS', -1, -1, 3_600_000),
     shutdownGraceMs: int('FNTS_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     retentionCheckMs: int('FNTS_RETENTION_CHECK_MS', 60_000, 100, 86_400_000),
+    streamLeaseTtlMs: int('FNTS_STREAM_LEASE_TTL_MS', 6000, 300, 600_000),
     detachedConcurrency: int('FNTS_DETACHED_CONCURRENCY', 32, 1, 10_000),
     detachedMaxQueued: int('FNTS_DETACHED_MAX_QUEUED', 1000, 0, 1_000_000),
     detachedMaxAttempts: int('FNTS_DETACHED_MAX_ATTEMPTS', 20, 1, 1000),
@@ -217,6 +228,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     streamBodyThresholdBytes: int('FNTS_STREAM_BODY_THRESHOLD_BYTES', 1024 * 1024, 0, 1024 * 1024 * 1024),
     maxStreamingBodies: int('FNTS_MAX_STREAMING_BODIES', 4, 0, 10_000),
     iofsSizeBytes: int('FNTS_IOFS_SIZE_BYTES', 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    testDeadLetterGapMs: int('FNTS_TEST_DLQ_GAP_MS', 0, 0, 600_000),
     ...overrides,
   };
   if (env.FNTS_IMAGE_PULL !== undefined && !['missing', 'never'].includes(env.FNTS_IMAGE_PULL)) {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmbeddedLog, type StreamInfo } from '../src/streams/embedded/log.js';
+import type { StreamInfo, StreamLog } from '../src/streams/embedded/log.js';
+import { SqliteStreamLog } from '../src/streams/embedded/sqlite-log.js';
 import { EmbeddedSource } from '../src/streams/embedded/source.js';
 import { deadLetterHeaders, type DeadLetter } from '../src/streams/engine/dead-letters.js';
 import type { BatchEventInput } from '../src/streams/engine/event.js';
@@ -64,9 +65,9 @@ class MoveLog {
 describe('partition worker', () => {
   let dir: string;
   let store: SqliteDatastore;
-  let log: EmbeddedLog;
+  let log: StreamLog;
 
-  const stream = (name: string): StreamInfo => {
+  const stream = (name: string): Promise<StreamInfo> => {
     const now = new Date().toISOString();
     return log.createStream({ id: `id-${name}`, name, partitions: 1, retention_ms: 3_600_000, created_at: now, updated_at: now });
   };
@@ -74,7 +75,7 @@ describe('partition worker', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fnts-partition-worker-'));
     store = new SqliteDatastore(join(dir, 'fnts.db'));
-    log = new EmbeddedLog(store.db);
+    log = new SqliteStreamLog(store.db);
   });
   afterEach(async () => {
     await store.close();
@@ -82,8 +83,8 @@ describe('partition worker', () => {
   });
 
   it('moves only as the table allows: a poison record retried, blocked on a missing dead-letter stream, unblocked, then paused', async () => {
-    const orders = stream('orders');
-    log.append(orders, [{ value: v('r0') }, { value: v('poison') }, { value: v('r2') }]);
+    const orders = await stream('orders');
+    await log.append(orders, [{ value: v('r0') }, { value: v('poison') }, { value: v('r2') }]);
     const source = new EmbeddedSource(log, orders, TRIGGER);
     let opts: StreamTriggerOptions = compileOptions(
       { max_attempts: 2, backoff_initial_ms: 1, backoff_max_ms: 1, value_encoding: 'utf8' },
@@ -106,8 +107,8 @@ describe('partition worker', () => {
       options: () => opts,
       semaphore: new Semaphore(1),
       invoke,
-      deadLetter: (letters: DeadLetter[]) =>
-        source.writeDeadLetters(opts.dead_letter_stream, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) }))),
+      deadLetter: (letters: DeadLetter[], commit) =>
+        source.writeDeadLetters(opts.dead_letter_stream, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) })), commit),
       onBatch: () => undefined,
       // Bound as the trigger runner binds it.
       log: pino({ level: 'debug' }, moves).child({ partition: 0 }),
@@ -118,7 +119,7 @@ describe('partition worker', () => {
     await moves.reach('BLOCKED');
     expect(worker.state).toMatchObject({ kind: 'BLOCKED', reason: expect.stringMatching(/dead-letter stream "orders.dlq" does not exist/) });
     expect(worker.committed).toBe(1);
-    stream('orders.dlq');
+    await stream('orders.dlq');
     worker.unblock();
     await moves.reach('IDLE', 3);
     expect(worker.committed).toBe(3);
@@ -148,12 +149,12 @@ describe('partition worker', () => {
   });
 
   it('redrives only its own dead letters, from where the last redrive stopped, counting what is left at a failure', async () => {
-    const dlq = stream('shared.dlq');
-    const source = new EmbeddedSource(log, stream('orders'), TRIGGER);
+    const dlq = await stream('shared.dlq');
+    const source = new EmbeddedSource(log, await stream('orders'), TRIGGER);
     const letter = (trigger: string, offset: number): DeadLetter & { trigger: string } =>
       ({ trigger, record: { partition: 0, offset, timestamp: 1000 + offset, key: null, value: v(`o${offset}`), headers: { h: 'x' } }, attempts: 3, error: 'bad', status: 502 });
     const letters = [letter(TRIGGER, 4), letter('another', 5), letter(TRIGGER, 6), letter(TRIGGER, 7)];
-    log.append(dlq, letters.map((l) => ({
+    await log.append(dlq, letters.map((l) => ({
       value: l.record.value,
       headers: { ...l.record.headers, ...deadLetterHeaders(l, { stream: 'orders', sourceType: 'embedded', trigger: { id: l.trigger, name: 't', fnId: 'f' }, fnImage: 'i' }) },
     })));
@@ -171,5 +172,26 @@ describe('partition worker', () => {
     // The other trigger's letter is never sent; the one that failed is sent again, the one before it is not.
     expect(seen).toEqual(['o4', 'o6', 'o6', 'o7']);
     expect(await source.redriveDeadLetters('missing.dlq', deliver)).toEqual({ redriven: 0, remaining: 0, error: 'dead-letter stream "missing.dlq" does not exist' });
+  });
+
+  it('redrives a record dead-lettered twice (same fnts.dlq.id: the server died between letter and commit) once', async () => {
+    const dlq = await stream('twice.dlq');
+    const source = new EmbeddedSource(log, await stream('orders'), TRIGGER);
+    const origin = { stream: 'orders', sourceType: 'embedded' as const, trigger: { id: TRIGGER, name: 't', fnId: 'f' }, fnImage: 'i' };
+    const letter = (offset: number, attempts: number): DeadLetter =>
+      ({ record: { partition: 0, offset, timestamp: 1000 + offset, key: null, value: v(`o${offset}`), headers: {} }, attempts, error: 'bad', status: 502 });
+    // Kafka's case: the letter for offset 3 was produced, the commit never happened, and the retry produced it again.
+    await log.append(dlq, [letter(3, 10), letter(3, 10), letter(4, 10)].map((l) => ({ value: l.record.value, headers: deadLetterHeaders(l, origin) })));
+    expect((await log.read(dlq.id, 0, 0, 10)).map((m) => m.headers['fnts.dlq.id'])).toEqual(['orders/0/3', 'orders/0/3', 'orders/0/4']);
+    const seen: string[] = [];
+    let failAt: string | undefined = 'o4';
+    const deliver = async (r: { value: Buffer }) => {
+      seen.push(r.value.toString());
+      return r.value.toString() === failAt ? 'still failing' : undefined;
+    };
+    expect(await source.redriveDeadLetters('twice.dlq', deliver)).toEqual({ redriven: 1, remaining: 1, error: 'still failing' });
+    failAt = undefined;
+    expect(await source.redriveDeadLetters('twice.dlq', deliver)).toEqual({ redriven: 1, remaining: 0 });
+    expect(seen).toEqual(['o3', 'o4', 'o4']);
   });
 });

@@ -199,8 +199,8 @@ describe('a server on PostgreSQL', () => {
     await server?.close();
     server = undefined;
   });
-  const start = async (): Promise<{ srv: FastifyInstance; appId: string; fnId: string }> => {
-    const srv = await buildApp({ config: loadConfig({ FNTS_DB: await createDatabase(inject('postgresUrl')), FNTS_LOG_LEVEL: 'silent' }) });
+  const start = async (env: Record<string, string> = {}): Promise<{ srv: FastifyInstance; appId: string; fnId: string }> => {
+    const srv = await buildApp({ config: loadConfig({ FNTS_DB: await createDatabase(inject('postgresUrl')), FNTS_LOG_LEVEL: 'silent', ...env }) });
     server = srv;
     const app = await createOn<AppJson>(srv, '/v2/apps', { name: 'pg' });
     const fn = await createOn<FnJson>(srv, '/v2/fns', { app_id: app.id, name: 'f', image: 'fnts-test-no-such-image:0.0.0' });
@@ -231,23 +231,28 @@ describe('a server on PostgreSQL', () => {
     }
   });
 
-  it('refuses embedded streams and their triggers with 501 pointing at Kafka, and takes Kafka triggers', async () => {
-    const { srv, appId, fnId } = await start();
-    const embedded = /embedded streams are not available with the PostgreSQL store.*kafka:\/\//;
-    expectError(await srv.inject({ method: 'GET', url: '/v2/streams' }), 501, embedded, 'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
-    expectError(await srv.inject({ method: 'POST', url: '/v2/streams', payload: { name: 'orders' } }), 501, embedded,
-      'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
-    expectError(await srv.inject({ method: 'GET', url: '/v2/streams/orders/partitions/0/messages' }), 501, embedded,
-      'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
+  it('serves embedded streams and their triggers, leased to this server, beside Kafka triggers', async () => {
+    const { srv, appId, fnId } = await start({ FNTS_SERVER_ID: 'pg-server-1' });
+    await createOn(srv, '/v2/streams', { name: 'orders', partitions: 2 });
+    const put = await srv.inject({ method: 'POST', url: '/v2/streams/orders/messages', payload: { messages: [{ key: 'k', value: 'v' }] } });
+    expect(put.statusCode, put.body).toBe(200);
     const trigger = { app_id: appId, fn_id: fnId, type: 'stream' };
-    expectError(await srv.inject({ method: 'POST', url: '/v2/triggers', payload: { ...trigger, name: 'e', source: 'orders' } }), 501, embedded,
-      'FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE');
-    expect((await srv.inject({ method: 'GET', url: `/v2/triggers?app_id=${appId}` })).json<ListJson<TriggerJson>>().items).toEqual([]);
+    const e = await createOn<TriggerJson>(srv, '/v2/triggers', { ...trigger, name: 'e', source: 'orders', options: { start_position: 'latest' } });
+    // The only live server takes both partitions' leases at its next renewal (at once: the create announces it).
+    const until = Date.now() + 10_000;
+    let owners: (string | null | undefined)[] = [];
+    while (Date.now() < until) {
+      const status = await srv.inject({ method: 'GET', url: `/v2/triggers/${e.id}/status` });
+      owners = status.json<{ partitions: { owner?: string | null }[] }>().partitions.map((p) => p.owner);
+      if (owners.length === 2 && owners.every((o) => o === 'pg-server-1')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(owners).toEqual(['pg-server-1', 'pg-server-1']);
 
     const k = await createOn<TriggerJson>(srv, '/v2/triggers', { ...trigger, name: 'k', source: `kafka://${kafka.brokers}/orders` });
     expect(k.source).toBe(`kafka://${kafka.brokers}/orders`);
     const listed = (await srv.inject({ method: 'GET', url: `/v2/triggers?app_id=${appId}` })).json<ListJson<TriggerJson>>();
-    expect(listed.items.map((t) => t.id)).toEqual([k.id]);
+    expect(listed.items.map((t) => t.id).sort()).toEqual([e.id, k.id].sort());
   });
 
   it('refuses to start on a wrong or unreachable URL with one StartupError, its code and a hint, and no password shown', async () => {

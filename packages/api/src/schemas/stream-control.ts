@@ -10,7 +10,7 @@ export const PartitionState = Type.Object(
     kind: Type.Union([
       Type.Literal('IDLE'), Type.Literal('RUNNING'), Type.Literal('RETRYING'), Type.Literal('PAUSED'), Type.Literal('BLOCKED'),
       Type.Literal('UNASSIGNED'),
-    ], { description: 'UNASSIGNED: another server of the consumer group reads this partition (or nobody does yet)' }),
+    ], { description: 'UNASSIGNED: another server reads this partition (Kafka: another member of the consumer group; embedded streams on PostgreSQL: the server in `owner`), or nobody does yet' }),
     attempt: Type.Optional(Type.Integer()),
     nextAt: Type.Optional(Type.String({ format: 'date-time' })),
     lastError: Type.Optional(Type.String()),
@@ -44,6 +44,9 @@ export const PartitionStatus = Type.Object(
     last_error: Nullable(Type.String()),
     last_success_at: Nullable(Type.String({ format: 'date-time' })),
     dead_lettered: Type.Integer(),
+    owner: Type.Optional(Nullable(Type.String({
+      description: 'embedded streams on a PostgreSQL store shared by several servers: the id of the server holding the partition\'s lease (null: none now)',
+    }))),
   },
   { title: 'PartitionStatus' },
 );

@@ -3,7 +3,7 @@ import type { DetachedCallQueue } from '../calls/detached-queue.js';
 import type { CallHistory } from '../calls/history.js';
 import type { ServerConfig } from '../config.js';
 import type { Datastore } from '../store/datastore.js';
-import type { EmbeddedLog } from '../streams/embedded/log.js';
+import type { StreamLog } from '../streams/embedded/log.js';
 import type { StreamTriggerManager } from '../streams/engine/manager.js';
 
 /** What the route plugins need, injected by buildApp. */
@@ -11,8 +11,8 @@ export interface ApiDeps {
   store: Datastore;
   config: ServerConfig;
   agent: Agent;
-  /** The embedded streams' log; absent with the PostgreSQL store (embedded streams are SQLite only). */
-  streamLog: EmbeddedLog | undefined;
+  /** The embedded streams' log; absent where embedded streams are refused (streams/embedded/open.ts). */
+  streamLog: StreamLog | undefined;
   streams: StreamTriggerManager;
   /** Runs detached calls durably. */
   detached: DetachedCallQueue;

@@ -14,6 +14,8 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     const t = await store.getTriggerById(id);
     if (!t) throw errors.triggerNotFound();
     if (t.type !== 'stream') throw errors.validation('this is not a stream trigger');
+    // Created through another server sharing the database a moment ago: this one catches up first.
+    if (!streams.runner(t.id)) await streams.refresh();
     const runner = streams.runner(t.id);
     if (!runner) throw errors.streamTriggerNotRunning(t.source);
     return { t, runner };
@@ -36,7 +38,7 @@ export function streamControlRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const setPaused = async (t: Trigger, paused: boolean) => {
     const options = { ...(t.options ?? {}), paused };
     const saved = await store.updateTrigger({ ...t, options, updated_at: deps.now() });
-    streams.runner(t.id)?.setPaused(paused);
+    await streams.runner(t.id)?.setPaused(paused);
     await streams.sync();
     return saved;
   };

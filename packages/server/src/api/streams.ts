@@ -28,8 +28,8 @@ function render(m: StoredMessage, encoding: 'utf8' | 'base64') {
 }
 
 /**
- * A server without the embedded log (the PostgreSQL store) answers every streams route with one error that points at
- * Kafka: never an empty list that reads as "no streams yet".
+ * A server without the embedded log (streams/embedded/open.ts refuses it) answers every streams route with one error
+ * that points at Kafka: never an empty list that reads as "no streams yet".
  */
 const refusedStreamRoutes: FastifyPluginAsyncTypebox = async (api) => {
   const refuse = async (): Promise<never> => {
@@ -43,8 +43,8 @@ const refusedStreamRoutes: FastifyPluginAsyncTypebox = async (api) => {
 export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   const log = deps.streamLog;
   if (!log) return refusedStreamRoutes;
-  const load = (idOrName: string): StreamInfo => {
-    const s = log.getStream(idOrName);
+  const load = async (idOrName: string): Promise<StreamInfo> => {
+    const s = await log.getStream(idOrName);
     if (!s) throw errors.streamNotFound();
     return s;
   };
@@ -52,7 +52,7 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (api) => {
     api.get('/v2/streams', { schema: streamSchemas.list }, async (req) => {
       const opts = listOptions(req.query);
-      const items = log.listStreams(opts);
+      const items = await log.listStreams(opts);
       return listBody({ items, ...(items.length === opts.limit ? { nextCursor: items[items.length - 1]?.name } : {}) }, (s) => s);
     });
 
@@ -62,18 +62,18 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       if (!NAME_RE.test(name)) throw errors.validation('Invalid stream name: use at most 255 letters, digits, "_", "-" or "."');
       if (partitions < 1 || partitions > 256) throw errors.validation('partitions must be between 1 and 256');
       if (retention_ms < 1000 || retention_ms > 3650 * 86_400_000) throw errors.validation('retention_ms must be between 1000 and 315360000000');
-      if (log.getStream(name)) throw errors.conflict('Stream already exists');
+      if (await log.getStream(name)) throw errors.conflict('Stream already exists');
       const now = deps.now();
       return log.createStream({ id: deps.newId(), name, partitions, retention_ms, created_at: now, updated_at: now });
     });
 
     api.get('/v2/streams/:stream', { schema: streamSchemas.get }, async (req) => {
-      const s = load(req.params.stream);
-      return { ...s, offsets: log.bounds(s.id) };
+      const s = await load(req.params.stream);
+      return { ...s, offsets: await log.bounds(s.id) };
     });
 
     api.put('/v2/streams/:stream', { schema: streamSchemas.update }, async (req) => {
-      const s = load(req.params.stream);
+      const s = await load(req.params.stream);
       if (req.body.name && req.body.name !== s.name) throw errors.conflict('Could not update - name is immutable');
       if (req.body.partitions !== undefined && req.body.partitions !== s.partitions) {
         throw errors.validation('the number of partitions cannot change: keys would move to other partitions');
@@ -82,12 +82,12 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       if (retention === undefined || retention === s.retention_ms) return s;
       if (retention < 1000 || retention > 3650 * 86_400_000) throw errors.validation('retention_ms must be between 1000 and 315360000000');
       const now = deps.now();
-      log.updateRetention(s.id, retention, now);
+      await log.updateRetention(s.id, retention, now);
       return { ...s, retention_ms: retention, updated_at: now };
     });
 
     api.delete('/v2/streams/:stream', { schema: streamSchemas.delete }, async (req, reply) => {
-      const s = load(req.params.stream);
+      const s = await load(req.params.stream);
       const triggers = await deps.store.listTriggersByType('stream');
       const users = triggers.filter((t) => t.source === s.name || t.source === s.id);
       if (users.length > 0) {
@@ -98,7 +98,7 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       if (dlqOf.length > 0 && req.query.force !== 'true') {
         throw errors.conflict(`stream "${s.name}" holds the dead letters of trigger ${dlqOf.map((t) => t.name).join(', ')}; delete those triggers first, or pass force=true`);
       }
-      log.deleteStream(s.id);
+      await log.deleteStream(s.id);
       return reply.code(204).send();
     });
 
@@ -106,7 +106,7 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       schema: streamSchemas.putMessages,
       bodyLimit: MAX_STREAM_PUT_BODY_BYTES,
     }, async (req) => {
-      const s = load(req.params.stream);
+      const s = await load(req.params.stream);
       const encoding = req.body.encoding ?? 'utf8';
       const messages: NewMessage[] = req.body.messages.map((m, i) => {
         const value = decode(m.value, encoding, `messages[${i}].value`);
@@ -118,19 +118,19 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
         };
       });
-      return { offsets: log.append(s, messages) };
+      return { offsets: await log.append(s, messages) };
     });
 
     api.get('/v2/streams/:stream/messages', { schema: streamSchemas.readMessages }, async (req) => {
-      const s = load(req.params.stream);
+      const s = await load(req.params.stream);
       const partition = Number(req.query.partition ?? 0);
       if (partition >= s.partitions) throw errors.validation(`partition must be below ${s.partitions}`);
-      const bounds = log.bounds(s.id).find((b) => b.partition === partition) ?? { start: 0, end: 0 };
+      const bounds = (await log.bounds(s.id)).find((b) => b.partition === partition) ?? { start: 0, end: 0 };
       const from = req.query.timestamp !== undefined
-        ? log.offsetForTime(s.id, partition, Number(req.query.timestamp))
+        ? await log.offsetForTime(s.id, partition, Number(req.query.timestamp))
         : Math.max(Number(req.query.offset ?? bounds.start), bounds.start);
       const limit = Math.min(Math.max(Number(req.query.limit ?? 100), 1), 1000);
-      const messages = log.read(s.id, partition, from, limit);
+      const messages = await log.read(s.id, partition, from, limit);
       const last = messages[messages.length - 1];
       return {
         messages: messages.map((m) => render(m, req.query.encoding ?? 'utf8')),
@@ -140,17 +140,17 @@ export function streamRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     });
 
     api.get('/v2/streams/:stream/groups/:group', { schema: streamSchemas.getGroup }, async (req) => {
-      const s = load(req.params.stream);
-      return { offsets: Object.fromEntries(log.getGroupOffsets(req.params.group, s.id)) };
+      const s = await load(req.params.stream);
+      return { offsets: Object.fromEntries(await log.getGroupOffsets(req.params.group, s.id)) };
     });
 
     api.put('/v2/streams/:stream/groups/:group', { schema: streamSchemas.setGroup }, async (req) => {
-      const s = load(req.params.stream);
+      const s = await load(req.params.stream);
       for (const [p, offset] of Object.entries(req.body.offsets)) {
         if (Number(p) >= s.partitions) throw errors.validation(`partition ${p} does not exist (the stream has ${s.partitions})`);
-        log.setGroupOffset(req.params.group, s.id, Number(p), offset);
+        await log.commitOffset({ group: req.params.group, streamId: s.id, partition: Number(p), offset });
       }
-      return { offsets: Object.fromEntries(log.getGroupOffsets(req.params.group, s.id)) };
+      return { offsets: Object.fromEntries(await log.getGroupOffsets(req.params.group, s.id)) };
     });
   };
 }

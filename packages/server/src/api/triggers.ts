@@ -62,7 +62,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       if (!fn) throw errors.fnNotFound();
       if (fn.app_id !== app.id) throw errors.validation('Invalid Fn ID - not owned by specified app');
       const id = deps.newId();
-      const options = isStream ? deps.streams.prepare(app, fn, name, source, body.options, undefined, id) : undefined;
+      const options = isStream ? await deps.streams.prepare(app, fn, name, source, body.options, undefined, id) : undefined;
       const now = deps.now();
       const trigger: Trigger = {
         id,
@@ -115,7 +115,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         const fn = await store.getFnById(next.fn_id);
         const app = await store.getAppById(t.app_id);
         if (!fn || !app) throw errors.fnNotFound();
-        next.options = deps.streams.prepare(app, fn, next.name, next.source, body.options, storedStreamOptions(t), t.id) as unknown as Record<string, unknown>;
+        next.options = await deps.streams.prepare(app, fn, next.name, next.source, body.options, storedStreamOptions(t), t.id) as unknown as Record<string, unknown>;
       }
       const base = baseUrl(req, config.publicUrl);
       if (JSON.stringify(next) === JSON.stringify(t)) return renderTrigger(t, base, await appName(t.app_id));
@@ -132,7 +132,7 @@ export function triggerRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       await store.deleteTrigger(t.id);
       if (t.type === 'stream') {
         await deps.streams.sync();
-        deps.streams.forget(t.id);
+        await deps.streams.forget(t.id);
       }
       return reply.code(204).send();
     });

@@ -1,19 +1,18 @@
-import pg from 'pg';
 import type { App, Fn, Trigger } from './models.js';
+import type { PostgresListener } from './postgres-listen.js';
 
 /** The channel every server's store listens on; any write of an app, a fn or a trigger notifies it (payload unused). */
 export const CHANGES_CHANNEL = 'fnts_changes';
-/** How long to wait before listening again after the listening connection broke. */
-const RELISTEN_DELAY_MS = 1000;
 
 /** What the cache holds: what a call reads before it runs (apps by id and name, fns by id, triggers by source). */
 type Cached = App | Fn | Trigger;
 
 /**
- * Apps and fns by id, apps by name and HTTP triggers by source, read on every invoke or trigger call, kept in this process while a dedicated connection LISTENs for changes:
- * every write through any server NOTIFYs after it commits, and each server then drops its whole cache (writes are
- * rare next to calls; dropping all of it keeps this simple and correct). A write through this server drops the cache
- * before it answers, so its own client always reads its write.
+ * Apps and fns by id, apps by name and HTTP triggers by source, read on every invoke or trigger call, kept in this
+ * process while the server's listening connection LISTENs for changes: every write through any server NOTIFYs after
+ * it commits, and each server then drops its whole cache (writes are rare next to calls; dropping all of it keeps this
+ * simple and correct). A write through this server drops the cache before it answers, so its own client always reads
+ * its write.
  *
  * Only while the listening connection is up are values added: a notification missed while it was down is covered by
  * dropping everything when it comes back. Values already held are kept while it is down, so calls of functions this
@@ -25,40 +24,19 @@ export class ChangeListeningCache {
   /** Bumped on every drop: a value loaded before a drop must not be stored after it. */
   private generation = 0;
   private listening = false;
-  private client: pg.Client | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private closed = false;
 
-  constructor(private readonly config: pg.ClientConfig) {}
+  constructor(private readonly listener: PostgresListener) {}
 
-  /** Starts listening; resolves once the first LISTEN is in place (or failed: it keeps trying in the background). */
+  /** Subscribes to the changes channel (the listener is started by the store). */
   async start(): Promise<void> {
-    await this.listen();
-  }
-
-  private async listen(): Promise<void> {
-    if (this.closed) return;
-    const client = new pg.Client(this.config);
-    const lost = () => {
-      if (this.client !== client) return;
-      this.client = undefined;
-      this.listening = false;
-      void client.end().catch(() => undefined);
-      if (!this.closed) this.retry = setTimeout(() => void this.listen(), RELISTEN_DELAY_MS);
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    client.on('notification', () => this.drop());
-    this.client = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
-      // Whatever changed while nobody listened is unknown: start empty.
-      this.drop();
-      this.listening = true;
-    } catch {
-      lost();
-    }
+    await this.listener.subscribe(CHANGES_CHANNEL, {
+      notified: () => this.drop(),
+      listening: (up) => {
+        // Whatever changed while nobody listened is unknown: start empty.
+        if (up) this.drop();
+        this.listening = up;
+      },
+    });
   }
 
   /** The cached value, or `load`'s (kept only while listening and if nothing was dropped meanwhile). */
@@ -75,14 +53,5 @@ export class ChangeListeningCache {
   drop(): void {
     this.generation++;
     this.byId.clear();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.retry);
-    const client = this.client;
-    this.client = undefined;
-    this.listening = false;
-    await client?.end().catch(() => undefined);
   }
 }

@@ -1,9 +1,10 @@
 import type pg from 'pg';
+import { LEASE_SCHEMA } from '../streams/leases/postgres-leases.js';
 
 /**
  * Schema migrations of the PostgreSQL store, applied in order; `schema_migrations` records each one that ran. The
- * shape is SQLite's after all its migrations (sqlite.ts), less the embedded streams (SQLite only). Ids and names are
- * `COLLATE "C"`: cursors compare byte-wise, as SQLite does, whatever the database's locale.
+ * shape is SQLite's after all its migrations (sqlite.ts). Ids and names are `COLLATE "C"`: cursors compare byte-wise,
+ * as SQLite does, whatever the database's locale.
  */
 export const POSTGRES_MIGRATIONS: readonly string[] = [
   `CREATE TABLE apps (
@@ -77,10 +78,49 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    CREATE INDEX calls_by_fn ON calls (fn_id, id);
    CREATE INDEX calls_queued ON calls (id) WHERE status = 'queued';
    CREATE INDEX calls_running ON calls (owner) WHERE status = 'running';`,
-  // Claims become leases (as SQLite's CALLS_LEASE_MIGRATION): renewed by the owner, fenced by the claim's number.
+  // 2: claims become leases (as SQLite's CALLS_LEASE_MIGRATION): renewed by the owner, fenced by the claim's number.
   `ALTER TABLE calls ADD COLUMN claim_epoch INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE calls ADD COLUMN lease_expires_ms BIGINT;
    CREATE INDEX calls_leases ON calls (lease_expires_ms) WHERE status = 'running';`,
+  // 3: the embedded streams (streams/embedded/postgres-log.ts). A partition's row holds its next offset: an append
+  // moves it in its own transaction, so appends from several servers queue on the row and offsets stay dense.
+  `CREATE TABLE streams (
+     id TEXT COLLATE "C" PRIMARY KEY,
+     name TEXT COLLATE "C" NOT NULL CONSTRAINT streams_name_key UNIQUE,
+     partitions INTEGER NOT NULL,
+     retention_ms BIGINT NOT NULL,
+     rr INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE stream_partitions (
+     stream_id TEXT COLLATE "C" NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+     partition INTEGER NOT NULL,
+     start_offset BIGINT NOT NULL DEFAULT 0,
+     next_offset BIGINT NOT NULL DEFAULT 0,
+     PRIMARY KEY (stream_id, partition)
+   );
+   CREATE TABLE stream_messages (
+     stream_id TEXT COLLATE "C" NOT NULL,
+     partition INTEGER NOT NULL,
+     "offset" BIGINT NOT NULL,
+     ts BIGINT NOT NULL,
+     key BYTEA,
+     value BYTEA NOT NULL,
+     headers TEXT,
+     PRIMARY KEY (stream_id, partition, "offset")
+   );
+   CREATE INDEX stream_messages_ts ON stream_messages (stream_id, partition, ts);
+   CREATE TABLE consumer_offsets (
+     group_id TEXT COLLATE "C" NOT NULL,
+     stream_id TEXT COLLATE "C" NOT NULL,
+     partition INTEGER NOT NULL,
+     "offset" BIGINT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (group_id, stream_id, partition)
+   );`,
+  // 4: partition leases of embedded stream triggers: which server consumes which partition (streams/leases/).
+  LEASE_SCHEMA,
 ];
 
 /** The advisory lock every fnts server takes to migrate: "fnts" in ASCII. */

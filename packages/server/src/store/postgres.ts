@@ -3,6 +3,7 @@ import { UniqueViolation, type Datastore } from './datastore.js';
 import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
 import { ChangeListeningCache, CHANGES_CHANNEL } from './postgres-cache.js';
 import { PostgresCallStore } from './postgres-calls.js';
+import { PostgresListener } from './postgres-listen.js';
 import { GuardedPool, storeError } from './postgres-pool.js';
 import { migrate } from './postgres-schema.js';
 import { appFromRow, fnFromRow, page, triggerFromRow, type AppRow, type FnRow, type TriggerRow } from './rows.js';
@@ -14,6 +15,9 @@ export interface PostgresOptions {
   /** How long opening one connection may take before it fails (default 10 s): an unreachable host is an error, not a hang. */
   connectTimeoutMs?: number;
 }
+
+/** A transaction left idle this long is ended by the database (below the default stream lease time, 6 s). */
+const IDLE_IN_TRANSACTION_MS = 5000;
 
 /** The OID of int8: counts and epoch-ms columns, well inside a double's exact range, read as numbers (pg gives strings). */
 const INT8_OID = 20;
@@ -60,6 +64,8 @@ export class PostgresDatastore implements Datastore {
     readonly pool: pg.Pool,
     /** Migrations this store applied when it opened (0 when another server had already applied them). */
     readonly migrationsApplied: number,
+    /** The server's one LISTEN connection: the cache's changes, the embedded log's appends. */
+    readonly listener: PostgresListener,
     private readonly cache: ChangeListeningCache,
   ) {
     this.db = new GuardedPool(pool);
@@ -77,18 +83,23 @@ export class PostgresDatastore implements Datastore {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       application_name: 'fnts',
       types,
+      // A server frozen inside a transaction (SIGSTOP, a stalled VM) keeps its session and its row locks: the database
+      // ends such a session, so a stream commit it was making cannot hold up the server that took its partition over.
+      options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
     });
     // An idle connection that breaks (the database restarted) is dropped by the pool; the next query opens another.
     pool.on('error', () => undefined);
-    const cache = new ChangeListeningCache({
+    const listener = new PostgresListener({
       connectionString: url, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, application_name: 'fnts-listen',
     });
+    const cache = new ChangeListeningCache(listener);
     try {
       const applied = await migrate(pool);
       await cache.start();
-      return new PostgresDatastore(pool, applied, cache);
+      await listener.start();
+      return new PostgresDatastore(pool, applied, listener, cache);
     } catch (err) {
-      await cache.close();
+      await listener.close();
       await pool.end().catch(() => undefined);
       throw err;
     }
@@ -297,7 +308,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async close(): Promise<void> {
-    await this.cache.close();
+    await this.listener.close();
     await this.pool.end();
   }
 }

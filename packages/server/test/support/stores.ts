@@ -6,6 +6,9 @@ import { createDatabase } from '../../../../test/support/postgres.js';
 import type { Datastore } from '../../src/store/datastore.js';
 import { PostgresDatastore } from '../../src/store/postgres.js';
 import { SqliteDatastore } from '../../src/store/sqlite.js';
+import type { StreamLog } from '../../src/streams/embedded/log.js';
+import { PostgresStreamLog } from '../../src/streams/embedded/postgres-log.js';
+import { SqliteStreamLog } from '../../src/streams/embedded/sqlite-log.js';
 
 /** One place a store lives (an SQLite file, a PostgreSQL database) that can be opened, closed and opened again. */
 export interface StoreLocation {
@@ -57,3 +60,12 @@ const postgres: StoreKind = {
 
 /** Every store the Datastore interface has: each conformance test runs on all of them. */
 export const STORE_KINDS: readonly StoreKind[] = [sqlite, postgres];
+
+/**
+ * The embedded log on a store, whatever the server's switch says (streams/embedded/open.ts): the conformance suite
+ * runs the log on every store.
+ */
+export async function streamLogOn(store: Datastore, opts: { testDeadLetterGapMs?: number } = {}): Promise<StreamLog> {
+  if (store instanceof SqliteDatastore) return new SqliteStreamLog(store.db, opts);
+  return PostgresStreamLog.open(store as PostgresDatastore, opts);
+}

@@ -69,9 +69,13 @@ const STATUS_COLUMNS: readonly Column<PartitionStatus>[] = [
   { heading: 'LAST_ERROR', cell: (s) => lastError(s) },
 ];
 
+/** Servers sharing a PostgreSQL store: which one holds each partition's lease, after the state. */
+const OWNER_COLUMN: Column<PartitionStatus> = { heading: 'OWNER', cell: (s) => s.owner ?? '-' };
+
 /**
  * `fnts trigger status APP FN NAME`: a line about the trigger (source, paused, dead letters), then a table per
- * partition: committed offset, end offset, lag in records and seconds, state, last error. `--output json` prints
+ * partition: committed offset, end offset, lag in records and seconds, state, the server holding the partition (servers
+ * sharing PostgreSQL), last error. `--output json` prints
  * the server's status as it is.
  */
 export async function triggerStatusCommand(opts: TriggerRef & ReadOptions, ctx: CommandContext): Promise<TriggerStatus> {
@@ -86,7 +90,9 @@ export async function triggerStatusCommand(opts: TriggerRef & ReadOptions, ctx: 
   const lettersTo = status.dead_letter_stream ? ` in ${status.dead_letter_stream}` : '';
   ctx.output.out(`${r.ref}: ${status.source.type} ${status.source.stream}, ${status.paused ? 'paused' : 'running'}, `
     + `${dead} dead-lettered${lettersTo}\n`);
-  ctx.output.out(formatTable(STATUS_COLUMNS, status.partitions));
+  const owned = status.partitions.some((p) => p.owner !== undefined);
+  const columns = owned ? [...STATUS_COLUMNS.slice(0, -1), OWNER_COLUMN, ...STATUS_COLUMNS.slice(-1)] : STATUS_COLUMNS;
+  ctx.output.out(formatTable(columns, status.partitions));
   return status;
 }
 

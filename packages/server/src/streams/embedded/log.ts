@@ -1,10 +1,9 @@
-import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { statementCache } from '../../store/statements.js';
-import type { SourceRecord } from '../engine/source.js';
+import type { CommitFence, SourceRecord } from '../engine/source.js';
 
-/** A stream of the embedded engine: a durable, partitioned, append-only log in SQLite. */
+export type { CommitFence, LeaseToken } from '../engine/source.js';
+
+/** A stream of the embedded engine: a durable, partitioned, append-only log in the server's store. */
 export interface StreamInfo {
   id: string;
   name: string;
@@ -33,23 +32,60 @@ export interface PartitionBounds {
   end: number;
 }
 
-interface MessageRow {
+/** Where one appended message went. */
+export interface AppendedAt {
   partition: number;
   offset: number;
-  ts: number;
-  key: Buffer | null;
-  value: Buffer;
-  headers: string | null;
 }
 
-const fromRow = (r: MessageRow): StoredMessage => ({
-  partition: r.partition,
-  offset: r.offset,
-  timestamp: r.ts,
-  key: r.key,
-  value: r.value,
-  headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
-});
+/** A consumer group's position in one partition of a stream. */
+export interface GroupPosition {
+  group: string;
+  streamId: string;
+  partition: number;
+  /** The next offset to read. */
+  offset: number;
+}
+
+/**
+ * The embedded stream engine, on SQLite (sqlite-log.ts) or PostgreSQL (postgres-log.ts): the same behaviour on both,
+ * as one conformance suite checks. Offsets are dense and strictly increasing per partition whoever appends; every
+ * append wakes the readers waiting on its partitions, on this server and (PostgreSQL) on every other.
+ */
+export interface StreamLog {
+  createStream(s: StreamInfo): Promise<StreamInfo>;
+  /** A stream by id or by name. */
+  getStream(idOrName: string): Promise<StreamInfo | undefined>;
+  listStreams(opts: { after?: string; limit: number; name?: string }): Promise<StreamInfo[]>;
+  updateRetention(id: string, retentionMs: number, updatedAt: string): Promise<void>;
+  /** Deletes the stream with its messages and group offsets; false when it did not exist. */
+  deleteStream(id: string): Promise<boolean>;
+  /** Appends a batch atomically; a key picks its partition by hash, no key goes round robin. */
+  append(stream: StreamInfo, messages: NewMessage[], now?: number): Promise<AppendedAt[]>;
+  /** Messages of one partition from `offset` on, at most `limit` of them and about `maxBytes` (at least one). */
+  read(streamId: string, partition: number, offset: number, limit: number, maxBytes?: number): Promise<StoredMessage[]>;
+  bounds(streamId: string): Promise<PartitionBounds[]>;
+  /** The first offset whose timestamp is at or after `ts` (the end offset when there is none). */
+  offsetForTime(streamId: string, partition: number, ts: number): Promise<number>;
+  /** Resolves once something is appended to the partition, the wait times out, or the signal aborts. */
+  waitForAppend(streamId: string, partition: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  getGroupOffsets(group: string, streamId: string): Promise<Map<number, number>>;
+  /**
+   * Moves a group's offset; with a fence, only if the fence holds in the same transaction. True when it was written,
+   * false when the fence refused it (nothing written).
+   */
+  commitOffset(position: GroupPosition, fence?: CommitFence): Promise<boolean>;
+  /**
+   * Appends dead letters to `deadLetters` AND moves the group's offset past them, in one transaction checked by the
+   * fence: both happen or neither does, whenever the process dies. False when the fence refused it (nothing written).
+   */
+  deadLetterAndCommit(deadLetters: StreamInfo, letters: NewMessage[], position: GroupPosition, fence: CommitFence): Promise<boolean>;
+  deleteGroup(group: string): Promise<void>;
+  /** Deletes messages older than each stream's retention; returns how many went. */
+  trim(now?: number): Promise<number>;
+  /** Stops listening for other servers' appends (the store owns the connection itself). */
+  close(): Promise<void>;
+}
 
 /** The partition a key goes to; stable across restarts and servers. */
 export function partitionForKey(key: Buffer, partitions: number): number {
@@ -57,159 +93,41 @@ export function partitionForKey(key: Buffer, partitions: number): number {
 }
 
 /**
- * The embedded stream engine. Appends run in one SQLite transaction per batch, so offsets are dense and
- * strictly increasing per partition; every append is announced so waiting consumers wake at once.
+ * Where each message of an append goes: its key's partition, or round robin from `rr` for those without a key.
+ * Returns the partitions in message order and how many round-robin slots were used.
  */
-export class EmbeddedLog {
-  private readonly appended = new EventEmitter();
-  private readonly stmt: (sql: string) => Database.Statement;
+export function placeMessages(messages: NewMessage[], partitions: number, rr: number): { placed: number[]; used: number } {
+  let next = rr;
+  const placed = messages.map((m) => (m.key ? partitionForKey(m.key, partitions) : next++ % partitions));
+  return { placed, used: next - rr };
+}
 
-  constructor(private readonly db: Database.Database) {
-    this.appended.setMaxListeners(0);
-    this.stmt = statementCache(db);
-  }
+/** The headers column: JSON, or null when there are none. */
+export function headersColumn(headers: Record<string, string> | undefined): string | null {
+  return headers && Object.keys(headers).length > 0 ? JSON.stringify(headers) : null;
+}
 
-  createStream(s: StreamInfo): StreamInfo {
-    this.db.transaction(() => {
-      this.stmt(`INSERT INTO streams (id, name, partitions, retention_ms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`)
-        .run(s.id, s.name, s.partitions, s.retention_ms, s.created_at, s.updated_at);
-      const part = this.stmt(`INSERT INTO stream_partitions (stream_id, partition) VALUES (?, ?)`);
-      for (let p = 0; p < s.partitions; p++) part.run(s.id, p);
-    })();
-    return s;
-  }
+/** A stored row as the engine reads it. */
+export function messageFromRow(r: { partition: number; offset: number; ts: number; key: Buffer | null; value: Buffer; headers: string | null }): StoredMessage {
+  return {
+    partition: r.partition,
+    offset: r.offset,
+    timestamp: r.ts,
+    key: r.key,
+    value: r.value,
+    headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+  };
+}
 
-  getStream(idOrName: string): StreamInfo | undefined {
-    return this.stmt(`SELECT id, name, partitions, retention_ms, created_at, updated_at FROM streams WHERE id = ? OR name = ?`)
-      .get(idOrName, idOrName) as StreamInfo | undefined;
+/** Keeps messages up to about `maxBytes` (keys count); a message larger than that still goes, alone, rather than stalling. */
+export function withinBytes(messages: StoredMessage[], maxBytes: number): StoredMessage[] {
+  const out: StoredMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.value.length + (m.key?.length ?? 0);
+    if (out.length > 0 && bytes + size > maxBytes) break;
+    bytes += size;
+    out.push(m);
   }
-
-  listStreams(opts: { after?: string; limit: number; name?: string }): StreamInfo[] {
-    return this.stmt(`SELECT id, name, partitions, retention_ms, created_at, updated_at FROM streams
-                WHERE name > ? AND (? IS NULL OR name = ?) ORDER BY name LIMIT ?`)
-      .all(opts.after ?? '', opts.name ?? null, opts.name ?? null, opts.limit) as StreamInfo[];
-  }
-
-  updateRetention(id: string, retentionMs: number, updatedAt: string): void {
-    this.stmt(`UPDATE streams SET retention_ms = ?, updated_at = ? WHERE id = ?`).run(retentionMs, updatedAt, id);
-  }
-
-  deleteStream(id: string): boolean {
-    return this.db.transaction(() => {
-      this.stmt(`DELETE FROM stream_messages WHERE stream_id = ?`).run(id);
-      this.stmt(`DELETE FROM consumer_offsets WHERE stream_id = ?`).run(id);
-      return this.stmt(`DELETE FROM streams WHERE id = ?`).run(id).changes > 0;
-    })();
-  }
-
-  /** Appends a batch atomically; a key picks its partition by hash, no key goes round robin. */
-  append(stream: StreamInfo, messages: NewMessage[], now = Date.now()): { partition: number; offset: number }[] {
-    const result = this.db.transaction(() => {
-      const rr = (this.stmt(`SELECT rr FROM streams WHERE id = ?`).get(stream.id) as { rr: number }).rr;
-      let next = rr;
-      const bump = this.stmt(
-        `UPDATE stream_partitions SET next_offset = next_offset + 1 WHERE stream_id = ? AND partition = ? RETURNING next_offset - 1 AS offset`,
-      );
-      const insert = this.stmt(
-        `INSERT INTO stream_messages (stream_id, partition, offset, ts, key, value, headers) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const out = messages.map((m) => {
-        const partition = m.key ? partitionForKey(m.key, stream.partitions) : next++ % stream.partitions;
-        const { offset } = bump.get(stream.id, partition) as { offset: number };
-        const headers = m.headers && Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null;
-        insert.run(stream.id, partition, offset, m.timestamp ?? now, m.key ?? null, m.value, headers);
-        return { partition, offset };
-      });
-      if (next !== rr) this.stmt(`UPDATE streams SET rr = ? WHERE id = ?`).run(next % stream.partitions, stream.id);
-      return out;
-    })();
-    for (const p of new Set(result.map((r) => r.partition))) this.appended.emit(`${stream.id}/${p}`);
-    return result;
-  }
-
-  /** Messages of one partition from `offset` on, at most `limit` of them and about `maxBytes` (at least one). */
-  read(streamId: string, partition: number, offset: number, limit: number, maxBytes = Infinity): StoredMessage[] {
-    const rows = this.stmt(`SELECT partition, offset, ts, key, value, headers FROM stream_messages
-                WHERE stream_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?`)
-      .all(streamId, partition, offset, limit) as MessageRow[];
-    const out: StoredMessage[] = [];
-    let bytes = 0;
-    for (const r of rows) {
-      const size = r.value.length + (r.key?.length ?? 0);
-      // A message larger than maxBytes still goes, alone, rather than stalling the partition.
-      if (out.length > 0 && bytes + size > maxBytes) break;
-      bytes += size;
-      out.push(fromRow(r));
-    }
-    return out;
-  }
-
-  bounds(streamId: string): PartitionBounds[] {
-    return (this.stmt(`SELECT partition, start_offset AS start, next_offset AS "end" FROM stream_partitions WHERE stream_id = ? ORDER BY partition`)
-      .all(streamId) as PartitionBounds[]);
-  }
-
-  /** The first offset whose timestamp is at or after `ts` (the end offset when there is none). */
-  offsetForTime(streamId: string, partition: number, ts: number): number {
-    const row = this.stmt(`SELECT MIN(offset) AS offset FROM stream_messages WHERE stream_id = ? AND partition = ? AND ts >= ?`)
-      .get(streamId, partition, ts) as { offset: number | null };
-    if (row.offset !== null) return row.offset;
-    return this.bounds(streamId).find((b) => b.partition === partition)?.end ?? 0;
-  }
-
-  /** Timestamp of the message at `offset`, if it is stored. */
-  timestampAt(streamId: string, partition: number, offset: number): number | undefined {
-    const row = this.stmt(`SELECT ts FROM stream_messages WHERE stream_id = ? AND partition = ? AND offset = ?`)
-      .get(streamId, partition, offset) as { ts: number } | undefined;
-    return row?.ts;
-  }
-
-  /** Resolves once something is appended to the partition, the wait times out, or the signal aborts. */
-  waitForAppend(streamId: string, partition: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const event = `${streamId}/${partition}`;
-      const done = () => {
-        clearTimeout(timer);
-        this.appended.off(event, done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.appended.once(event, done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  getGroupOffsets(group: string, streamId: string): Map<number, number> {
-    const rows = this.stmt(`SELECT partition, offset FROM consumer_offsets WHERE group_id = ? AND stream_id = ?`)
-      .all(group, streamId) as { partition: number; offset: number }[];
-    return new Map(rows.map((r) => [r.partition, r.offset]));
-  }
-
-  setGroupOffset(group: string, streamId: string, partition: number, offset: number, now = new Date().toISOString()): void {
-    this.stmt(`INSERT INTO consumer_offsets (group_id, stream_id, partition, offset, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (group_id, stream_id, partition) DO UPDATE SET offset = excluded.offset, updated_at = excluded.updated_at`)
-      .run(group, streamId, partition, offset, now);
-  }
-
-  deleteGroup(group: string): void {
-    this.stmt(`DELETE FROM consumer_offsets WHERE group_id = ?`).run(group);
-  }
-
-  /** Deletes messages older than each stream's retention; returns how many went. */
-  trim(now = Date.now()): number {
-    return this.db.transaction(() => {
-      let removed = 0;
-      const streams = this.stmt(`SELECT id, retention_ms FROM streams`).all() as { id: string; retention_ms: number }[];
-      for (const s of streams) {
-        removed += this.stmt(`DELETE FROM stream_messages WHERE stream_id = ? AND ts < ?`).run(s.id, now - s.retention_ms).changes;
-        this.stmt(`UPDATE stream_partitions SET start_offset = COALESCE(
-                      (SELECT MIN(offset) FROM stream_messages m WHERE m.stream_id = stream_partitions.stream_id
-                         AND m.partition = stream_partitions.partition), next_offset)
-                    WHERE stream_id = ?`)
-          .run(s.id);
-      }
-      return removed;
-    })();
-  }
+  return out;
 }

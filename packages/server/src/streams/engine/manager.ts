@@ -6,7 +6,7 @@ import { errors } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { Datastore } from '../../store/datastore.js';
 import type { App, Fn, Trigger } from '../../store/models.js';
-import type { EmbeddedLog, StreamInfo } from '../embedded/log.js';
+import type { StreamInfo, StreamLog } from '../embedded/log.js';
 import { EmbeddedSource } from '../embedded/source.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { confluentKafkaClient, KAFKA_CLIENT_INSTALL_HINT, KafkaClientMissing, loadKafkaModule } from '../kafka/confluent.js';
@@ -16,14 +16,16 @@ import {
   type KafkaOnlyOptions, type KafkaSourceSpec, type KafkaTriggerOptions,
 } from '../kafka/options.js';
 import { KafkaSource } from '../kafka/source.js';
+import { LeasedSource } from '../leases/leased-source.js';
+import type { PostgresLeaseCoordinator } from '../leases/postgres-leases.js';
 import { compileOptions, OptionsError, storedStreamOptions, type StreamTriggerOptions } from './options.js';
 import { TriggerRunner } from './runner.js';
 import type { StreamSource } from './source.js';
 
 export interface ManagerDeps {
   store: Datastore;
-  /** The embedded log; absent with the PostgreSQL store, where only Kafka sources are taken. */
-  log: EmbeddedLog | undefined;
+  /** The embedded log; absent where embedded streams are refused (embedded/open.ts), and then only Kafka sources are taken. */
+  log: StreamLog | undefined;
   agent: Agent;
   metrics: Metrics;
   logger: Logger;
@@ -34,6 +36,11 @@ export interface ManagerDeps {
   kafkaClient?: (brokers: string[]) => KafkaClient;
   /** The package the default Kafka client loads (confluent.ts's loader seam; tests name one that does not exist). */
   kafkaClientPackage?: string;
+  /**
+   * Partition leases, when several servers share the embedded log (PostgreSQL): each embedded trigger then runs only
+   * the partitions this server leases. Absent, this server runs every partition (SQLite: one server).
+   */
+  leases?: PostgresLeaseCoordinator;
 }
 
 /** The most records handed from the Kafka client to a trigger's buffers per delivery. */
@@ -48,17 +55,20 @@ export class StreamTriggerManager {
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly deps: ManagerDeps) {}
+  constructor(private readonly deps: ManagerDeps) {
+    // Every renewal first re-reads the triggers: what was changed through another server shows here within one.
+    if (deps.leases) deps.leases.beforeTick = () => this.reconcileSerialized();
+  }
 
   /**
    * Validates a stream trigger's source and options; on create, pass no `current`. `triggerId` names the default
    * consumer group of a Kafka trigger (`fnts-<trigger id>`).
    */
-  prepare(app: App, fn: Fn, name: string, source: string, raw: Record<string, unknown> | undefined, current?: StreamTriggerOptions, triggerId?: string): StreamTriggerOptions {
+  async prepare(app: App, fn: Fn, name: string, source: string, raw: Record<string, unknown> | undefined, current?: StreamTriggerOptions, triggerId?: string): Promise<StreamTriggerOptions> {
     const defaults = { deadLetterStream: `${app.name}.${fn.name}.${name}.dlq`, maxBatchBytes: this.deps.config.maxRequestBytes };
     if (isKafkaSource(source)) return this.prepareKafka(source, raw, current, triggerId, defaults.maxBatchBytes);
     const log = this.embeddedLog();
-    if (!log.getStream(source)) {
+    if (!(await log.getStream(source))) {
       throw errors.validation(`stream "${source}" does not exist; create it first (fnts create stream ${source})`);
     }
     // A trigger moving from Kafka to an embedded stream drops its Kafka options and gets the embedded dead-letter stream.
@@ -115,13 +125,13 @@ export class StreamTriggerManager {
   async initialize(t: Trigger, opts: StreamTriggerOptions): Promise<void> {
     if (isKafkaSource(t.source) && isKafkaOptions(opts)) return this.initializeKafka(t, opts);
     const log = this.embeddedLog();
-    if (!log.getStream(opts.dead_letter_stream)) {
+    if (!(await log.getStream(opts.dead_letter_stream))) {
       const now = new Date().toISOString();
-      log.createStream({
+      await log.createStream({
         id: newId(), name: opts.dead_letter_stream, partitions: 1, retention_ms: DLQ_RETENTION_MS, created_at: now, updated_at: now,
       });
     }
-    const stream = log.getStream(t.source) as StreamInfo;
+    const stream = await log.getStream(t.source) as StreamInfo;
     const source = new EmbeddedSource(log, stream, t.id);
     for (const [p, offset] of await source.resolve(opts.start_position)) await source.commit(p, offset);
   }
@@ -148,7 +158,7 @@ export class StreamTriggerManager {
   }
 
   /** The embedded log, or the API's refusal when this server has none (PostgreSQL store): Kafka sources still work. */
-  private embeddedLog(): EmbeddedLog {
+  private embeddedLog(): StreamLog {
     if (!this.deps.log) throw errors.embeddedStreamsUnavailable();
     return this.deps.log;
   }
@@ -180,17 +190,31 @@ export class StreamTriggerManager {
   }
 
   /** Forgets a deleted trigger's offsets (a Kafka group keeps its offsets in Kafka: re-creating with its group_id resumes). */
-  forget(triggerId: string): void {
-    this.deps.log?.deleteGroup(triggerId);
-    this.deps.log?.deleteGroup(`${triggerId}:redrive`);
+  async forget(triggerId: string): Promise<void> {
+    await this.deps.log?.deleteGroup(triggerId);
+    await this.deps.log?.deleteGroup(`${triggerId}:redrive`);
+    await this.deps.leases?.forget(triggerId);
   }
 
   runner(triggerId: string): TriggerRunner | undefined {
     return this.runners.get(triggerId)?.runner;
   }
 
-  /** Starts, reconfigures or stops runners so they match the stream triggers in the store. Serialized. */
-  sync(): Promise<void> {
+  /**
+   * Starts, reconfigures or stops runners so they match the stream triggers in the store (serialized), after a change
+   * made through this server; servers sharing the database are told to look now.
+   */
+  async sync(): Promise<void> {
+    await this.reconcileSerialized();
+    await this.deps.leases?.announce().catch((err: unknown) => this.deps.logger.warn({ err }, 'could not tell the other servers of a trigger change'));
+  }
+
+  /** Matches the runners to the store now, without telling other servers (a trigger created through another one). */
+  refresh(): Promise<void> {
+    return this.reconcileSerialized();
+  }
+
+  private reconcileSerialized(): Promise<void> {
     this.syncing = this.syncing.then(() => this.reconcile()).catch((err: unknown) => {
       this.deps.logger.error({ err }, 'stream trigger sync failed');
     });
@@ -205,7 +229,7 @@ export class StreamTriggerManager {
       if (!wanted.has(id)) {
         this.runners.delete(id);
         await r.runner.stop();
-        this.forget(id);
+        await this.forget(id);
       }
     }
     for (const t of triggers) {
@@ -263,8 +287,10 @@ export class StreamTriggerManager {
       });
     }
     const log = this.deps.log;
-    const stream = log?.getStream(t.source);
-    return log && stream && new EmbeddedSource(log, stream, t.id);
+    const stream = await log?.getStream(t.source);
+    if (!log || !stream) return undefined;
+    const embedded = new EmbeddedSource(log, stream, t.id);
+    return this.deps.leases ? new LeasedSource(embedded, this.deps.leases, t.id, stream.partitions) : embedded;
   }
 
   /** Refreshes lag gauges (called before /metrics is served). */

@@ -6,7 +6,7 @@ import { backoffMs, type StreamTriggerOptions } from './options.js';
 import { RefusedMoveError, transition, type PartitionState } from './partition-state.js';
 import type { Semaphore } from './semaphore.js';
 import { interruptibleSleep } from './sleep.js';
-import type { SourceRecord, StreamSource } from './source.js';
+import type { CommitAfterLetters, CommitFence, SourceRecord, StreamSource } from './source.js';
 
 /** The outcome of one batch call, classified as STREAMS.md §5 asks. */
 export type InvokeOutcome =
@@ -26,8 +26,11 @@ export interface WorkerDeps {
   options(): StreamTriggerOptions;
   semaphore: Semaphore;
   invoke(batch: BatchEventInput, signal: AbortSignal): Promise<InvokeOutcome>;
-  /** Writes dead letters; throws when it cannot (the partition then blocks). */
-  deadLetter(letters: DeadLetter[]): Promise<void>;
+  /**
+   * Writes dead letters and commits past them (one transaction on the embedded log); throws when it cannot write (the
+   * partition then blocks), false when the fence refused the commit.
+   */
+  deadLetter(letters: DeadLetter[], commit: CommitAfterLetters): Promise<boolean>;
   onBatch(outcome: 'ok' | 'partial' | 'failed' | 'throttled' | 'dead_lettered' | 'fenced' | 'filtered', records: number): void;
   /** Already bound to this partition (`{ partition }`): lines must not name it again, or it appears twice in the JSON. */
   log: Logger;
@@ -86,6 +89,14 @@ export class PartitionWorker {
   fence(): void {
     this.epoch++;
     this.nudge();
+  }
+
+  /**
+   * What a commit made for a batch read at `epoch` is checked against, inside the commit's transaction: the epoch is
+   * still current (no pause, seek or stop since). The partition's lease goes here too once servers share partitions.
+   */
+  private fenceFor(epoch: number): CommitFence {
+    return { isCurrent: () => epoch === this.epoch };
   }
 
   /** Moves the read position (the trigger is paused); resets the retry state. */
@@ -174,8 +185,7 @@ export class PartitionWorker {
       // Filtered records at the head are done: commit past them without a call, so a batch starts with a record to send.
       const head = kept.length === 0 ? records.length : records.findIndex((r) => r === kept[0]);
       if (head > 0) {
-        await this.commit(kept.length === 0 ? last.offset + 1 : (kept[0] as SourceRecord).offset, epoch);
-        this.deps.onBatch('filtered', head);
+        if (await this.commit(kept.length === 0 ? last.offset + 1 : (kept[0] as SourceRecord).offset, epoch)) this.deps.onBatch('filtered', head);
         return;
       }
       skipped = records.length - kept.length;
@@ -234,7 +244,8 @@ export class PartitionWorker {
     if (outcome.kind === 'ok') {
       const response = parseBatchResponse(outcome.body, range);
       if (response.kind === 'success') {
-        await this.commit(range.last + 1, epoch);
+        // A refused commit (the lease moved to another server meanwhile) is counted as fenced, not as done.
+        if (!(await this.commit(range.last + 1, epoch))) return;
         this.deps.onBatch('ok', records.length);
         if (skipped > 0) this.deps.onBatch('filtered', skipped);
         return;
@@ -242,7 +253,7 @@ export class PartitionWorker {
       if (response.kind === 'partial') {
         this.deps.onBatch('partial', response.lowest - range.first);
         if (response.lowest > range.first) {
-          await this.commit(response.lowest, epoch);
+          if (!(await this.commit(response.lowest, epoch))) return;
           this.headAttempts = 1; // the new head has failed once already
         } else {
           this.headAttempts++;
@@ -303,10 +314,14 @@ export class PartitionWorker {
     this.backoff = wait;
   }
 
+  /** Dead letters and the commit past them, in one write; the partition blocks (visibly) when it fails. */
   private async writeDeadLetters(letters: DeadLetter[], epoch: number): Promise<void> {
     if (letters.length === 0) return;
+    if (epoch !== this.epoch) return; // fenced: a pause or seek happened meanwhile
+    const next = (letters[letters.length - 1] as DeadLetter).record.offset + 1;
+    let committed: boolean;
     try {
-      await this.deps.deadLetter(letters);
+      committed = await this.deps.deadLetter(letters, { partition: this.partition, offset: next, fence: this.fenceFor(epoch) });
     } catch (err) {
       // Never drop: the partition stops here, visibly, until the dead-letter stream works again (resume retries).
       this.blocked = letters;
@@ -317,16 +332,31 @@ export class PartitionWorker {
       return;
     }
     this.blocked = undefined;
+    if (!committed) return this.fenced(next);
     this.deadLettered += letters.length;
     this.deps.onBatch('dead_lettered', letters.length);
     this.deps.log.warn({ offsets: letters.map((l) => l.record.offset) }, 'records dead-lettered');
-    const last = (letters[letters.length - 1] as DeadLetter).record.offset;
-    await this.commit(last + 1, epoch);
+    this.committedAt(next);
   }
 
-  private async commit(offset: number, epoch: number): Promise<void> {
-    if (epoch !== this.epoch) return; // fenced: a pause or seek happened meanwhile
-    await this.deps.source.commit(this.partition, offset);
+  /** True when committed; false when fenced (a pause, seek or stop here, or the lease moved to another server). */
+  private async commit(offset: number, epoch: number): Promise<boolean> {
+    if (epoch !== this.epoch) return false; // fenced: a pause or seek happened meanwhile
+    if (!(await this.deps.source.commit(this.partition, offset, this.fenceFor(epoch)))) {
+      this.fenced(offset);
+      return false;
+    }
+    this.committedAt(offset);
+    return true;
+  }
+
+  /** A commit the fence refused (a pause, seek or stop while it was written): the position stays where it was. */
+  private fenced(offset: number): void {
+    this.deps.onBatch('fenced', 0);
+    this.deps.log.info({ offset }, 'commit refused by its fence: discarded');
+  }
+
+  private committedAt(offset: number): void {
     this.committed = offset;
     if (this.window && offset > this.window.last) this.window = undefined;
     this.headAttempts = 0;

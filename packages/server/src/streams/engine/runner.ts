@@ -15,7 +15,7 @@ import type { PartitionState } from './partition-state.js';
 import { PartitionWorker, type InvokeOutcome } from './partition-worker.js';
 import { Semaphore } from './semaphore.js';
 import { interruptibleSleep } from './sleep.js';
-import type { AssignmentListener, OffsetBounds, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
+import type { AssignmentListener, CommitAfterLetters, OffsetBounds, RedriveResult, SourceRecord, StartPosition, StreamSource } from './source.js';
 
 /** Platform conditions that must not spend a batch's retry budget (STREAMS.md §5). */
 const THROTTLE_CODES: ReadonlySet<string> = new Set([
@@ -52,6 +52,8 @@ export interface PartitionStatus {
   last_error: string | null;
   last_success_at: string | null;
   dead_lettered: number;
+  /** The server holding the partition's lease (embedded streams shared by several servers); absent otherwise. */
+  owner?: string | null;
 }
 
 
@@ -122,7 +124,7 @@ export class TriggerRunner {
       options: () => this.opts,
       semaphore: gate,
       invoke: (batch, signal) => this.invoke(batch, signal),
-      deadLetter: (letters) => this.deadLetter(letters),
+      deadLetter: (letters, commit) => this.deadLetter(letters, commit),
       onBatch: (outcome, records) => {
         this.deps.metrics.streamBatches.inc({ ...this.labels, outcome });
         if (outcome === 'ok' || outcome === 'partial') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'ok' }, records);
@@ -216,14 +218,25 @@ export class TriggerRunner {
     await this.source.close();
   }
 
-  /** New options from an update; batches in flight finish under the old ones. */
+  /**
+   * New options from an update; batches in flight finish under the old ones, except that a pause (made through
+   * another server sharing the database) fences them as a pause here does.
+   */
   reconfigure(opts: StreamTriggerOptions): void {
+    const pausing = opts.paused !== this.opts.paused;
     this.opts = opts;
-    for (const { worker } of this.workers.values()) worker.nudge();
+    if (pausing) this.applyPause(opts.paused);
+    else for (const { worker } of this.workers.values()) worker.nudge();
   }
 
-  setPaused(paused: boolean): void {
+  /** Pauses or resumes; a pause fences the batches in flight on every server that runs a partition of the trigger. */
+  async setPaused(paused: boolean): Promise<void> {
     this.opts = { ...this.opts, paused };
+    this.applyPause(paused);
+    if (paused) await this.source.fenceEverywhere?.();
+  }
+
+  private applyPause(paused: boolean): void {
     for (const { worker } of this.workers.values()) {
       if (paused) worker.fence();
       else worker.unblock();
@@ -235,17 +248,20 @@ export class TriggerRunner {
    * partitions assigned to this server move.
    */
   async seek(position: StartPosition, partition?: number): Promise<Map<number, number>> {
-    if (partition !== undefined && this.grouped && !this.workers.has(partition)) {
+    // Leased partitions move wherever they run: the offsets are written in the database and their owners restart them.
+    const seekCommitted = this.source.seekCommitted?.bind(this.source);
+    if (partition !== undefined && this.grouped && !seekCommitted && !this.workers.has(partition)) {
       throw errors.conflict(`partition ${partition} is not assigned to this server (another member of the consumer group consumes it); seek it there`);
     }
     const resolved = await this.source.resolve(position);
     // With explicit offsets, only the partitions named move; the others keep their place.
     const named = typeof position === 'object' && 'offsets' in position ? new Set(Object.keys(position.offsets).map(Number)) : undefined;
-    for (const [p, offset] of resolved) {
-      if (partition !== undefined && p !== partition) continue;
-      if (named && !named.has(p)) continue;
-      await this.workers.get(p)?.worker.seek(offset);
+    const moves = new Map([...resolved].filter(([p]) => (partition === undefined || p === partition) && (!named || named.has(p))));
+    if (seekCommitted) {
+      await seekCommitted(moves);
+      return resolved;
     }
+    for (const [p, offset] of moves) await this.workers.get(p)?.worker.seek(offset);
     return resolved;
   }
 
@@ -264,6 +280,7 @@ export class TriggerRunner {
     const partitions = this.grouped
       ? [...new Set([...bounds.keys(), ...this.workers.keys()])].sort((a, b) => a - b)
       : [...this.workers.keys()];
+    const owners = await this.source.owners?.().catch(() => undefined);
     const now = Date.now();
     const out: PartitionStatus[] = [];
     for (const p of partitions) {
@@ -282,6 +299,7 @@ export class TriggerRunner {
         partition: p, committed: at, start: b.start, end: b.end, lag_records: lag, lag_seconds: lagSeconds,
         state: w ? w.state : { kind: 'UNASSIGNED' }, in_flight: w?.inFlight ?? null, last_error: w?.lastError ?? null,
         last_success_at: w?.lastSuccessAt ?? null, dead_lettered: w?.deadLettered ?? 0,
+        ...(owners ? { owner: owners.get(p) ?? null } : {}),
       });
     }
     return out;
@@ -328,14 +346,16 @@ export class TriggerRunner {
     return isKafkaOptions(this.opts) ? this.opts.dead_letter_topic : this.opts.dead_letter_stream;
   }
 
-  /** Writes dead letters with everything needed to redrive them (STREAMS.md §8). */
-  private async deadLetter(letters: DeadLetter[]): Promise<void> {
+  /** Writes dead letters with everything needed to redrive them (STREAMS.md §8), and commits past them. */
+  private async deadLetter(letters: DeadLetter[], commit: CommitAfterLetters): Promise<boolean> {
     const fn = await this.deps.store.getFnById(this.trigger.fn_id);
     const origin = {
       stream: this.source.name, sourceType: this.source.type, fnImage: fn?.image ?? '',
       trigger: { id: this.trigger.id, name: this.trigger.name, fnId: this.trigger.fn_id },
     };
-    await this.source.writeDeadLetters(this.deadLetterDestination, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) })));
+    return this.source.writeDeadLetters(
+      this.deadLetterDestination, letters.map((l) => ({ record: l.record, headers: deadLetterHeaders(l, origin) })), commit,
+    );
   }
 
   /**

@@ -32,6 +32,35 @@ export interface DeadLetterRecord {
 }
 
 /**
+ * Who may move a consumer group's offset of one partition, checked inside the transaction that moves it (after its
+ * rows are written and locked, just before it commits) where the source has transactions: a commit that fails the
+ * check writes nothing.
+ */
+export interface CommitFence {
+  /** False once the worker was fenced in this process (pause, seek, stop): its late result is discarded. */
+  isCurrent(): boolean;
+  /**
+   * The partition lease the commit is made under, for servers sharing a database; absent on a server that owns every
+   * partition. The PostgreSQL log checks it in the same transaction with the `leaseCheck` it was opened with
+   * (postgres-log.ts, embedded/open.ts); SQLite serves one server, which holds every partition.
+   */
+  lease?: LeaseToken;
+}
+
+/** A server's hold on one partition of a consumer group: its owner and the epoch the lease had when it was taken. */
+export interface LeaseToken {
+  owner: string;
+  epoch: number;
+}
+
+/** The commit that goes with a dead-letter write: the partition's next offset past the letters, and its fence. */
+export interface CommitAfterLetters {
+  partition: number;
+  offset: number;
+  fence: CommitFence;
+}
+
+/**
  * What the trigger engine needs from a stream: the seam the embedded log and Kafka both implement.
  * Offsets are "next offset to read", as Kafka commits them.
  */
@@ -49,7 +78,11 @@ export interface StreamSource {
   /** Waits (bounded) until the partition may have data past `offset`. */
   waitForData(partition: number, offset: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
   committed(): Promise<Map<number, number>>;
-  commit(partition: number, offset: number): Promise<void>;
+  /**
+   * Commits the partition's next offset; with a fence, only while it holds (checked in the commit's transaction where
+   * the source has one). False when the fence refused it: nothing was committed.
+   */
+  commit(partition: number, offset: number, fence?: CommitFence): Promise<boolean>;
   close(): Promise<void>;
   /**
    * Sources whose partitions move between servers announce it here; the engine then runs workers only for the
@@ -62,8 +95,13 @@ export interface StreamSource {
   release?(): Promise<void>;
   /** Timestamp of the first record at or after `offset` when it is at hand, for lag in seconds; no side effects. */
   peekTimestamp?(partition: number, offset: number): Promise<number | undefined>;
-  /** Writes dead letters to the trigger's dead-letter destination (a stream, or a Kafka topic); throws when it cannot. */
-  writeDeadLetters(destination: string, letters: DeadLetterRecord[]): Promise<void>;
+  /**
+   * Writes dead letters to the trigger's dead-letter destination (a stream, or a Kafka topic) and commits the offset
+   * past them: the embedded log in one transaction (a letter is stored exactly once whenever the server dies); Kafka
+   * produces then commits, and a letter written twice carries the same coordinates (`fnts.dlq.id`). Throws when it
+   * cannot write; false when the fence refused the commit (the embedded log then wrote no letter either).
+   */
+  writeDeadLetters(destination: string, letters: DeadLetterRecord[], commit: CommitAfterLetters): Promise<boolean>;
   /**
    * Sends this trigger's dead letters (a destination may be shared) through `deliver`, one at a time, from where the
    * last redrive stopped; stops at the first one `deliver` reports failed (engine/dead-letters.ts runs the loop).
@@ -71,6 +109,15 @@ export interface StreamSource {
   redriveDeadLetters(destination: string, deliver: (letter: SourceRecord) => Promise<string | undefined>): Promise<RedriveResult>;
   /** Source-specific facts for `status` (group, assignment, connection problems). */
   describe?(): Record<string, unknown>;
+  /**
+   * Partitions leased by servers sharing a database (streams/leases/): moves their committed offsets wherever they
+   * run (the trigger is paused), fencing any batch still in flight; the owners restart them from there.
+   */
+  seekCommitted?(offsets: Map<number, number>): Promise<void>;
+  /** Fences every batch in flight of the trigger on every server (a pause made through any of them). */
+  fenceEverywhere?(): Promise<void>;
+  /** The server holding each partition's lease (null: nobody now), for status. */
+  owners?(): Promise<Map<number, string | null>>;
 }
 
 /** Lowest and next offset of each partition. */

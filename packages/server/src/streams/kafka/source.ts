@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { redriveLetters } from '../engine/dead-letters.js';
 import { interruptibleSleep } from '../engine/sleep.js';
 import {
-  resolveStartOffsets, type AssignmentListener, type DeadLetterRecord, type OffsetBounds, type RedriveResult, type SourceRecord,
+  resolveStartOffsets, type AssignmentListener, type CommitAfterLetters, type CommitFence, type DeadLetterRecord, type OffsetBounds, type RedriveResult, type SourceRecord,
   type StartPosition, type StreamSource,
 } from '../engine/source.js';
 import type { GroupConsumer, KafkaClient, KafkaLookup, KafkaProducer, KafkaRecord } from './client.js';
@@ -286,26 +286,34 @@ export class KafkaSource implements StreamSource {
     return lookup.committed(this.o.spec.topic, await this.topicPartitions());
   }
 
-  async commit(partition: number, offset: number): Promise<void> {
+  async commit(partition: number, offset: number, fence?: CommitFence): Promise<boolean> {
     const consumer = this.consumer;
     if (!this.parts.has(partition) || !consumer) {
       // Fenced here too: the partition was released, so another member may own it now.
       this.discardedCommits++;
       this.o.log.warn({ partition, offset }, 'commit for a partition this server no longer owns: discarded');
-      return;
+      return false;
     }
+    // Kafka commits outside any transaction of ours: the group's generation is the broker's fence, the epoch ours.
+    if (fence && !fence.isCurrent()) return false;
     // Resolves once the broker has it (the client retries while the group rebalances); a failure fails the batch's
     // commit, and the worker redelivers from its last committed offset (at least once).
     await consumer.commit(partition, offset);
     this.o.log.debug({ partition, offset }, 'kafka offset committed');
+    return true;
   }
 
   async peekTimestamp(partition: number, offset: number): Promise<number | undefined> {
     return this.parts.get(partition)?.records.find((r) => r.offset >= offset)?.timestamp;
   }
 
-  /** Produces dead letters to the Kafka dead-letter topic. */
-  async writeDeadLetters(destination: string, letters: DeadLetterRecord[]): Promise<void> {
+  /**
+   * Produces dead letters to the Kafka dead-letter topic, then commits past them. A topic and a consumer group share
+   * no transaction, so a crash between the two writes a letter again after the restart: both copies carry the
+   * record's coordinates (`fnts.dlq.id`, stream/partition/offset), and redrive sends such a record once.
+   */
+  async writeDeadLetters(destination: string, letters: DeadLetterRecord[], commit: CommitAfterLetters): Promise<boolean> {
+    if (!commit.fence.isCurrent()) return false;
     this.producerClient ??= this.o.client.producer();
     let producer: KafkaProducer;
     try {
@@ -315,6 +323,7 @@ export class KafkaSource implements StreamSource {
       throw err;
     }
     await producer.send(destination, deadLetterRecords(letters, this.o.groupId));
+    return this.commit(commit.partition, commit.offset, commit.fence);
   }
 
   /** Redrive from the dead-letter topic: this group's letters, from where the group's last redrive stopped. */
