@@ -98,9 +98,13 @@ export class PostgresDatastore implements Datastore {
   }
 
   /**
-   * After a committed write of an app or a fn: this server's cache is dropped before the write answers, every other
+   * After a committed write of an app, a fn or a trigger: this server's cache is dropped before the write answers, every other
    * server's when the notification reaches it.
    */
+  get changeStamp(): number | undefined {
+    return this.cache.stamp;
+  }
+
   private async changed<T>(result: T): Promise<T> {
     this.cache.drop();
     await this.db.query(`NOTIFY ${CHANGES_CHANNEL}`);
@@ -231,7 +235,7 @@ export class PostgresDatastore implements Datastore {
       [t.id, t.app_id, t.fn_id, t.name, t.type, t.source, JSON.stringify(t.annotations),
         t.options ? JSON.stringify(t.options) : null, t.created_at, t.updated_at],
     ));
-    return t;
+    return this.changed(t);
   }
 
   async updateTrigger(t: Trigger): Promise<Trigger> {
@@ -240,7 +244,7 @@ export class PostgresDatastore implements Datastore {
       [t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.options ? JSON.stringify(t.options) : null,
         t.updated_at, t.id],
     ));
-    return t;
+    return this.changed(t);
   }
 
   async getTriggerById(id: string): Promise<Trigger | undefined> {
@@ -275,7 +279,7 @@ export class PostgresDatastore implements Datastore {
 
   async deleteTrigger(id: string): Promise<boolean> {
     if (hasNul(id)) return false;
-    return ((await this.db.query(`DELETE FROM triggers WHERE id = $1`, [id])).rowCount ?? 0) > 0;
+    return this.changed(((await this.db.query(`DELETE FROM triggers WHERE id = $1`, [id])).rowCount ?? 0) > 0);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
