@@ -5,6 +5,7 @@ import type { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
 import { destroyContainer, launchContainer, type LaunchSettings, type OutputSink } from './launcher.js';
+import { PoolTimings, type ScaleOutPolicy } from './scale-out.js';
 
 /** How far a pool may grow and how long calls may wait for it. */
 export interface PoolLimits {
@@ -14,6 +15,8 @@ export interface PoolLimits {
   idleTimeoutMs: number;
   /** Pause a container this long after it goes idle; negative: never (the default). */
   freezeIdleMs: number;
+  /** When calls that would wait get a container of their own (scale-out.ts). */
+  scaleOut: ScaleOutPolicy;
 }
 
 export interface PoolSettings extends LaunchSettings, PoolLimits {
@@ -34,6 +37,8 @@ export interface PoolEnv {
 }
 
 interface Waiter {
+  /** When it started waiting (epoch ms). */
+  since: number;
   resolve(c: HotContainer): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -56,6 +61,10 @@ export class HotContainerPool {
   private readonly launchAbort = new AbortController();
   /** Removals under way, so close() returns only once Docker has removed everything. */
   private readonly removals = new Set<Promise<void>>();
+  /** How long calls hold a slot and containers take to start, for the expected-wait rule. */
+  private readonly timings = new PoolTimings();
+  /** Looks at waiting calls again once the oldest may have waited as long as a start. */
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(
     readonly settings: PoolSettings,
@@ -109,6 +118,7 @@ export class HotContainerPool {
         reject(errors.serverBusy());
       };
       const waiter: Waiter = {
+        since: Date.now(),
         resolve,
         reject,
         signal,
@@ -126,11 +136,13 @@ export class HotContainerPool {
     return this.unpauseIfNeeded(container);
   }
 
-  /** Gives a slot back after a clean call. */
-  release(c: HotContainer, callId: string): void {
+  /** Gives a slot back after a clean call that took it at `takenMs` (epoch ms). */
+  release(c: HotContainer, callId: string, takenMs?: number): void {
     c.inFlight--;
     c.callIds.delete(callId);
+    if (takenMs !== undefined) this.timings.recordService(Date.now() - takenMs);
     this.settle(c);
+    if (this.waiters.length > 0) this.scale();
   }
 
   /** After a slot frees up (or a container arrives with no one to serve): serve a waiter, or go idle. */
@@ -187,6 +199,7 @@ export class HotContainerPool {
   /** Removes every container, busy or not. */
   async close(): Promise<void> {
     this.rejectWaiters();
+    clearTimeout(this.recheck);
     this.launchAbort.abort();
     await Promise.all([...this.containers].map((c) => this.discard(c)));
     await Promise.all(this.removals);
@@ -248,7 +261,8 @@ export class HotContainerPool {
     while (
       !this.closed &&
       this.waiters.length > this.starting * s.concurrency &&
-      this.containers.size + this.starting < s.maxContainers
+      this.containers.size + this.starting < s.maxContainers &&
+      this.worthStarting()
     ) {
       if (!this.env.budget.tryReserve(s.memoryMiB)) {
         if (this.env.evict(s.memoryMiB, this) && this.env.budget.tryReserve(s.memoryMiB)) {
@@ -262,13 +276,32 @@ export class HotContainerPool {
     }
   }
 
+  /** Whether the waiting calls should have another container, by the pool's rule (scale-out.ts). */
+  private worthStarting(): boolean {
+    if (this.settings.scaleOut === 'per-call') return true;
+    const slots = (this.containers.size + this.starting) * this.settings.concurrency;
+    const oldest = this.waiters[0];
+    const waitedMs = oldest ? Date.now() - oldest.since : 0;
+    if (this.timings.worthStarting(this.waiters.length, slots, waitedMs)) return true;
+    if (!this.recheck && oldest) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        this.scale();
+      }, Math.max(1, this.timings.expectedStartMs - waitedMs));
+      this.recheck.unref();
+    }
+    return false;
+  }
+
   private launch(): void {
     const s = this.settings;
+    const launchedMs = Date.now();
     this.starting++;
     this.env.metrics.coldStarts.inc(s.metricLabels);
     launchContainer(s, this.env.driver, this.env.log, this.launchAbort.signal, this.env.onOutput).then(
       (c) => {
         this.starting--;
+        this.timings.recordStart(Date.now() - launchedMs);
         if (this.closed) {
           this.containers.add(c);
           void this.discard(c);
