@@ -31,6 +31,11 @@ export interface CallRequest {
   body: Readable | Buffer | null;
   /** Aborts when the caller goes away. */
   signal: AbortSignal;
+  /**
+   * The controller behind `signal`, when the caller has one of its own for this call and aborts it with a
+   * ClientGoneError: the agent then aborts that one at the deadline too, instead of making and linking a second.
+   */
+  controller?: AbortController;
   /** What made the call, for its record (an `/invoke` when absent). */
   origin?: CallOrigin;
 }
@@ -228,13 +233,14 @@ export class Agent {
     // Fn starts the timeout clock once a container is acquired (CONTRACT §2.4).
     const timeoutMs = req.fn.timeout * 1000;
     const deadline = Date.now() + timeoutMs;
-    const ac = new AbortController();
+    const own = req.controller;
+    const ac = own ?? new AbortController();
     const timer = setTimeout(() => ac.abort(errors.timedOut()), timeoutMs);
-    const onClientGone = () => ac.abort(new ClientGoneError());
-    req.signal.addEventListener('abort', onClientGone, { once: true });
+    const onClientGone = own ? undefined : () => ac.abort(new ClientGoneError());
+    if (onClientGone) req.signal.addEventListener('abort', onClientGone, { once: true });
     const settle = (reuse: boolean) => {
       clearTimeout(timer);
-      req.signal.removeEventListener('abort', onClientGone);
+      if (onClientGone) req.signal.removeEventListener('abort', onClientGone);
       if (reuse) pool.release(container, req.callId, timing.startedMs);
       else void pool.discard(container);
     };

@@ -140,12 +140,14 @@ export class CallEndpoint {
     origin: CallOrigin | undefined,
   ): Promise<CallResponse | undefined> {
     const gone = new AbortController();
-    const onClose = () => gone.abort();
+    const onClose = () => gone.abort(new ClientGoneError());
     // Until the function answers, a closed connection cancels the call; once the body streams, the response's
     // end or the connection's loss ends it (call-response.ts) and the agent sees that instead.
     res.once('close', onClose);
     try {
-      const out = await this.deps.agent.call({ app: target.app, fn: target.fn, callId, headers, body, signal: gone.signal, origin });
+      const out = await this.deps.agent.call({
+        app: target.app, fn: target.fn, callId, headers, body, signal: gone.signal, controller: gone, origin,
+      });
       if (body instanceof Readable) finished(out.body, () => body.destroy());
       return out;
     } catch (err) {
