@@ -32,6 +32,18 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+/**
+ * The server process's CPU time so far (user, system) in µs, from /proc: the profile's samples also count time the
+ * process spent descheduled, which on a loaded machine is most of it; this is what it really ran.
+ */
+async function cpuOf(pid: number): Promise<{ userUs: number; sysUs: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tick = 1e6 / 100; // USER_HZ is 100 on Linux
+  return { userUs: Number(fields[11]) * tick, sysUs: Number(fields[12]) * tick };
+}
+
 /** The area a frame's time is charged to: an fnts file, a package, a node internal module, or V8's own. */
 function areaOf(url: string, fn: string): string {
   if (url === '') return fn.startsWith('(') ? fn : `native ${fn || '(anonymous)'}`;
@@ -131,7 +143,9 @@ async function main(): Promise<void> {
     await closedLoop({ workers: clients, calls: 2000, maxMs: 30_000, call: invoke });
     progress(`warm; profiling ${calls} calls with ${clients} client(s)`);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const cpuBefore = await cpuOf(server.pid as number);
     const measured = summarize(await closedLoop({ workers: clients, calls, maxMs: 120_000, call: invoke }));
+    const cpuAfter = await cpuOf(server.pid as number);
     const toUs = Number(process.hrtime.bigint() / 1000n);
     await http.close();
     await stopServer();
@@ -144,6 +158,9 @@ async function main(): Promise<void> {
     const n = measured.calls;
     console.log(`server CPU profile: ${n} hot calls (${clients} client(s)), p50 ${fmt(measured.p50Ms, 3)} ms, ` +
       `${fmt(measured.callsPerS, 0)} calls/s; server busy ${fmt(busyUs / n, 1)} µs and idle ${fmt(idleUs / n, 1)} µs per call`);
+    const user = (cpuAfter.userUs - cpuBefore.userUs) / n;
+    const sys = (cpuAfter.sysUs - cpuBefore.sysUs) / n;
+    console.log(`server CPU actually used (from /proc): ${fmt(user + sys, 1)} µs per call (user ${fmt(user, 1)}, system ${fmt(sys, 1)})`);
     console.log(table(byArea, n, busyUs, 30));
     console.log('\nheaviest functions (self time)');
     console.log(table(byFn, n, busyUs, 40));
