@@ -19,6 +19,7 @@ import { formatDeadline, type HeaderMap } from './http-headers.js';
 import { LogHub } from './log-hub.js';
 import { LOG_FRAME_ENV } from './launcher.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
+import { CallCancel, offCancel, onCancel, type CancelSignal } from './call-cancel.js';
 
 /** One call as the agent sees it: who to run, the headers for the function, and the body to stream in. */
 export interface CallRequest {
@@ -29,13 +30,12 @@ export interface CallRequest {
   headers: HeaderMap;
   /** A Buffer goes in one write with its length; a stream goes chunked (CONTRACT §2.1). */
   body: Readable | Buffer | null;
-  /** Aborts when the caller goes away. */
-  signal: AbortSignal;
   /**
-   * The controller behind `signal`, when the caller has one of its own for this call and aborts it with a
-   * ClientGoneError: the agent then aborts that one at the deadline too, instead of making and linking a second.
+   * Aborts when the caller goes away. A CallCancel of the caller's own, for this call alone, aborted with a
+   * ClientGoneError, is used as the call's cancellation itself (the agent aborts it at the deadline too) rather
+   * than linked to a second one.
    */
-  controller?: AbortController;
+  signal: CancelSignal;
   /** What made the call, for its record (an `/invoke` when absent). */
   origin?: CallOrigin;
 }
@@ -233,14 +233,14 @@ export class Agent {
     // Fn starts the timeout clock once a container is acquired (CONTRACT §2.4).
     const timeoutMs = req.fn.timeout * 1000;
     const deadline = Date.now() + timeoutMs;
-    const own = req.controller;
-    const ac = own ?? new AbortController();
+    const own = req.signal instanceof CallCancel ? req.signal : undefined;
+    const ac = own ?? new CallCancel();
     const timer = setTimeout(() => ac.abort(errors.timedOut()), timeoutMs);
     const onClientGone = own ? undefined : () => ac.abort(new ClientGoneError());
-    if (onClientGone) req.signal.addEventListener('abort', onClientGone, { once: true });
+    if (onClientGone) onCancel(req.signal, onClientGone);
     const settle = (reuse: boolean) => {
       clearTimeout(timer);
-      if (onClientGone) req.signal.removeEventListener('abort', onClientGone);
+      if (onClientGone) offCancel(req.signal, onClientGone);
       if (reuse) pool.release(container, req.callId, timing.startedMs);
       else void pool.discard(container);
     };
@@ -252,11 +252,11 @@ export class Agent {
         method: CALL_METHOD,
         headers: { ...req.headers, [CALL_ID]: req.callId, [DEADLINE]: formatDeadline(deadline) },
         body,
-        signal: ac.signal,
+        signal: ac,
       });
     } catch (err) {
       // Explained before the container is removed, so a removal's SIGKILL is never taken for the cause.
-      const failure = await explainCallFailure(container, ac.signal, err);
+      const failure = await explainCallFailure(container, ac, err);
       if (!failure.keepContainer) this.log.warn({ call_id: req.callId, container: container.name, err }, failure.error.message);
       settle(failure.keepContainer);
       throw failure.error;
@@ -265,7 +265,7 @@ export class Agent {
     switch (res.statusCode) {
       case 200: {
         // A deadline or disconnect while the body streams kills the container; a clean end keeps it.
-        finished(res.body, (err) => settle(!err && !ac.signal.aborted));
+        finished(res.body, (err) => settle(!err && !ac.aborted));
         return { headers: res.headers as HeaderMap, body: res.body };
       }
       case 502:
@@ -273,7 +273,7 @@ export class Agent {
         // The FDK caught the failure itself and the container is kept (CONTRACT §2.2). Fn discards the FDK's body;
         // fnts keeps the function's own error message from it (bounded), so the caller learns what went wrong.
         const { head, complete } = await readErrorBody(res.body);
-        settle(complete && !ac.signal.aborted);
+        settle(complete && !ac.aborted);
         if (res.statusCode === 504) throw errors.timedOut();
         throw errors.functionFailed(errorDetailOf(head));
       }

@@ -6,6 +6,7 @@ import type { DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
 import { destroyContainer, launchContainer, type LaunchSettings, type OutputSink } from './launcher.js';
 import { PoolTimings, type ScaleOutPolicy } from './scale-out.js';
+import { offCancel, onCancel, type CancelSignal } from './call-cancel.js';
 
 /** How far a pool may grow and how long calls may wait for it. */
 export interface PoolLimits {
@@ -42,7 +43,7 @@ interface Waiter {
   resolve(c: HotContainer): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
-  signal: AbortSignal;
+  signal: CancelSignal;
   onAbort(): void;
 }
 
@@ -96,7 +97,7 @@ export class HotContainerPool {
   }
 
   /** A slot on a container for one call; waits (bounded) when every slot is taken. */
-  async acquire(signal: AbortSignal): Promise<HotContainer> {
+  async acquire(signal: CancelSignal): Promise<HotContainer> {
     if (this.closed) throw errors.serverBusy();
     const free = this.freeContainer();
     if (free) return this.take(free);
@@ -128,7 +129,7 @@ export class HotContainerPool {
           reject(new ClientGoneError());
         },
       };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      onCancel(signal, waiter.onAbort);
       this.waiters.push(waiter);
       this.publishQueue();
       this.scale();
@@ -190,7 +191,7 @@ export class HotContainerPool {
     this.closed = true;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.signal.removeEventListener('abort', w.onAbort);
+      offCancel(w.signal, w.onAbort);
       w.reject(errors.serverBusy());
     }
     this.publishQueue();
@@ -238,7 +239,7 @@ export class HotContainerPool {
     const i = this.waiters.indexOf(w);
     if (i >= 0) this.waiters.splice(i, 1);
     clearTimeout(w.timer);
-    w.signal.removeEventListener('abort', w.onAbort);
+    offCancel(w.signal, w.onAbort);
     this.publishQueue();
   }
 
@@ -247,7 +248,7 @@ export class HotContainerPool {
     for (let c = this.freeContainer(); c && this.waiters.length > 0; c = this.freeContainer()) {
       const w = this.waiters.shift() as Waiter;
       clearTimeout(w.timer);
-      w.signal.removeEventListener('abort', w.onAbort);
+      offCancel(w.signal, w.onAbort);
       c.inFlight++;
       c.clearTimers();
       w.resolve(c);
@@ -323,7 +324,7 @@ export class HotContainerPool {
         const w = this.waiters.shift();
         if (w) {
           clearTimeout(w.timer);
-          w.signal.removeEventListener('abort', w.onAbort);
+          offCancel(w.signal, w.onAbort);
           w.reject(err);
         } else {
           this.env.log.warn({ err }, 'container start failed');

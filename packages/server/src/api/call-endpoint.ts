@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, finished } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CallOrigin, CallResponse } from '../agent/agent.js';
+import { CallCancel } from '../agent/call-cancel.js';
 import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, triggerResponse, type HeaderMap } from '../agent/http-headers.js';
 import { ClientGoneError, errors, isFntsError } from '../errors.js';
 import { authorize } from './auth.js';
@@ -139,14 +140,14 @@ export class CallEndpoint {
     target: CallTarget, callId: string, headers: HeaderMap, body: Readable | Buffer | null, res: ServerResponse,
     origin: CallOrigin | undefined,
   ): Promise<CallResponse | undefined> {
-    const gone = new AbortController();
+    const gone = new CallCancel();
     const onClose = () => gone.abort(new ClientGoneError());
     // Until the function answers, a closed connection cancels the call; once the body streams, the response's
     // end or the connection's loss ends it (call-response.ts) and the agent sees that instead.
     res.once('close', onClose);
     try {
       const out = await this.deps.agent.call({
-        app: target.app, fn: target.fn, callId, headers, body, signal: gone.signal, controller: gone, origin,
+        app: target.app, fn: target.fn, callId, headers, body, signal: gone, origin,
       });
       if (body instanceof Readable) finished(out.body, () => body.destroy());
       return out;
