@@ -282,7 +282,9 @@ export class HotContainerPool {
     if (this.settings.scaleOut === 'per-call') return true;
     const slots = (this.containers.size + this.starting) * this.settings.concurrency;
     const oldest = this.waiters[0];
-    const waitedMs = oldest ? Date.now() - oldest.since : 0;
+    // A wait for a container that is starting anyway says nothing about the pool being too small: counted only when
+    // every slot is live and taken (else a cold pool would start one container per waiting call, as per-call does).
+    const waitedMs = oldest && this.starting === 0 ? Date.now() - oldest.since : 0;
     if (this.timings.worthStarting(this.waiters.length, slots, waitedMs)) return true;
     if (!this.recheck && oldest) {
       this.recheck = setTimeout(() => {
