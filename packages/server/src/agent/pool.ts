@@ -285,7 +285,8 @@ export class HotContainerPool {
     // A wait for a container that is starting anyway says nothing about the pool being too small: counted only when
     // every slot is live and taken (else a cold pool would start one container per waiting call, as per-call does).
     const waitedMs = oldest && this.starting === 0 ? Date.now() - oldest.since : 0;
-    if (this.timings.worthStarting(this.waiters.length, slots, waitedMs)) return true;
+    const containers = this.containers.size + this.starting;
+    if (this.timings.worthStarting(this.waiters.length, slots, waitedMs, containers)) return true;
     if (!this.recheck && oldest) {
       this.recheck = setTimeout(() => {
         this.recheck = undefined;

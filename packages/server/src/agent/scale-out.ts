@@ -1,6 +1,10 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * When a pool starts another container for calls that would wait (FNTS_SCALE_OUT):
- * - `expected-wait`: only when the newest waiting call would wait longer for a slot than a container takes to start.
+ * - `expected-wait`: up to one container per CPU core whenever calls wait (a hot call keeps the server and its
+ *   container busy in turn: one container leaves a core idle, bench/invoke.ts), and beyond that only when the newest
+ *   waiting call would wait longer for a slot than a container takes to start.
  *   Hot calls of a few milliseconds then queue for a moment on the containers there are instead of each starting its
  *   own: on a small host, eight containers and the server competing for two cores served fewer calls per second than
  *   a few kept busy (bench/invoke.ts, "scaling out" table). Slow calls still scale out, as soon as a wait passes a
@@ -21,6 +25,9 @@ export class PoolTimings {
   private serviceMs = Number.NaN;
   private startMs = Number.NaN;
 
+  /** `cores`: containers started for waiting calls without weighing their wait. */
+  constructor(private readonly cores = availableParallelism()) {}
+
   /** One call held its slot this long. */
   recordService(ms: number): void {
     this.serviceMs = Number.isNaN(this.serviceMs) ? ms : this.serviceMs + ALPHA * (ms - this.serviceMs);
@@ -39,10 +46,11 @@ export class PoolTimings {
   /**
    * Whether waiting calls are better served by one more container: with `slots` slots (those starting included)
    * all busy, the newest of `waiting` calls is served after about ceil(waiting / slots) calls' time; the oldest has
-   * already waited `oldestWaitMs`. Before any call has ended, only a wait already as long as a start counts.
+   * already waited `oldestWaitMs`. Before any call has ended, only a wait already as long as a start counts. Below
+   * one container (`containers`, those starting included) per core, any wait does.
    */
-  worthStarting(waiting: number, slots: number, oldestWaitMs: number): boolean {
-    if (slots === 0) return waiting > 0;
+  worthStarting(waiting: number, slots: number, oldestWaitMs: number, containers = 0): boolean {
+    if (slots === 0 || containers < this.cores) return waiting > 0;
     const startMs = this.expectedStartMs;
     if (oldestWaitMs >= startMs) return true;
     if (Number.isNaN(this.serviceMs)) return false;
