@@ -13,6 +13,7 @@ import { buildApp, loadConfig } from '@fnts/server';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { startBareProxy } from './bare-proxy.js';
+import { scalingPhase, scalingTable } from './scaling.js';
 import { BODY, callOver, dockerRun, expect200, SOCKET_NAME, type DockerRunTiming } from './baseline.js';
 import {
   closedLoop, emptySamples, fmt, median, mergeInto, msSince, publishedSockets, removeLabelled, renderTable, sleep, summarize,
@@ -32,6 +33,8 @@ const PLAN = {
   blockMaxMs: 5000,
   /** Cap on the warm-up of one level (it includes starting the level's extra containers). */
   warmupMaxMs: 15_000,
+  /** Each scale-out rule at 8 clients, on its own server (bench/scaling.ts). */
+  scaling: { calls: 3000, warmup: 800 },
   idleRepeats: 5,
   idlePauseMs: 1000,
   coldRepeats: 5,
@@ -103,11 +106,13 @@ async function hotLevel(
   const warmStart = process.hrtime.bigint();
   const server = () => callers.invoke(fnId).then(() => undefined);
   let sockets = await publishedSockets(iofsRoot, SOCKET_NAME);
-  // Keep warming until the pool has grown to one container per client (or the cap passes).
+  // Keep warming until the pool stops growing (the scale-out rule decides how far: FNTS_SCALE_OUT), or the cap passes.
+  let before: number;
   do {
+    before = sockets.length;
     await closedLoop({ workers: clients, calls: level.warmup, maxMs: PLAN.warmupMaxMs, call: server });
     sockets = await publishedSockets(iofsRoot, SOCKET_NAME);
-  } while (sockets.length < clients && msSince(warmStart) < PLAN.warmupMaxMs);
+  } while (sockets.length !== before && msSince(warmStart) < PLAN.warmupMaxMs);
   const used = sockets.slice(0, clients);
   if (used.length === 0) throw new Error(`no container socket under ${iofsRoot} after warm-up`);
   const direct = (w: number) => callers.callSocket(used[w % used.length] as string).then(() => undefined);
@@ -337,6 +342,11 @@ async function main(): Promise<void> {
     for (const level of PLAN.hot) {
       hot.push(await hotLevel(callers, fn.id, iofsRoot, level, hot[0]?.direct));
     }
+    progress('scaling out at 8 clients');
+    const scaling = await scalingPhase({
+      image, work, label, clients: 8, calls: PLAN.scaling.calls, warmup: PLAN.scaling.warmup, rounds: PLAN.rounds,
+      blockMaxMs: PLAN.blockMaxMs, progress,
+    });
     progress('idle calls');
     const idle = await idleCalls(callers, fn.id, iofsRoot);
     progress('cold starts');
@@ -346,25 +356,34 @@ async function main(): Promise<void> {
     const loadAfter = loadavg();
     const c1 = hot[0] as HotLevelResult;
     const coldRatio = median(cold.newFn.map((x) => x.totalMs)) / median(cold.dockerRun.map((x) => x.totalMs));
+    const c8 = hot.find((l) => l.clients === 8);
+    const bareRatio = c1.bare ? c1.server.p50Ms / c1.bare.p50Ms : Number.NaN;
+    const c8Ratio = c8 ? c8.server.callsPerS / c8.direct.callsPerS : Number.NaN;
     const targets = {
       hotP50: { ratio: c1.p50Ratio, max: 1.5, met: c1.p50Ratio <= 1.5 },
+      hotP50Bare: { ratio: bareRatio, max: 1.2, met: bareRatio <= 1.2 },
+      callsPerSC8: { ratio: c8Ratio, min: 0.85, met: c8Ratio >= 0.85 },
       coldStart: { ratio: coldRatio, max: 1.2, met: coldRatio <= 1.2 },
     };
     console.log('\nHot calls, closed loop (client and server share this process; direct = POST /call on the container socket)');
     console.log(hotTable(hot));
     if (hot.some((l) => l.truncated)) console.log('(some blocks hit their time cap before their call count)');
-    console.log('c=2 and c=8: the server scales out to one container per client (max 8), which is expected;');
-    console.log('the direct rows spread the same clients over those containers, one client per socket.');
+    console.log('c=2 and c=8: the server scales out by its rule (FNTS_SCALE_OUT, default expected-wait);');
+    console.log('the direct rows spread the same clients over the same containers, one connection per socket.');
+    console.log('\nScaling out at 8 clients (one server per rule, alternating blocks)');
+    console.log(scalingTable(scaling));
     console.log('\nIdle and cold start');
     console.log(coldTable(cold, idle));
     console.log('\nTargets');
     console.log(`  hot p50 server/direct at c=1: ${fmt(targets.hotP50.ratio)}× (≤ 1.5×) ${targets.hotP50.met ? 'met' : 'NOT MET'}`);
+    console.log(`  hot p50 server/bare proxy at c=1: ${fmt(targets.hotP50Bare.ratio)}× (≤ 1.2×) ${targets.hotP50Bare.met ? 'met' : 'NOT MET'}`);
+    console.log(`  calls/s server/direct at c=8: ${fmt(targets.callsPerSC8.ratio)}× (≥ 0.85×) ${targets.callsPerSC8.met ? 'met' : 'NOT MET'}`);
     console.log(`  cold start new fn/docker run: ${fmt(targets.coldStart.ratio)}× (≤ 1.2×) ${targets.coldStart.met ? 'met' : 'NOT MET'}`);
     console.log(`\nload average at end: ${loadAfter.map((x) => x.toFixed(2)).join(' ')}; measured in ${runtimeS.toFixed(1)} s`);
 
     await mkdir(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, `invoke-${env.date.replace(/[:.]/g, '-')}.json`);
-    const result = { runId, ...env, loadavg: { start: loadBefore, end: loadAfter }, plan: PLAN, image, hot, idle, cold, targets, runtimeS };
+    const result = { runId, ...env, loadavg: { start: loadBefore, end: loadAfter }, plan: PLAN, image, hot, scaling, idle, cold, targets, runtimeS };
     await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`results: ${file}`);
   } finally {

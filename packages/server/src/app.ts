@@ -1,5 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { MAX_API_BODY_BYTES } from '@fnts/api/limits';
 import type { Logger } from 'pino';
 import { createLogger } from './logging.js';
@@ -11,6 +13,7 @@ import { registerApiKeyAuth } from './api/auth.js';
 import type { ApiDeps } from './api/deps.js';
 import { fnRoutes } from './api/fns.js';
 import { callRoutes } from './api/calls.js';
+import { CallEndpoint } from './api/call-endpoint.js';
 import { callRecordRoutes } from './api/call-records.js';
 import { defaultConsoleDir, loadConsoleAssets, registerConsole } from './api/console.js';
 import { fnStatsRoutes } from './api/fn-stats.js';
@@ -28,6 +31,7 @@ import { openStreamLog } from './streams/embedded/open.js';
 import type { StreamLog } from './streams/embedded/log.js';
 import { StreamTriggerManager } from './streams/engine/manager.js';
 import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { triggerRoutes } from './api/triggers.js';
 import { jsonOrNothing } from './api/body-rules.js';
 import { answerError } from './api/error-handler.js';
@@ -155,8 +159,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store, config, agent, streamLog, streams, detached, history, newId, now: () => new Date().toISOString(),
   };
 
+  const calls = new CallEndpoint(api, logger.child({ component: 'calls' }));
+  /**
+   * The server fastify listens with hands calls to the call endpoint first and everything else to fastify's router;
+   * it is set up as fastify sets up its own (its timeouts), since fastify leaves a server it is given alone.
+   */
+  const serverFactory: FastifyServerFactory = (handler, opts) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      if (!calls.dispatch(req, res)) handler(req, res);
+    };
+    const server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, onRequest) : createHttpServer(onRequest);
+    // fastify has filled its defaults in by now; its options are typed loosely here.
+    const setting = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+    server.keepAliveTimeout = setting(opts.keepAliveTimeout) ?? server.keepAliveTimeout;
+    server.requestTimeout = setting(opts.requestTimeout) ?? server.requestTimeout;
+    const perSocket = setting(opts.maxRequestsPerSocket);
+    if (perSocket !== undefined && perSocket > 0) server.maxRequestsPerSocket = perSocket;
+    server.setTimeout(setting(opts.connectionTimeout) ?? 0);
+    return server;
+  };
+
   const app = Fastify({
-    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+    serverFactory,
     // A pino Logger is a FastifyBaseLogger; widening keeps FastifyInstance's default logger type.
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: MAX_API_BODY_BYTES,
@@ -192,7 +216,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(appRoutes(api));
   await app.register(fnRoutes(api));
   await app.register(triggerRoutes(api));
-  await app.register(callRoutes(api));
+  await app.register(callRoutes(api, calls));
   await app.register(callRecordRoutes(api));
   await app.register(fnStatsRoutes(api));
   await app.register(streamRoutes(api));
@@ -214,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // preClose runs before the listener stops waiting for requests: running calls drain within the grace period.
   app.addHook('preClose', async () => {
+    calls.close(); // from now on fastify answers every request, 503 while it closes
     stopRetention();
     detached.stop();
     await streams.stop();

@@ -3,6 +3,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { defaultMemoryBudgetMiB } from './agent/capacity.js';
+import { SCALE_OUT_POLICIES, type ScaleOutPolicy } from './agent/scale-out.js';
 import { parseKeysEnv, parseKeysFile, type ApiKeyEntry } from './auth/keys.js';
 import { SERVER_ID_PATTERN } from './server-identity.js';
 
@@ -61,6 +62,8 @@ export interface ServerConfig {
   readonly maxTotalMemoryMiB: number;
   /** Pause idle containers after this long; negative disables pausing (the default). */
   readonly freezeIdleMs: number;
+  /** When a function's pool starts another container for calls that would wait (agent/scale-out.ts). */
+  readonly scaleOut: ScaleOutPolicy;
   /** How long running calls may take to finish at shutdown before their containers are removed. */
   readonly shutdownGraceMs: number;
   /**
@@ -204,6 +207,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     queueTimeoutMs: int('FNTS_QUEUE_TIMEOUT_MS', 10_000, 1, 3_600_000),
     maxTotalMemoryMiB: int('FNTS_MAX_TOTAL_MEMORY_MIB', defaultMemoryBudgetMiB(readMeminfo(), totalmem()), 64, 16 * 1024 * 1024),
     freezeIdleMs: int('FNTS_FREEZE_IDLE_MS', -1, -1, 3_600_000),
+    scaleOut: (env.FNTS_SCALE_OUT || 'expected-wait') as ScaleOutPolicy,
     shutdownGraceMs: int('FNTS_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     retentionCheckMs: int('FNTS_RETENTION_CHECK_MS', 60_000, 100, 86_400_000),
     streamLeaseTtlMs: int('FNTS_STREAM_LEASE_TTL_MS', 6000, 300, 600_000),
@@ -231,6 +235,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     testDeadLetterGapMs: int('FNTS_TEST_DLQ_GAP_MS', 0, 0, 600_000),
     ...overrides,
   };
+  if (!SCALE_OUT_POLICIES.includes(config.scaleOut)) {
+    problems.push(`FNTS_SCALE_OUT=${config.scaleOut} must be one of ${SCALE_OUT_POLICIES.join(', ')}`);
+  }
   if (env.FNTS_IMAGE_PULL !== undefined && !['missing', 'never'].includes(env.FNTS_IMAGE_PULL)) {
     problems.push(`FNTS_IMAGE_PULL=${env.FNTS_IMAGE_PULL} must be missing or never`);
   }

@@ -19,7 +19,8 @@ export function fnLabels(app: { name: string }, fn: { id: string; name: string }
 const FN = ['fn_id', 'app_name', 'fn_name'] as const;
 
 /** Call outcomes as counted in `fnts_calls_total`. */
-export type CallOutcome = 'success' | 'error' | 'timeout' | 'killed' | 'busy' | 'client_gone' | 'init_failed';
+export const CALL_OUTCOMES = ['success', 'error', 'timeout', 'killed', 'busy', 'client_gone', 'init_failed'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 /** The server's Prometheus metrics, served at `/metrics`. One registry per server so tests can run several. */
 export class Metrics {

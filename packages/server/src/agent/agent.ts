@@ -11,7 +11,7 @@ import type { ServerConfig } from '../config.js';
 import { ClientGoneError, errors, type FntsError, isFntsError } from '../errors.js';
 import { explainCallFailure } from './call-failure.js';
 import { errorDetailOf, readErrorBody } from './fdk-error.js';
-import { fnLabels, type CallOutcome, type FnLabels, type Metrics } from '../metrics.js';
+import { CALL_OUTCOMES, fnLabels, type CallOutcome, type FnLabels, type Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
@@ -22,6 +22,7 @@ import { HotContainerPool, type PoolSettings } from './pool.js';
 import { minContainersOf, warmOnDeployOf } from './warm-settings.js';
 import { StemCellPool } from './stem-cells.js';
 import { FN_DEFAULTS } from '../store/models.js';
+import { CallCancel, offCancel, onCancel, type CancelSignal } from './call-cancel.js';
 
 /** One call as the agent sees it: who to run, the headers for the function, and the body to stream in. */
 export interface CallRequest {
@@ -32,8 +33,12 @@ export interface CallRequest {
   headers: HeaderMap;
   /** A Buffer goes in one write with its length; a stream goes chunked (CONTRACT §2.1). */
   body: Readable | Buffer | null;
-  /** Aborts when the caller goes away. */
-  signal: AbortSignal;
+  /**
+   * Aborts when the caller goes away. A CallCancel of the caller's own, for this call alone, aborted with a
+   * ClientGoneError, is used as the call's cancellation itself (the agent aborts it at the deadline too) rather
+   * than linked to a second one.
+   */
+  signal: CancelSignal;
   /** What made the call, for its record (an `/invoke` when absent). */
   origin?: CallOrigin;
 }
@@ -122,6 +127,16 @@ function outcomeOf(err: FntsError): CallOutcome {
   }
 }
 
+/** A function version as the agent keeps it (Agent.versionOf). */
+interface FnVersion {
+  app: App;
+  fnUpdatedAt: string;
+  appUpdatedAt: string;
+  labels: FnLabels;
+  byOutcome: Record<CallOutcome, FnLabels & { outcome: CallOutcome }>;
+  poolKey: string;
+}
+
 /** Runs calls in hot containers: one pool per function version, a shared memory budget, bounded queues. */
 export class Agent {
   private readonly pools = new Map<string, HotContainerPool>();
@@ -167,16 +182,29 @@ export class Agent {
   }
 
   /**
-   * A function's metric labels, made once per stored version: the store hands out the same frozen fn object until the
-   * fn or its app changes, so calls do not rebuild them.
+   * What a call needs of its function version beyond the stored fn (metric labels, one label set per outcome, the
+   * pool key), made once per version: the store hands out the same frozen fn object until the fn or its app changes,
+   * so a hot call finds it by identity; a store that hands out copies is matched on the fn's and app's update times.
    */
-  private readonly fnLabelCache = new WeakMap<Fn, { app: App; labels: FnLabels }>();
-  private labelsOf(app: App, fn: Fn): FnLabels {
-    const hit = this.fnLabelCache.get(fn);
-    if (hit?.app === app) return hit.labels;
+  private readonly versions = new WeakMap<Fn, FnVersion>();
+  private readonly versionsById = new Map<string, FnVersion>();
+  private versionOf(app: App, fn: Fn): FnVersion {
+    const hit = this.versions.get(fn);
+    if (hit?.app === app) return hit;
+    const known = this.versionsById.get(fn.id);
+    if (known && known.fnUpdatedAt === fn.updated_at && known.appUpdatedAt === app.updated_at && known.app.id === app.id) {
+      this.versions.set(fn, known);
+      return known;
+    }
     const labels = fnLabels(app, fn);
-    this.fnLabelCache.set(fn, { app, labels });
-    return labels;
+    const byOutcome = {} as Record<CallOutcome, FnLabels & { outcome: CallOutcome }>;
+    for (const outcome of CALL_OUTCOMES) byOutcome[outcome] = { ...labels, outcome };
+    const version: FnVersion = {
+      app, fnUpdatedAt: fn.updated_at, appUpdatedAt: app.updated_at, labels, byOutcome, poolKey: poolKey(app, fn),
+    };
+    this.versions.set(fn, version);
+    this.versionsById.set(fn.id, version);
+    return version;
   }
 
   /** Runs one call; resolves once the function has answered 200, or rejects with the call's error. */
@@ -189,11 +217,11 @@ export class Agent {
     const done = (outcome: CallOutcome, error?: Error) => {
       if (counted) return;
       counted = true;
-      const labels = this.labelsOf(req.app, req.fn);
-      this.metrics.calls.inc({ ...labels, outcome });
-      this.metrics.callDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      const version = this.versionOf(req.app, req.fn);
+      this.metrics.calls.inc(version.byOutcome[outcome]);
+      this.metrics.callDuration.observe(version.labels, Number(process.hrtime.bigint() - started) / 1e9);
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-      const end: CallEnd = { req, ...timing, endedMs: Date.now(), outcome, error };
+      const end: CallEnd = { req, createdMs: timing.createdMs, startedMs: timing.startedMs, endedMs: Date.now(), outcome, error };
       for (const listener of this.callEndListeners) {
         try {
           listener(end);
@@ -220,15 +248,16 @@ export class Agent {
     container.callIds.add(req.callId);
     // Fn starts the timeout clock once a container is acquired (CONTRACT §2.4).
     const timeoutMs = req.fn.timeout * 1000;
-    const deadline = new Date(Date.now() + timeoutMs);
-    const ac = new AbortController();
+    const deadline = Date.now() + timeoutMs;
+    const own = req.signal instanceof CallCancel ? req.signal : undefined;
+    const ac = own ?? new CallCancel();
     const timer = setTimeout(() => ac.abort(errors.timedOut()), timeoutMs);
-    const onClientGone = () => ac.abort(new ClientGoneError());
-    req.signal.addEventListener('abort', onClientGone, { once: true });
+    const onClientGone = own ? undefined : () => ac.abort(new ClientGoneError());
+    if (onClientGone) onCancel(req.signal, onClientGone);
     const settle = (reuse: boolean) => {
       clearTimeout(timer);
-      req.signal.removeEventListener('abort', onClientGone);
-      if (reuse) pool.release(container, req.callId);
+      if (onClientGone) offCancel(req.signal, onClientGone);
+      if (reuse) pool.release(container, req.callId, timing.startedMs);
       else void pool.discard(container);
     };
 
@@ -239,11 +268,11 @@ export class Agent {
         method: CALL_METHOD,
         headers: { ...req.headers, [CALL_ID]: req.callId, [DEADLINE]: formatDeadline(deadline) },
         body,
-        signal: ac.signal,
+        signal: ac,
       });
     } catch (err) {
       // Explained before the container is removed, so a removal's SIGKILL is never taken for the cause.
-      const failure = await explainCallFailure(container, ac.signal, err);
+      const failure = await explainCallFailure(container, ac, err);
       if (!failure.keepContainer) this.log.warn({ call_id: req.callId, container: container.name, err }, failure.error.message);
       settle(failure.keepContainer);
       throw failure.error;
@@ -252,7 +281,7 @@ export class Agent {
     switch (res.statusCode) {
       case 200: {
         // A deadline or disconnect while the body streams kills the container; a clean end keeps it.
-        finished(res.body, (err) => settle(!err && !ac.signal.aborted));
+        finished(res.body, (err) => settle(!err && !ac.aborted));
         return { headers: res.headers as HeaderMap, body: res.body };
       }
       case 502:
@@ -260,7 +289,7 @@ export class Agent {
         // The FDK caught the failure itself and the container is kept (CONTRACT §2.2). Fn discards the FDK's body;
         // fnts keeps the function's own error message from it (bounded), so the caller learns what went wrong.
         const { head, complete } = await readErrorBody(res.body);
-        settle(complete && !ac.signal.aborted);
+        settle(complete && !ac.aborted);
         if (res.statusCode === 504) throw errors.timedOut();
         throw errors.functionFailed(errorDetailOf(head));
       }
@@ -299,20 +328,8 @@ export class Agent {
     return body.pipe(counter);
   }
 
-  /** Pool keys by function, valid while neither the fn nor its app changes (both bump updated_at). */
-  private readonly keyCache = new Map<string, { stamp: string; key: string }>();
-
-  private cachedPoolKey(app: App, fn: Fn): string {
-    const stamp = `${fn.updated_at}|${app.updated_at}|${app.id}`;
-    const cached = this.keyCache.get(fn.id);
-    if (cached?.stamp === stamp) return cached.key;
-    const key = poolKey(app, fn);
-    this.keyCache.set(fn.id, { stamp, key });
-    return key;
-  }
-
   private poolFor(app: App, fn: Fn): HotContainerPool {
-    const key = this.cachedPoolKey(app, fn);
+    const key = this.versionOf(app, fn).poolKey;
     const existing = this.pools.get(key);
     if (existing) return existing;
     const previous = this.currentKey.get(fn.id);
@@ -331,7 +348,7 @@ export class Agent {
       key,
       appId: app.id,
       fnId: fn.id,
-      metricLabels: fnLabels(app, fn),
+      metricLabels: this.versionOf(app, fn).labels,
       image: fn.image,
       env: containerEnv(app, fn),
       labels: { ...cfg.containerLabels, ...this.identity.labels, 'fnts.app': app.id, 'fnts.fn': fn.id },
@@ -350,6 +367,7 @@ export class Agent {
       queueTimeoutMs: cfg.queueTimeoutMs,
       idleTimeoutMs: fn.idle_timeout * 1000,
       freezeIdleMs: cfg.freezeIdleMs,
+      scaleOut: cfg.scaleOut,
       maxLineBytes: cfg.logMaxLineBytes,
       iofsSizeBytes: cfg.iofsSizeBytes,
       logRateBytes: cfg.logRateBytesPerContainer,
@@ -435,7 +453,7 @@ export class Agent {
   forgetFn(fnId: string): void {
     const key = this.currentKey.get(fnId);
     this.currentKey.delete(fnId);
-    this.keyCache.delete(fnId);
+    this.versionsById.delete(fnId);
     const pool = key === undefined ? undefined : this.pools.get(key);
     if (key === undefined || !pool) return;
     this.pools.delete(key);

@@ -21,7 +21,7 @@ const NOT_SENT = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
  * container's death with its exit status. Must run before the container is removed: removal kills it with
  * SIGKILL, and its exit would then read as code 137 whatever the cause was.
  */
-export async function explainCallFailure(c: HotContainer, signal: AbortSignal, err: unknown): Promise<CallFailure> {
+export async function explainCallFailure(c: HotContainer, signal: { aborted: boolean; reason: unknown }, err: unknown): Promise<CallFailure> {
   if (signal.aborted && isFntsError(signal.reason)) return { error: signal.reason, keepContainer: false };
   if (isFntsError(err)) return { error: err, keepContainer: false };
   const e = err as { code?: string; name?: string; message?: string };

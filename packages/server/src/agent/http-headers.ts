@@ -15,28 +15,36 @@ const DEADLINE = HEADER.deadline.toLowerCase();
 const CONTENT_TYPE = HEADER.contentType.toLowerCase();
 const CONTENT_LENGTH = HEADER.contentLength.toLowerCase();
 const HTTP_STATUS = HEADER.httpStatus.toLowerCase();
+const NONE: ReadonlySet<string> = new Set();
 
 function isHopByHop(name: string, listedInConnection: ReadonlySet<string>): boolean {
   return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listedInConnection.has(name);
 }
 
-/** The header names a `Connection` header lists, which are hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionOptions(headers: IncomingHttpHeaders | HeaderMap): Set<string> {
-  const names = new Set<string>();
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase() !== 'connection' || value === undefined) continue;
+/** The header names a `Connection` header lists, which are hop-by-hop too (RFC 9110 §7.6.1); none for the usual `keep-alive`. */
+function connectionOptions(headers: IncomingHttpHeaders | HeaderMap): ReadonlySet<string> {
+  let names: Set<string> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (name.length !== 10 || value === undefined || name.toLowerCase() !== 'connection') continue;
     for (const v of Array.isArray(value) ? value : [value]) {
-      for (const token of v.split(',')) if (token.trim()) names.add(token.trim().toLowerCase());
+      for (const token of v.split(',')) {
+        const listed = token.trim().toLowerCase();
+        // Names that are hop-by-hop anyway need no set: a plain keep-alive connection makes none.
+        if (listed && !HOP_BY_HOP.has(listed)) (names ??= new Set()).add(listed);
+      }
     }
   }
-  return names;
+  return names ?? NONE;
 }
 
 /** Copies headers without hop-by-hop ones and without any names in `drop` (lower-case). */
 export function copyEndToEnd(headers: IncomingHttpHeaders | HeaderMap, drop: ReadonlySet<string>): HeaderMap {
   const out: HeaderMap = {};
   const listed = connectionOptions(headers);
-  for (const [rawName, value] of Object.entries(headers)) {
+  // for-in, not Object.entries: no array per header on the call path.
+  for (const rawName in headers) {
+    const value = headers[rawName];
     const name = rawName.toLowerCase();
     if (value === undefined || drop.has(name) || isHopByHop(name, listed)) continue;
     out[name] = value;
@@ -44,9 +52,19 @@ export function copyEndToEnd(headers: IncomingHttpHeaders | HeaderMap, drop: Rea
   return out;
 }
 
-/** Fn sends the deadline as RFC 3339; we keep milliseconds, which every RFC 3339 parser accepts. */
-export function formatDeadline(deadline: Date): string {
-  return deadline.toISOString();
+let lastDeadlineMs = NaN;
+let lastDeadline = '';
+
+/**
+ * Fn sends the deadline as RFC 3339; we keep milliseconds, which every RFC 3339 parser accepts. Calls that start in
+ * the same millisecond share one string.
+ */
+export function formatDeadline(deadlineMs: number): string {
+  if (deadlineMs !== lastDeadlineMs) {
+    lastDeadlineMs = deadlineMs;
+    lastDeadline = new Date(deadlineMs).toISOString();
+  }
+  return lastDeadline;
 }
 
 // The body is re-framed (chunked) towards the function, and the Host is meaningless on a unix socket.
@@ -71,12 +89,13 @@ export function canonicalHeaderName(name: string): string {
 }
 
 const HTTP_PREFIX = HTTP_HEADER_PREFIX.toLowerCase();
-const NONE: ReadonlySet<string> = new Set();
 
 /** The headers of the `POST /call` request for an HTTP-trigger call (CONTRACT §2.1): every client header but Content-Type is prefixed. */
 export function triggerRequestHeaders(incoming: IncomingHttpHeaders, method: string, requestUrl: string): HeaderMap {
   const out: HeaderMap = {};
-  for (const [name, value] of Object.entries(copyEndToEnd(incoming, DROP_TRIGGER))) {
+  const forwarded = copyEndToEnd(incoming, DROP_TRIGGER);
+  for (const name in forwarded) {
+    const value = forwarded[name] as string | string[];
     if (name === CONTENT_TYPE) out[HEADER.contentType] = value;
     else out[`${HTTP_HEADER_PREFIX}${canonicalHeaderName(name)}`] = value;
   }
@@ -95,7 +114,8 @@ const DROP_TRIGGER = new Set(['host', CALL_ID, DEADLINE]);
 export function triggerResponse(fromFunction: HeaderMap, callId: string): { status: number; headers: HeaderMap } {
   const headers: HeaderMap = {};
   let status = 200;
-  for (const [rawName, value] of Object.entries(fromFunction)) {
+  for (const rawName in fromFunction) {
+    const value = fromFunction[rawName] as string | string[];
     const name = rawName.toLowerCase();
     if (name.startsWith(HTTP_PREFIX) && name.length > HTTP_PREFIX.length) {
       const target = name.slice(HTTP_PREFIX.length);

@@ -5,6 +5,8 @@ import type { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
 import type { HotContainer } from './hot-container.js';
 import { destroyContainer, type LaunchSettings, type OutputSink } from './launcher.js';
+import { PoolTimings, type ScaleOutPolicy } from './scale-out.js';
+import { offCancel, onCancel, type CancelSignal } from './call-cancel.js';
 
 /** How far a pool may grow and how long calls may wait for it. */
 export interface PoolLimits {
@@ -16,6 +18,8 @@ export interface PoolLimits {
   freezeIdleMs: number;
   /** Hot containers kept even when idle (`fnts.io/min-containers`), restored after crashes and evictions. */
   minContainers: number;
+  /** When calls that would wait get a container of their own (scale-out.ts). */
+  scaleOut: ScaleOutPolicy;
 }
 
 /** Why a container is started: a call waits for it, a deploy starts the first one, or the fn's minimum. */
@@ -44,10 +48,12 @@ export interface PoolEnv {
 }
 
 interface Waiter {
+  /** When it started waiting (epoch ms). */
+  since: number;
   resolve(c: HotContainer): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
-  signal: AbortSignal;
+  signal: CancelSignal;
   onAbort(): void;
 }
 
@@ -71,6 +77,10 @@ export class HotContainerPool {
   /** Failed starts for the minimum in a row, and the timer that tries again, so a broken image is not restarted in a loop. */
   private minimumFailures = 0;
   private minimumRetry: NodeJS.Timeout | undefined;
+  /** How long calls hold a slot and containers take to start, for the expected-wait rule. */
+  private readonly timings = new PoolTimings();
+  /** Looks at waiting calls again once the oldest may have waited as long as a start. */
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(
     readonly settings: PoolSettings,
@@ -131,7 +141,7 @@ export class HotContainerPool {
   }
 
   /** A slot on a container for one call; waits (bounded) when every slot is taken. */
-  async acquire(signal: AbortSignal): Promise<HotContainer> {
+  async acquire(signal: CancelSignal): Promise<HotContainer> {
     if (this.closed) throw errors.serverBusy();
     const free = this.freeContainer();
     if (free) return this.take(free);
@@ -153,6 +163,7 @@ export class HotContainerPool {
         reject(errors.serverBusy());
       };
       const waiter: Waiter = {
+        since: Date.now(),
         resolve,
         reject,
         signal,
@@ -162,7 +173,7 @@ export class HotContainerPool {
           reject(new ClientGoneError());
         },
       };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      onCancel(signal, waiter.onAbort);
       this.waiters.push(waiter);
       this.publishQueue();
       this.scale();
@@ -170,11 +181,13 @@ export class HotContainerPool {
     return this.unpauseIfNeeded(container);
   }
 
-  /** Gives a slot back after a clean call. */
-  release(c: HotContainer, callId: string): void {
+  /** Gives a slot back after a clean call that took it at `takenMs` (epoch ms). */
+  release(c: HotContainer, callId: string, takenMs?: number): void {
     c.inFlight--;
     c.callIds.delete(callId);
+    if (takenMs !== undefined) this.timings.recordService(Date.now() - takenMs);
     this.settle(c);
+    if (this.waiters.length > 0) this.scale();
   }
 
   /** After a slot frees up (or a container arrives with no one to serve): serve a waiter, or go idle. */
@@ -230,7 +243,7 @@ export class HotContainerPool {
     this.closed = true;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.signal.removeEventListener('abort', w.onAbort);
+      offCancel(w.signal, w.onAbort);
       w.reject(errors.serverBusy());
     }
     this.publishQueue();
@@ -240,6 +253,7 @@ export class HotContainerPool {
   async close(): Promise<void> {
     this.rejectWaiters();
     clearTimeout(this.minimumRetry);
+    clearTimeout(this.recheck);
     this.launchAbort.abort();
     await Promise.all([...this.containers].map((c) => this.discard(c)));
     await Promise.all(this.launches);
@@ -279,7 +293,7 @@ export class HotContainerPool {
     const i = this.waiters.indexOf(w);
     if (i >= 0) this.waiters.splice(i, 1);
     clearTimeout(w.timer);
-    w.signal.removeEventListener('abort', w.onAbort);
+    offCancel(w.signal, w.onAbort);
     this.publishQueue();
   }
 
@@ -288,7 +302,7 @@ export class HotContainerPool {
     for (let c = this.freeContainer(); c && this.waiters.length > 0; c = this.freeContainer()) {
       const w = this.waiters.shift() as Waiter;
       clearTimeout(w.timer);
-      w.signal.removeEventListener('abort', w.onAbort);
+      offCancel(w.signal, w.onAbort);
       c.inFlight++;
       c.clearTimers();
       w.resolve(c);
@@ -302,7 +316,8 @@ export class HotContainerPool {
     while (
       !this.closed &&
       this.waiters.length > this.starting * s.concurrency &&
-      this.containers.size + this.starting < s.maxContainers
+      this.containers.size + this.starting < s.maxContainers &&
+      this.worthStarting()
     ) {
       if (!this.env.budget.tryReserve(s.memoryMiB)) {
         if (this.env.evict(s.memoryMiB, this) && this.env.budget.tryReserve(s.memoryMiB)) {
@@ -323,13 +338,35 @@ export class HotContainerPool {
     this.prestart(this.settings.minContainers, 'minimum');
   }
 
+  /** Whether the waiting calls should have another container, by the pool's rule (scale-out.ts). */
+  private worthStarting(): boolean {
+    if (this.settings.scaleOut === 'per-call') return true;
+    const slots = (this.containers.size + this.starting) * this.settings.concurrency;
+    const oldest = this.waiters[0];
+    // A wait for a container that is starting anyway says nothing about the pool being too small: counted only when
+    // every slot is live and taken (else a cold pool would start one container per waiting call, as per-call does).
+    const waitedMs = oldest && this.starting === 0 ? Date.now() - oldest.since : 0;
+    const containers = this.containers.size + this.starting;
+    if (this.timings.worthStarting(this.waiters.length, slots, waitedMs, containers)) return true;
+    if (!this.recheck && oldest) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        this.scale();
+      }, Math.max(1, this.timings.expectedStartMs - waitedMs));
+      this.recheck.unref();
+    }
+    return false;
+  }
+
   private launch(reason: LaunchReason): void {
     const s = this.settings;
+    const launchedMs = Date.now();
     this.starting++;
     this.env.metrics.coldStarts.inc(s.metricLabels);
     const launched = this.env.launch(s, this.launchAbort.signal, this.env.onOutput).then(
       (c) => {
         this.starting--;
+        this.timings.recordStart(Date.now() - launchedMs);
         if (this.closed) {
           this.containers.add(c);
           void this.discard(c);
@@ -362,7 +399,7 @@ export class HotContainerPool {
         const w = this.waiters.shift();
         if (w) {
           clearTimeout(w.timer);
-          w.signal.removeEventListener('abort', w.onAbort);
+          offCancel(w.signal, w.onAbort);
           w.reject(err);
         } else {
           this.env.log.warn({ err }, 'container start failed');

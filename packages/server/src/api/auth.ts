@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { matchKey, type ApiKeyEntry, type ApiKeyScope } from '../auth/keys.js';
 import { errors } from '../errors.js';
-import type { Annotations } from '../store/models.js';
 
 /**
  * API keys on requests. With keys configured, every request needs one except `/`, `/version`, the console's files
@@ -9,7 +9,10 @@ import type { Annotations } from '../store/models.js';
  * known to be public or invoke-only needs an admin key, so an odd spelling of a path can only need more, never less.
  */
 
-/** A trigger with this annotation set to "required" needs a key with scope invoke (or admin); "public" or absent: none. */
+/**
+ * A trigger with this annotation set to "required" needs a key with scope invoke (or admin); "public" or absent: none.
+ * Any other value counts as "required", so a typo fails closed (call-targets.ts); a server without keys checks nothing.
+ */
 export const TRIGGER_AUTH_ANNOTATION = 'fnts.io/auth';
 
 type Need = ApiKeyScope | 'public';
@@ -48,13 +51,13 @@ export function presentedKey(header: string | undefined): string | undefined {
  * Checks the request's key for `need` and removes the Authorization header once used, so the key is never
  * forwarded to a function (functions are not trusted with it).
  */
-export function authorize(keys: readonly ApiKeyEntry[], req: FastifyRequest, need: ApiKeyScope): ApiKeyEntry {
-  const key = presentedKey(req.headers.authorization);
+export function authorize(keys: readonly ApiKeyEntry[], headers: IncomingHttpHeaders, need: ApiKeyScope): ApiKeyEntry {
+  const key = presentedKey(headers.authorization);
   if (key === undefined) throw errors.authMissing();
   const entry = key === '' ? undefined : matchKey(keys, key);
   if (!entry) throw errors.authInvalid();
   if (entry.scope !== 'admin' && entry.scope !== need) throw errors.authScope(entry.scope, need);
-  delete req.headers.authorization;
+  delete headers.authorization;
   return entry;
 }
 
@@ -65,21 +68,10 @@ export function registerApiKeyAuth(app: FastifyInstance, keys: readonly ApiKeyEn
     const need = requiredScope(req.url);
     if (need === 'public') return done();
     try {
-      authorize(keys, req, need);
+      authorize(keys, req.headers, need);
       done();
     } catch (err) {
       done(err as Error);
     }
   });
-}
-
-/**
- * An HTTP trigger's own rule, applied once the trigger is found: any value of the annotation other than "public"
- * counts as "required", so a typo fails closed. A server without keys checks nothing.
- */
-export function checkTriggerAuth(keys: readonly ApiKeyEntry[], req: FastifyRequest, annotations: Annotations | undefined): void {
-  if (keys.length === 0) return;
-  const rule = annotations?.[TRIGGER_AUTH_ANNOTATION];
-  if (rule === undefined || rule === 'public') return;
-  authorize(keys, req, 'invoke');
 }

@@ -35,6 +35,13 @@ export interface Datastore {
   /** Call records and the durable detached-call queue. */
   readonly calls: CallStore;
 
+  /**
+   * Changes whenever an app, fn or trigger may have changed (a write through this store or, with PostgreSQL, through
+   * any server): what a caller resolved from them under one value is still current while the value holds. Undefined
+   * while a change elsewhere could go unseen (PostgreSQL without its LISTEN connection): cache nothing then.
+   */
+  readonly changeStamp: number | undefined;
+
   close(): Promise<void>;
 }
 

@@ -39,6 +39,11 @@ export class ChangeListeningCache {
     });
   }
 
+  /** Moves on every drop; undefined while not listening, when a change elsewhere could go unseen. */
+  get stamp(): number | undefined {
+    return this.listening ? this.generation : undefined;
+  }
+
   /** The cached value, or `load`'s (kept only while listening and if nothing was dropped meanwhile). */
   async get<T extends Cached>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const hit = this.byId.get(key) as T | undefined;

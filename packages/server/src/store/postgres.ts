@@ -110,9 +110,13 @@ export class PostgresDatastore implements Datastore {
   }
 
   /**
-   * After a committed write of an app or a fn: this server's cache is dropped before the write answers, every other
+   * After a committed write of an app, a fn or a trigger: this server's cache is dropped before the write answers, every other
    * server's when the notification reaches it.
    */
+  get changeStamp(): number | undefined {
+    return this.cache.stamp;
+  }
+
   private async changed<T>(result: T): Promise<T> {
     this.cache.drop();
     await this.db.query(`NOTIFY ${CHANGES_CHANNEL}`);
@@ -246,7 +250,7 @@ export class PostgresDatastore implements Datastore {
       [t.id, t.app_id, t.fn_id, t.name, t.type, t.source, JSON.stringify(t.annotations),
         t.options ? JSON.stringify(t.options) : null, t.created_at, t.updated_at],
     ));
-    return t;
+    return this.changed(t);
   }
 
   async updateTrigger(t: Trigger): Promise<Trigger> {

@@ -149,6 +149,18 @@ export class SqliteDatastore implements Datastore {
    * clears the whole cache, so an entry is never stale. Entries are frozen: callers copy before changing.
    */
   private readonly byId = new Map<string, Readonly<App | Fn>>();
+  private stamp = 0;
+
+  /** This process is the file's only writer: every write of an app, fn or trigger moves it. */
+  get changeStamp(): number {
+    return this.stamp;
+  }
+
+  /** Before (or with) a write of an app or fn: nothing read before it is served again. */
+  private changed(): void {
+    this.stamp++;
+    this.byId.clear();
+  }
 
   private cached<T extends App | Fn>(key: string, load: () => T | undefined): T | undefined {
     const hit = this.byId.get(key) as T | undefined;
@@ -179,7 +191,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async updateApp(app: App): Promise<App> {
-    this.byId.clear();
+    this.changed();
     this.stmt(`UPDATE apps SET config = ?, annotations = ?, syslog_url = ?, updated_at = ? WHERE id = ?`)
       .run(JSON.stringify(app.config), JSON.stringify(app.annotations), app.syslog_url ?? null, app.updated_at, app.id);
     return app;
@@ -204,7 +216,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async deleteApp(id: string): Promise<boolean> {
-    this.byId.clear();
+    this.changed();
     // Call records name their app and fn without a foreign key (recording a call must never fail on a race with
     // a delete), so they go with them here.
     return this.db.transaction(() => {
@@ -226,7 +238,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async updateFn(fn: Fn): Promise<Fn> {
-    this.byId.clear();
+    this.changed();
     this.stmt(`UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, max_containers = ?, concurrency = ?,
                 config = ?, annotations = ?, updated_at = ? WHERE id = ?`)
       .run(fn.image, fn.memory, fn.timeout, fn.idle_timeout, fn.max_containers ?? null, fn.concurrency ?? null,
@@ -253,7 +265,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async deleteFn(id: string): Promise<boolean> {
-    this.byId.clear();
+    this.changed();
     return this.db.transaction(() => {
       this.stmt(`DELETE FROM calls WHERE fn_id = ?`).run(id);
       return this.stmt(`DELETE FROM fns WHERE id = ?`).run(id).changes > 0;
@@ -261,6 +273,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async insertTrigger(t: Trigger): Promise<Trigger> {
+    this.changed();
     unique('trigger', () =>
       this.stmt(`INSERT INTO triggers (id, app_id, fn_id, name, type, source, annotations, options, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -271,6 +284,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async updateTrigger(t: Trigger): Promise<Trigger> {
+    this.changed();
     unique('trigger', () =>
       this.stmt(`UPDATE triggers SET fn_id = ?, name = ?, source = ?, annotations = ?, options = ?, updated_at = ? WHERE id = ?`)
         .run(t.fn_id, t.name, t.source, JSON.stringify(t.annotations), t.options ? JSON.stringify(t.options) : null,
@@ -306,6 +320,7 @@ export class SqliteDatastore implements Datastore {
   }
 
   async deleteTrigger(id: string): Promise<boolean> {
+    this.changed();
     return this.stmt(`DELETE FROM triggers WHERE id = ?`).run(id).changes > 0;
   }
 
