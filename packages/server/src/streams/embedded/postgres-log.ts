@@ -79,12 +79,15 @@ export class PostgresStreamLog implements StreamLog {
     return (await this.db.query<R>(sql, params)).rows;
   }
 
-  /** Runs `work` in one transaction; it answers whether to commit (false rolls back: a fence refused it). */
-  private async transaction<T>(work: (c: pg.PoolClient) => Promise<{ commit: boolean; value: T }>): Promise<{ commit: boolean; value: T }> {
+  /**
+   * Runs `work` in one transaction; it answers whether to commit (false rolls back: a fence refused it). `begin` may
+   * set the transaction's options along with BEGIN (one round trip).
+   */
+  private async transaction<T>(work: (c: pg.PoolClient) => Promise<{ commit: boolean; value: T }>, begin = 'BEGIN'): Promise<{ commit: boolean; value: T }> {
     const client = await this.db.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await work(client);
       await client.query(result.commit ? 'COMMIT' : 'ROLLBACK');
       return result;
@@ -241,7 +244,7 @@ export class PostgresStreamLog implements StreamLog {
       await c.query(UPSERT_OFFSET, offsetParams(position));
       const commit = await this.fenceHolds(c, position, fence);
       return { commit, value: commit };
-    })).value;
+    }, BEGIN_WORKER_COMMIT)).value;
   }
 
   async deadLetterAndCommit(deadLetters: StreamInfo, letters: NewMessage[], position: GroupPosition, fence: CommitFence): Promise<boolean> {
@@ -250,7 +253,7 @@ export class PostgresStreamLog implements StreamLog {
       await deadLetterGap(this.opts.testDeadLetterGapMs ?? 0);
       await c.query(UPSERT_OFFSET, offsetParams(position));
       return { commit: await this.fenceHolds(c, position, fence), value: appended };
-    });
+    }, BEGIN_WORKER_COMMIT);
     if (commit) this.wakeReaders(deadLetters.id, value);
     return commit;
   }
@@ -302,6 +305,14 @@ export class PostgresStreamLog implements StreamLog {
     // The pool and the listening connection are the store's: it closes them.
   }
 }
+
+/**
+ * A worker's commit (and its dead letters) does not wait for the WAL flush: if the database itself crashes, it loses
+ * the last such transactions whole (never half of one), so their batches are delivered again (at least once) and a
+ * lost letter is lost with its commit (the record is dead-lettered again, once). Appends and operator commits (seek,
+ * the groups API) stay synchronous: they are acknowledged to someone.
+ */
+const BEGIN_WORKER_COMMIT = 'BEGIN; SET LOCAL synchronous_commit = off';
 
 const UPSERT_OFFSET = `INSERT INTO consumer_offsets (group_id, stream_id, partition, "offset", updated_at) VALUES ($1, $2, $3, $4, $5)
   ON CONFLICT (group_id, stream_id, partition) DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at`;
