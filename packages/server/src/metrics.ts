@@ -55,6 +55,10 @@ export class Metrics {
     name: 'fnts_containers', help: 'Live function containers by state (busy, idle, paused, starting)',
     labelNames: ['state'] as const, registers: [this.registry],
   });
+  readonly fnContainers = new Gauge({
+    name: 'fnts_fn_containers', help: 'Live containers of each function by state (busy, idle, paused), starting ones not counted',
+    labelNames: [...FN, 'state'] as const, registers: [this.registry],
+  });
   readonly queueLength = new Gauge({
     name: 'fnts_queue_length', help: 'Calls waiting for a container, by function', labelNames: FN,
     registers: [this.registry],

@@ -183,6 +183,8 @@ describe('observability and shutdown', () => {
     const after = await server.inject({ method: 'GET', url: '/metrics' });
     expect(after.body.split('\n').filter((l) => l.startsWith('fnts_calls_total{'))).toEqual([`fnts_calls_total{${fn},outcome="success"} 1`]);
     expect(res.body).toMatch(/fnts_containers\{state="idle"\} 1/);
+    expect(res.body).toContain(`fnts_fn_containers{${fn},state="idle"} 1`);
+    expect(res.body).toContain(`fnts_fn_containers{${fn},state="busy"} 0`);
     expect(res.body).toContain('# TYPE fnts_rejected_calls_total counter');
   });
 

@@ -32,7 +32,13 @@ async function loadApps(): Promise<{ apps: AppView[]; metrics: Sample[] }> {
       }))),
     };
   }));
-  return { apps: views, metrics: parseMetrics(metricsText, ['fnts_queue_length', 'fnts_cold_starts_total']) };
+  return { apps: views, metrics: parseMetrics(metricsText, ['fnts_queue_length', 'fnts_cold_starts_total', 'fnts_fn_containers']) };
+}
+
+/** A function's live containers as "hot · idle" (busy ones are hot; paused ones count as idle), from /metrics. */
+function containersOf(samples: Parameters<typeof sampleValue>[0], fnId: string): string {
+  const n = (state: string) => sampleValue(samples, 'fnts_fn_containers', { fn_id: fnId, state }) ?? 0;
+  return `${n('busy')} hot · ${n('idle') + n('paused')} idle`;
 }
 
 /** Apps and their functions, with each function's last hour of calls. */
@@ -51,7 +57,7 @@ export function AppsPage() {
               <table>
                 <thead><tr>
                   <th scope="col">Function</th><th scope="col">Image</th><th scope="col">Version</th><th scope="col">Memory</th>
-                  <th scope="col">Queued</th><th scope="col">Cold starts</th>
+                  <th scope="col">Containers</th><th scope="col">Queued</th><th scope="col">Cold starts</th>
                   <th scope="col">Calls / min</th><th scope="col">p50 · p99</th><th scope="col">Errors</th>
                 </tr></thead>
                 <tbody>
@@ -65,6 +71,7 @@ export function AppsPage() {
                         <td class="mono wrap">{fn.image}</td>
                         <td>{fnVersion(fn)}</td>
                         <td>{fn.memory} MiB</td>
+                        <td>{containersOf(data.metrics, fn.id)}</td>
                         <td>{sampleValue(data.metrics, 'fnts_queue_length', labels) ?? 0}</td>
                         <td>{sampleValue(data.metrics, 'fnts_cold_starts_total', labels) ?? 0}</td>
                         <td><Spark kind="bars" label="calls" values={stats?.buckets.map((b) => b.calls) ?? []} /></td>

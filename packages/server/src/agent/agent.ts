@@ -471,6 +471,20 @@ export class Agent {
     return states;
   }
 
+  /** Counts each function's containers by state for /metrics (all its versions' pools together). */
+  containerStatesByFn(): { labels: FnLabels; states: Record<'busy' | 'idle' | 'paused', number> }[] {
+    const byFn = new Map<string, { labels: FnLabels; states: Record<'busy' | 'idle' | 'paused', number> }>();
+    for (const p of this.allPools()) {
+      const labels = p.settings.metricLabels;
+      let entry = byFn.get(labels.fn_id);
+      if (!entry) byFn.set(labels.fn_id, (entry = { labels, states: { busy: 0, idle: 0, paused: 0 } }));
+      const idle = p.idleContainers();
+      entry.states.busy += p.size - idle.length;
+      for (const c of idle) entry.states[c.state === 'paused' ? 'paused' : 'idle']++;
+    }
+    return [...byFn.values()];
+  }
+
   /** Number of live containers across pools. */
   containerCount(): number {
     return this.allPools().reduce((n, p) => n + p.size, 0);

@@ -23,6 +23,11 @@ export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsy
     api.get('/metrics', { config: documentedAs(callSchemas.metrics) }, async (_req, reply) => {
       const states = agent.containerStates();
       for (const [state, n] of Object.entries(states)) metrics.containers.set({ state }, n);
+      // Made afresh at each scrape: a function whose containers are all gone has no series left.
+      metrics.fnContainers.reset();
+      for (const { labels, states: fnStates } of agent.containerStatesByFn()) {
+        for (const [state, n] of Object.entries(fnStates)) metrics.fnContainers.set({ ...labels, state }, n);
+      }
       metrics.memoryReserved.set(agent.budget.usedMiB);
       metrics.memoryBudget.set(agent.budget.totalMiB);
       await deps.streams.refreshMetrics();

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { LEASE_SCHEMA } from '../streams/leases/postgres-leases.js';
 
 /**
  * Schema migrations of the PostgreSQL store, applied in order; `schema_migrations` records each one that ran. The
@@ -120,7 +119,19 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (group_id, stream_id, partition)
    );`,
   // 4: partition leases of embedded stream triggers: which server consumes which partition (streams/leases/).
-  LEASE_SCHEMA,
+  `CREATE TABLE stream_servers (
+     server_id TEXT COLLATE "C" PRIMARY KEY,
+     heartbeat_at TIMESTAMPTZ NOT NULL
+   );
+   CREATE TABLE stream_leases (
+     trigger_id TEXT COLLATE "C" NOT NULL,
+     partition INTEGER NOT NULL,
+     owner TEXT COLLATE "C",
+     epoch BIGINT NOT NULL DEFAULT 0,
+     expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+     PRIMARY KEY (trigger_id, partition)
+   );
+   CREATE INDEX stream_leases_by_owner ON stream_leases (owner);`,
 ];
 
 /** The advisory lock every fnts server takes to migrate: "fnts" in ASCII. */

@@ -56,21 +56,7 @@ export interface LeaseSettings {
   renewMs?: number;
 }
 
-/** The schema the coordinator needs; part of the store's migrations (postgres-schema.ts). */
-export const LEASE_SCHEMA = `
-  CREATE TABLE stream_servers (
-    server_id TEXT COLLATE "C" PRIMARY KEY,
-    heartbeat_at TIMESTAMPTZ NOT NULL
-  );
-  CREATE TABLE stream_leases (
-    trigger_id TEXT COLLATE "C" NOT NULL,
-    partition INTEGER NOT NULL,
-    owner TEXT COLLATE "C",
-    epoch BIGINT NOT NULL DEFAULT 0,
-    expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
-    PRIMARY KEY (trigger_id, partition)
-  );
-  CREATE INDEX stream_leases_by_owner ON stream_leases (owner);`;
+// Its tables (stream_servers, stream_leases) are migration 4 of the store (store/postgres-schema.ts).
 
 /** Where servers announce a released or re-epoched lease, so the others look at once instead of at their next renewal. */
 export const LEASES_CHANNEL = 'fnts_stream_leases';
