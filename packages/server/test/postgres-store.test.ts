@@ -107,7 +107,10 @@ describe('several servers on one PostgreSQL database', () => {
     };
     // Not there yet: a miss is not cached, so the insert is seen at once.
     expect(await b.getTriggerBySource(app.id, 'http', '/old')).toBeUndefined();
+    const stamp = b.changeStamp;
     await a.insertTrigger(trigger);
+    // The insert's notification drops b's cache whenever it arrives: wait for it, so what b caches next stays.
+    await vi.waitFor(() => expect(b.changeStamp).not.toBe(stamp), { timeout: 5000, interval: 5 });
     expect((await b.getTriggerBySource(app.id, 'http', '/old'))?.id).toBe(trigger.id);
     expect((await b.getAppByName('by-name'))?.id).toBe(app.id);
     // Behind the stores' backs (no notification): b answers from its cache.
