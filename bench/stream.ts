@@ -1,7 +1,7 @@
 // Stream benchmark: records per second end to end (put → function → commit) through the stream-trigger engine
 // with a no-op function, for 1 and 4 partitions and batch sizes 1, 100 and 1000, against plain read loops over the
-// same log in the same run; and append → invoke-start latency at max_wait_ms 0. On SQLite, and on PostgreSQL too
-// when FNTS_BENCH_POSTGRES_URL names an empty database (one server), side by side.
+// same log in the same run; and append → invoke-start latency at max_wait_ms 0. On SQLite, and on PostgreSQL
+// on a throwaway PostgreSQL cluster (or the empty database FNTS_BENCH_POSTGRES_URL names; one server), side by side.
 // Run with `npm run bench:stream`; see bench/README.md for what each figure means.
 import type { TriggerStatus } from '@fnts/api';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import type Docker from 'dockerode';
 import { Pool } from 'undici';
 import { buildApp, loadConfig, Metrics, SqliteDatastore } from '@fnts/server';
 import { PostgresDatastore } from '@fnts/server/postgres';
+import { createDatabase, postgresBinDir, startPostgresCluster } from './postgres.js';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import {
@@ -540,13 +541,19 @@ async function main(): Promise<void> {
     const runs: StoreRun[] = [];
     const sqliteStore = new SqliteDatastore(config.dbPath);
     runs.push(await runOn('SQLite', { config, store: sqliteStore, storeRead: sqliteRead(sqliteStore) }, docker, label, runId, image, cleanup));
-    const pgUrl = process.env.FNTS_BENCH_POSTGRES_URL;
+    // PostgreSQL: the database FNTS_BENCH_POSTGRES_URL names, or a throwaway cluster of Debian's server when it is installed.
+    let pgUrl = process.env.FNTS_BENCH_POSTGRES_URL;
+    if (!pgUrl && postgresBinDir()) {
+      const cluster = await startPostgresCluster();
+      cleanup.add('stop the PostgreSQL cluster', () => cluster.stop());
+      pgUrl = await createDatabase(cluster.url, 'fnts_bench');
+    }
     if (pgUrl) {
       const pg = await PostgresDatastore.open(pgUrl);
       // The server opens the log itself and leases the partitions as several servers would (one server holds them all).
       runs.push(await runOn('PostgreSQL', { config, store: pg, storeRead: postgresRead(pg) }, docker, label, runId, image, cleanup));
     } else {
-      progress('FNTS_BENCH_POSTGRES_URL is not set: SQLite only');
+      progress('no PostgreSQL server installed and FNTS_BENCH_POSTGRES_URL not set: SQLite only');
     }
 
     for (const run of runs) printRun(run);
