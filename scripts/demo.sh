@@ -9,9 +9,9 @@ mkdir -p "$work"
 cp -r examples/hello-ts "$work/hello-ts"
 port="${FNTS_DEMO_PORT:-8080}"
 export FNTS_API_URL="http://127.0.0.1:$port"
-fnts() { node "$root/packages/cli/dist/bin/fnts.js" "$@"; }
+fnts() { "$root/packages/cli/dist/bin/fnts" "$@"; }
 
-FNTS_DB="$work/fnts.db" FNTS_PORT="$port" FNTS_LOG_LEVEL=warn node "$root/packages/cli/dist/bin/fnts.js" start >"$work/server.log" 2>&1 &
+FNTS_DB="$work/fnts.db" FNTS_PORT="$port" FNTS_LOG_LEVEL=warn "$root/packages/cli/dist/bin/fnts" start >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
