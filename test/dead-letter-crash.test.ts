@@ -1,11 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EMBEDDED_STREAMS_ON_POSTGRES } from '../packages/server/src/streams/embedded/open.js';
 import { DEAD_LETTER_GAP_MARK } from '../packages/server/src/streams/embedded/test-hooks.js';
-import { cleanup, runCli, runId, startServerProcess, tempDir, type ServerProcess } from './support/harness.js';
+import { cleanup, runCli, runId, serverApi, startServerProcess, tempDir, waitFor, type ServerProcess } from './support/harness.js';
 import { createDatabase } from './support/postgres.js';
 
 /**
@@ -29,27 +27,6 @@ handle(async (input: any) => {
 /** How often the function was called for `offset`, from a server's own log (function output is logged with user_log). */
 function attempts(server: ServerProcess, offset: number): number {
   return server.log().split('\n').filter((l) => l.startsWith('{') && l.includes('"user_log":true') && l.includes(`ATTEMPT ${offset}"`)).length;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await sleep(100);
-    last = await probe();
-  }
-  return last;
-}
-
-async function api<T>(server: ServerProcess, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const res = await request(`${server.url}${path}`, {
-    method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-  });
-  const text = await res.body.text();
-  expect(res.statusCode, `${method} ${path}: ${text}`).toBe(200);
-  return JSON.parse(text) as T;
 }
 
 const STORES = [
@@ -89,12 +66,12 @@ describe.each(STORES)('a server on $store killed between a dead letter and its c
       cwd: fnDir, env: { FNTS_API_URL: first.url, FNTS_IMAGE_LABELS: `fnts.test=${label}` },
     });
     expect(deploy.code, deploy.stderr).toBe(0);
-    const app = (await api<{ items: { id: string }[] }>(first, 'GET', '/v2/apps?name=dlq')).items[0];
-    const fn = (await api<{ items: { id: string }[] }>(first, 'GET', `/v2/fns?app_id=${app?.id}&name=poisoned`)).items[0];
+    const app = (await serverApi<{ items: { id: string }[] }>(first, 'GET', '/v2/apps?name=dlq')).items[0];
+    const fn = (await serverApi<{ items: { id: string }[] }>(first, 'GET', `/v2/fns?app_id=${app?.id}&name=poisoned`)).items[0];
 
-    await api(first, 'POST', '/v2/streams', { name: 'orders' });
-    await api(first, 'POST', '/v2/streams/orders/messages', { messages: [{ key: 'k', value: 'poison' }] });
-    const trigger = await api<{ id: string; options: { dead_letter_stream: string } }>(first, 'POST', '/v2/triggers', {
+    await serverApi(first, 'POST', '/v2/streams', { name: 'orders' });
+    await serverApi(first, 'POST', '/v2/streams/orders/messages', { messages: [{ key: 'k', value: 'poison' }] });
+    const trigger = await serverApi<{ id: string; options: { dead_letter_stream: string } }>(first, 'POST', '/v2/triggers', {
       name: 'orders', app_id: app?.id, fn_id: fn?.id, type: 'stream', source: 'orders',
       options: { batch_size: 1, max_attempts: 1, bisect_on_error: false, start_position: 'earliest', value_encoding: 'utf8' },
     });
@@ -109,11 +86,11 @@ describe.each(STORES)('a server on $store killed between a dead letter and its c
 
     // Same data, no stall: the record was not committed, so it is tried again and dead-lettered again.
     const second = await start();
-    const status = async () => (await api<{ partitions: { committed: number; dead_lettered: number }[] }>(
+    const status = async () => (await serverApi<{ partitions: { committed: number; dead_lettered: number }[] }>(
       second, 'GET', `/v2/triggers/${trigger.id}/status`)).partitions[0];
     await waitFor('the record to be dead-lettered and committed', status, (s) => s?.committed === 1);
     expect(attempts(second, 0)).toBe(1);
-    const letters = await api<{ messages: { value: string; headers: Record<string, string> }[]; end_offset: number }>(
+    const letters = await serverApi<{ messages: { value: string; headers: Record<string, string> }[]; end_offset: number }>(
       second, 'GET', `/v2/streams/${dlq}/messages?encoding=utf8`);
     expect(letters.end_offset).toBe(1);
     expect(letters.messages).toHaveLength(1);
@@ -121,6 +98,6 @@ describe.each(STORES)('a server on $store killed between a dead letter and its c
       value: 'poison',
       headers: { 'fnts.dlq.id': 'orders/0/0', 'fnts.dlq.offset': '0', 'fnts.dlq.trigger-id': trigger.id, 'fnts.dlq.attempts': '1' },
     });
-    expect(await api(second, 'GET', `/v2/streams/orders/groups/${trigger.id}`)).toEqual({ offsets: { 0: 1 } });
+    expect(await serverApi(second, 'GET', `/v2/streams/orders/groups/${trigger.id}`)).toEqual({ offsets: { 0: 1 } });
   });
 });

@@ -1,10 +1,8 @@
 import type { PartitionStatus } from '@fnts/api';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, containersOf, runCli, runId, startServerProcess, tempDir, type ServerProcess } from './support/harness.js';
+import { cleanup, containersOf, runCli, runId, serverApi, startServerProcess, tempDir, waitFor, type ServerProcess } from './support/harness.js';
 
 /**
  * STREAMS.md acceptance: "Kill the server mid-batch; restart: the batch is redelivered with the same batch.id, no gap."
@@ -47,32 +45,11 @@ function fnLines(server: ServerProcess, kind: 'BEGIN' | 'BATCH'): Line[] {
     .map((e) => JSON.parse((e.msg as string).slice(kind.length + 1)) as Line);
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await sleep(100);
-    last = await probe();
-  }
-  return last;
-}
-
 describe('a server killed mid-batch and restarted on the same data', () => {
   const label = runId();
   let dir: string;
   let first: ServerProcess | undefined;
   let second: ServerProcess | undefined;
-
-  const api = async <T>(server: ServerProcess, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
-    const res = await request(`${server.url}${path}`, {
-      method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-    });
-    const text = await res.body.text();
-    expect(res.statusCode, `${method} ${path}: ${text}`).toBe(200);
-    return JSON.parse(text) as T;
-  };
 
   beforeAll(async () => {
     dir = await tempDir('fnts-streams-e2e-');
@@ -94,22 +71,22 @@ describe('a server killed mid-batch and restarted on the same data', () => {
     const env = { FNTS_API_URL: server1.url, FNTS_IMAGE_LABELS: `fnts.test=${label}` };
     const deploy = await runCli(['deploy', '--app', 'streams', '--create-app'], { cwd: fnDir, env });
     expect(deploy.code, deploy.stderr).toBe(0);
-    const app = (await api<{ items: { id: string }[] }>(server1, 'GET', '/v2/apps?name=streams')).items[0];
-    const fn = (await api<{ items: { id: string }[] }>(server1, 'GET', `/v2/fns?app_id=${app?.id}&name=consumer`)).items[0];
+    const app = (await serverApi<{ items: { id: string }[] }>(server1, 'GET', '/v2/apps?name=streams')).items[0];
+    const fn = (await serverApi<{ items: { id: string }[] }>(server1, 'GET', `/v2/fns?app_id=${app?.id}&name=consumer`)).items[0];
     expect(fn?.id).toBeTruthy();
 
-    await api(server1, 'POST', '/v2/streams', { name: 'orders' });
+    await serverApi(server1, 'POST', '/v2/streams', { name: 'orders' });
     const n = 30;
-    await api(server1, 'POST', '/v2/streams/orders/messages', { messages: Array.from({ length: n }, (_, i) => ({ value: `order-${i}` })) });
-    const trigger = await api<{ id: string }>(server1, 'POST', '/v2/triggers', {
+    await serverApi(server1, 'POST', '/v2/streams/orders/messages', { messages: Array.from({ length: n }, (_, i) => ({ value: `order-${i}` })) });
+    const trigger = await serverApi<{ id: string }>(server1, 'POST', '/v2/triggers', {
       name: 'orders', app_id: app?.id, fn_id: fn?.id, type: 'stream', source: 'orders',
       options: { batch_size: 10, start_position: 'earliest', value_encoding: 'utf8' },
     });
     const status = async (server: ServerProcess) =>
-      (await api<{ partitions: PartitionStatus[] }>(server, 'GET', `/v2/triggers/${trigger.id}/status`)).partitions[0] as PartitionStatus;
+      (await serverApi<{ partitions: PartitionStatus[] }>(server, 'GET', `/v2/triggers/${trigger.id}/status`)).partitions[0] as PartitionStatus;
 
     // The second batch (10..19) is in the function when the server dies; the first one is committed.
-    const begun = await waitFor('the batch from offset 10 to begin', () => fnLines(server1, 'BEGIN'), (ls) => ls.some((l) => l.first === 10));
+    const begun = await waitFor('the batch from offset 10 to begin', () => fnLines(server1, 'BEGIN'), (ls) => ls.some((l) => l.first === 10), 30_000);
     const inFlight = begun.find((l) => l.first === 10) as Line;
     expect(await status(server1)).toMatchObject({ committed: 10, in_flight: { first: 10, last: 19, id: inFlight.id } });
     const leftover = (await containersOf(label)).map((c) => c.Id);
@@ -126,7 +103,7 @@ describe('a server killed mid-batch and restarted on the same data', () => {
     const done = await waitFor('everything to be committed', () => status(server2), (s) => s.committed === n && s.in_flight === null, 40_000);
     expect(done).toMatchObject({ committed: n, end: n, lag_records: 0 });
 
-    const again = await waitFor('the last batch line', () => fnLines(server2, 'BATCH'), (ls) => ls.some((l) => l.last === n - 1));
+    const again = await waitFor('the last batch line', () => fnLines(server2, 'BATCH'), (ls) => ls.some((l) => l.last === n - 1), 30_000);
     const redelivered = fnLines(server2, 'BEGIN')[0];
     expect(redelivered).toEqual({ first: 10, last: 19, id: inFlight.id, attempt: 1 });
     // No gap: the first server processed 0..9, the second 10..29, each once; together every offset, in order.
@@ -135,6 +112,6 @@ describe('a server killed mid-batch and restarted on the same data', () => {
     expect(processed).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(again.flatMap((l) => l.values ?? [])).toEqual(Array.from({ length: 20 }, (_, i) => `order-${i + 10}`));
     // The committed offset survived on disk as the consumer group's.
-    expect(await api(server2, 'GET', `/v2/streams/orders/groups/${trigger.id}`)).toEqual({ offsets: { 0: n } });
+    expect(await serverApi(server2, 'GET', `/v2/streams/orders/groups/${trigger.id}`)).toEqual({ offsets: { 0: n } });
   });
 });

@@ -1,11 +1,10 @@
 import type { PartitionStatus } from '@fnts/api';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cleanup, runCli, runId, startServerProcess, tempDir, type ServerProcess } from './support/harness.js';
+import { cleanup, runCli, runId, serverApi, startServerProcess, tempDir, waitFor, type ServerProcess } from './support/harness.js';
 import { createDatabase } from './support/postgres.js';
 
 /**
@@ -58,27 +57,6 @@ function fnLines(server: ServerProcess, kind: 'BEGIN' | 'BATCH', stream: string)
   return out;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await sleep(50);
-    last = await probe();
-  }
-  return last;
-}
-
-async function api<T>(server: ServerProcess, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const res = await request(`${server.url}${path}`, {
-    method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-  });
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
-  return JSON.parse(text) as T;
-}
-
 /** A server's count of a trigger's batches with this outcome (0 when it has none). */
 async function batches(server: ServerProcess, triggerId: string, outcome: string): Promise<number> {
   const text = await (await request(`${server.url}/metrics`)).body.text();
@@ -126,8 +104,8 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
   };
 
   const createTrigger = async (stream: string, partitions: number): Promise<string> => {
-    await api(alive('a'), 'POST', '/v2/streams', { name: stream, partitions });
-    const t = await api<{ id: string }>(alive('b'), 'POST', '/v2/triggers', {
+    await serverApi(alive('a'), 'POST', '/v2/streams', { name: stream, partitions });
+    const t = await serverApi<{ id: string }>(alive('b'), 'POST', '/v2/triggers', {
       name: stream, app_id: appId, fn_id: fnId, type: 'stream', source: stream,
       options: { batch_size: BATCH, start_position: 'earliest', value_encoding: 'utf8' },
     });
@@ -135,7 +113,7 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
   };
 
   const status = async (server: ServerProcess, triggerId: string): Promise<(PartitionStatus & { owner?: string | null })[]> =>
-    (await api<{ partitions: (PartitionStatus & { owner?: string | null })[] }>(server, 'GET', `/v2/triggers/${triggerId}/status`)).partitions;
+    (await serverApi<{ partitions: (PartitionStatus & { owner?: string | null })[] }>(server, 'GET', `/v2/triggers/${triggerId}/status`)).partitions;
 
   beforeAll(async () => {
     dir = await tempDir('fnts-streams-servers-');
@@ -157,8 +135,8 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
     const env = { FNTS_API_URL: alive('a').url, FNTS_IMAGE_LABELS: `fnts.test=${label}` };
     const deploy = await runCli(['deploy', '--app', 'streams', '--create-app', '--no-bump'], { cwd: fnDir, env });
     expect(deploy.code, deploy.stderr).toBe(0);
-    appId = (await api<{ items: { id: string }[] }>(alive('a'), 'GET', '/v2/apps?name=streams')).items[0]?.id ?? '';
-    fnId = (await api<{ items: { id: string }[] }>(alive('a'), 'GET', `/v2/fns?app_id=${appId}&name=consumer`)).items[0]?.id ?? '';
+    appId = (await serverApi<{ items: { id: string }[] }>(alive('a'), 'GET', '/v2/apps?name=streams')).items[0]?.id ?? '';
+    fnId = (await serverApi<{ items: { id: string }[] }>(alive('a'), 'GET', `/v2/fns?app_id=${appId}&name=consumer`)).items[0]?.id ?? '';
   });
 
   afterAll(async () => {
@@ -187,7 +165,7 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
         // Through both servers in turn, or the one alive while the other is down.
         const server = servers[(i / 100) % 2 === 0 ? 'a' : 'b'] ?? alive('b');
         const messages = Array.from({ length: Math.min(100, to - i) }, (_, k) => ({ value: `order-${i + k}` }));
-        chunks.push(api<{ offsets: { partition: number; offset: number }[] }>(server, 'POST', '/v2/streams/orders/messages', { messages })
+        chunks.push(serverApi<{ offsets: { partition: number; offset: number }[] }>(server, 'POST', '/v2/streams/orders/messages', { messages })
           .then((r) => void placed.push(...r.offsets)));
         if (chunks.length === 4) await Promise.all(chunks.splice(0));
       }
@@ -258,7 +236,7 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
     const owner = await waitFor('a server to lease the partition', ownerOf, (o) => o === 'server-a' || o === 'server-b', 20_000);
     const frozen = alive(owner === 'server-a' ? 'a' : 'b');
     const other = alive(owner === 'server-a' ? 'b' : 'a');
-    await api(other, 'POST', '/v2/streams/slow/messages', { messages: [{ value: 'slow-0' }] });
+    await serverApi(other, 'POST', '/v2/streams/slow/messages', { messages: [{ value: 'slow-0' }] });
     const begun = await waitFor('the batch to begin on its owner', () => fnLines(frozen, 'BEGIN', 'slow'), (ls) => ls.length > 0);
     const pid = frozen.child.pid as number;
     process.kill(pid, 'SIGSTOP');
@@ -286,9 +264,9 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
     const triggerId = ordersTrigger;
     expect(triggerId).not.toBe('');
     type Status = { paused: boolean; partitions: (PartitionStatus & { owner?: string | null })[] };
-    const statusOf = (server: ServerProcess) => api<Status>(server, 'GET', `/v2/triggers/${triggerId}/status`);
+    const statusOf = (server: ServerProcess) => serverApi<Status>(server, 'GET', `/v2/triggers/${triggerId}/status`);
     const before = (await statusOf(alive('a'))).partitions;
-    await api(alive('b'), 'POST', `/v2/triggers/${triggerId}/pause`);
+    await serverApi(alive('b'), 'POST', `/v2/triggers/${triggerId}/pause`);
     // Server-a learns of the pause made through server-b at its next lease renewal at the latest.
     const paused = (s: Status, id: string) => s.paused && s.partitions.filter((p) => p.owner === id).every((p) => p.state.kind === 'PAUSED');
     await waitFor('server-a to pause its partitions', () => statusOf(alive('a')), (s) => paused(s, 'server-a'), 10_000);
@@ -296,7 +274,7 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
 
     // Seek through server-a: every partition, whichever server runs it, goes back 10 records.
     const offsets = Object.fromEntries(before.map((p) => [String(p.partition), p.end - 10]));
-    await api(alive('a'), 'POST', `/v2/triggers/${triggerId}/seek`, { position: { offsets } });
+    await serverApi(alive('a'), 'POST', `/v2/triggers/${triggerId}/seek`, { position: { offsets } });
     for (const server of [alive('a'), alive('b')]) {
       const seen = await waitFor('the new offsets', () => statusOf(server), (s) => s.partitions.every((p) => p.committed === p.end - 10), 10_000);
       expect(seen.partitions.map((p) => p.lag_records)).toEqual(before.map(() => 10));
@@ -304,7 +282,7 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
     const doneBefore = new Map(all.map((s) => [s, fnLines(s, 'BATCH', 'orders').length]));
 
     // Resume through server-b: the owners replay exactly those records, once.
-    await api(alive('b'), 'POST', `/v2/triggers/${triggerId}/resume`);
+    await serverApi(alive('b'), 'POST', `/v2/triggers/${triggerId}/resume`);
     await waitFor('everything committed again', () => statusOf(alive('a')),
       (s) => !s.paused && s.partitions.every((p) => p.committed === p.end), 30_000);
     const replayed = all.flatMap((s) => fnLines(s, 'BATCH', 'orders').slice(doneBefore.get(s) ?? 0));
@@ -313,6 +291,6 @@ describe('embedded streams on several servers sharing PostgreSQL', () => {
       expect(got).toEqual(Array.from({ length: 10 }, (_, i) => p.end - 10 + i));
     }
     // Redrive works through either server (nothing was dead-lettered here).
-    expect(await api(alive('a'), 'POST', `/v2/triggers/${triggerId}/redrive`)).toMatchObject({ redriven: 0, remaining: 0 });
+    expect(await serverApi(alive('a'), 'POST', `/v2/triggers/${triggerId}/redrive`)).toMatchObject({ redriven: 0, remaining: 0 });
   });
 });

@@ -4,8 +4,10 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { request } from 'undici';
 import { afterAll, beforeAll } from 'vitest';
 import { waitForListening } from './server-output.js';
 
@@ -131,4 +133,29 @@ export function useServerProcess(): ServerContext {
     await cleanup(ctx.label, ctx.dir);
   });
   return ctx;
+}
+
+/** Probes until `ok` holds, every `intervalMs`; past `timeoutMs` it fails naming `what` and the last value seen. */
+export async function waitFor<T>(
+  what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 60_000, intervalMs = 100,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!ok(last)) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await sleep(intervalMs);
+    last = await probe();
+  }
+  return last;
+}
+
+/** One JSON request to a server process's API; anything but a 200 fails with the method, path, status and body. */
+export async function serverApi<T>(server: ServerProcess, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const res = await request(`${server.url}${path}`, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
+  return JSON.parse(text) as T;
 }
