@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EMBEDDED_STREAMS_ON_POSTGRES } from '../packages/server/src/streams/embedded/open.js';
 import { DEAD_LETTER_GAP_MARK } from '../packages/server/src/streams/embedded/test-hooks.js';
 import { cleanup, runCli, runId, serverApi, startServerProcess, tempDir, waitFor, type ServerProcess } from './support/harness.js';
 import { createDatabase } from './support/postgres.js';
@@ -29,13 +28,9 @@ function attempts(server: ServerProcess, offset: number): number {
   return server.log().split('\n').filter((l) => l.startsWith('{') && l.includes('"user_log":true') && l.includes(`ATTEMPT ${offset}"`)).length;
 }
 
-const STORES = [
-  { store: 'SQLite', ready: true },
-  // A server on PostgreSQL serves embedded streams once the switch is on (streams/embedded/open.ts).
-  { store: 'PostgreSQL', ready: EMBEDDED_STREAMS_ON_POSTGRES },
-] as const;
+const STORES = [{ store: 'SQLite' }, { store: 'PostgreSQL' }] as const;
 
-describe.each(STORES)('a server on $store killed between a dead letter and its commit', ({ store, ready }) => {
+describe.each(STORES)('a server on $store killed between a dead letter and its commit', ({ store }) => {
   const label = runId();
   let dir: string;
   let db: string;
@@ -56,7 +51,7 @@ describe.each(STORES)('a server on $store killed between a dead letter and its c
     await cleanup(label, dir);
   });
 
-  it.skipIf(!ready)('dead-letters the record exactly once after the restart', async () => {
+  it('dead-letters the record exactly once after the restart', async () => {
     const first = await start({ FNTS_TEST_DLQ_GAP_MS: '120000' });
     const fnDir = join(dir, 'poisoned');
     await mkdir(fnDir);

@@ -124,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Servers sharing a PostgreSQL database lease the embedded streams' partitions (loaded only then, as the store is).
   const leasing = store instanceof SqliteDatastore ? undefined : await streamLeases(store, config, serverId, logger);
   const leases = leasing?.coordinator;
-  // The embedded log lives in the store, beside the offsets it commits with (none where it is refused: embedded/open.ts);
+  // The embedded log lives in the store, beside the offsets it commits with (embedded/open.ts);
   // on PostgreSQL every commit checks its partition's lease in its transaction.
   let streamLog: StreamLog | undefined = deps.streamLog;
   try {

@@ -4,14 +4,6 @@ import type { StreamLog } from './log.js';
 import type { PostgresLeaseCheck } from './postgres-log.js';
 import { SqliteStreamLog } from './sqlite-log.js';
 
-/**
- * THE switch for embedded streams on PostgreSQL. The log works there (postgres-log.ts: dense offsets whoever
- * appends, wake-ups by LISTEN/NOTIFY, dead letters and commit in one transaction) and each partition is leased to one
- * server at a time, every commit checking the lease (streams/leases/). Set false, a server on PostgreSQL answers the
- * streams routes with 501 FNTS_ERR_STREAM_EMBEDDED_UNAVAILABLE, pointing at Kafka.
- */
-export const EMBEDDED_STREAMS_ON_POSTGRES = true;
-
 export interface StreamLogOptions {
   /** Test hook: see ServerConfig.testDeadLetterGapMs. */
   testDeadLetterGapMs?: number;
@@ -19,11 +11,14 @@ export interface StreamLogOptions {
   leaseCheck?: PostgresLeaseCheck;
 }
 
-/** The embedded log in the server's store, or undefined where embedded streams are refused. */
-export async function openStreamLog(store: SqliteDatastore | PostgresDatastore, opts: StreamLogOptions = {}): Promise<StreamLog | undefined> {
+/**
+ * The embedded log in the server's store. On PostgreSQL it is shared by every server (postgres-log.ts: dense offsets
+ * whoever appends, wake-ups by LISTEN/NOTIFY, dead letters and commit in one transaction), and each partition is leased
+ * to one server at a time, every commit checking the lease (streams/leases/).
+ */
+export async function openStreamLog(store: SqliteDatastore | PostgresDatastore, opts: StreamLogOptions = {}): Promise<StreamLog> {
   // One SQLite file serves one server, which owns every partition: it has no lease to check.
   if (store instanceof SqliteDatastore) return new SqliteStreamLog(store.db, { testDeadLetterGapMs: opts.testDeadLetterGapMs });
-  if (!EMBEDDED_STREAMS_ON_POSTGRES) return undefined;
   // Loaded only here, as the store is: a server on SQLite never loads the PostgreSQL client.
   const { PostgresStreamLog } = await import('./postgres-log.js');
   return PostgresStreamLog.open(store, opts);
