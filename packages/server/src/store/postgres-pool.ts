@@ -31,4 +31,27 @@ export class GuardedPool {
   connect(): Promise<pg.PoolClient> {
     return this.pool.connect().catch(storeError);
   }
+
+  /**
+   * Runs `work` in one transaction on one connection; it answers whether to commit (false rolls back: a fence refused
+   * it). `begin` may set the transaction's options along with BEGIN (one round trip). An error rolls back and is
+   * rethrown (a lost database as the 503); a connection whose ROLLBACK failed is dropped, not handed out again.
+   */
+  async transaction<T>(work: (c: pg.PoolClient) => Promise<{ commit: boolean; value: T }>, begin = 'BEGIN'): Promise<{ commit: boolean; value: T }> {
+    const client = await this.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(begin);
+      const result = await work(client);
+      await client.query(result.commit ? 'COMMIT' : 'ROLLBACK');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      return storeError(err);
+    } finally {
+      client.release(broken);
+    }
+  }
 }

@@ -4,7 +4,7 @@ import type { App, Fn, ListOptions, Page, Trigger } from './models.js';
 import { ChangeListeningCache, CHANGES_CHANNEL } from './postgres-cache.js';
 import { PostgresCallStore } from './postgres-calls.js';
 import { PostgresListener } from './postgres-listen.js';
-import { GuardedPool, storeError } from './postgres-pool.js';
+import { GuardedPool } from './postgres-pool.js';
 import { migrate } from './postgres-schema.js';
 import { appFromRow, fnFromRow, page, triggerFromRow, type AppRow, type FnRow, type TriggerRow } from './rows.js';
 
@@ -124,21 +124,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   private async inTransaction<T>(run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.db.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await run(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      return storeError(err);
-    } finally {
-      client.release(broken);
-    }
+    return (await this.db.transaction(async (c) => ({ commit: true, value: await run(c) }))).value;
   }
 
   async insertApp(app: App): Promise<App> {

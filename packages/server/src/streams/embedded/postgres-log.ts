@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { errors } from '../../errors.js';
 import type { PostgresDatastore } from '../../store/postgres.js';
-import { GuardedPool, storeError } from '../../store/postgres-pool.js';
+import { GuardedPool } from '../../store/postgres-pool.js';
 import {
   headersColumn, messageFromRow, placeMessages, withinBytes,
   type AppendedAt, type CommitFence, type GroupPosition, type LeaseToken, type NewMessage, type PartitionBounds,
@@ -79,30 +79,8 @@ export class PostgresStreamLog implements StreamLog {
     return (await this.db.query<R>(sql, params)).rows;
   }
 
-  /**
-   * Runs `work` in one transaction; it answers whether to commit (false rolls back: a fence refused it). `begin` may
-   * set the transaction's options along with BEGIN (one round trip).
-   */
-  private async transaction<T>(work: (c: pg.PoolClient) => Promise<{ commit: boolean; value: T }>, begin = 'BEGIN'): Promise<{ commit: boolean; value: T }> {
-    const client = await this.db.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query(begin);
-      const result = await work(client);
-      await client.query(result.commit ? 'COMMIT' : 'ROLLBACK');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      return storeError(err);
-    } finally {
-      client.release(broken);
-    }
-  }
-
   async createStream(s: StreamInfo): Promise<StreamInfo> {
-    await this.transaction(async (c) => {
+    await this.db.transaction(async (c) => {
       await c.query(`INSERT INTO streams (${STREAM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
         [s.id, s.name, s.partitions, s.retention_ms, s.created_at, s.updated_at]);
       await c.query(`INSERT INTO stream_partitions (stream_id, partition) SELECT $1, p FROM generate_series(0, $2 - 1) p`, [s.id, s.partitions]);
@@ -136,7 +114,7 @@ export class PostgresStreamLog implements StreamLog {
 
   async deleteStream(id: string): Promise<boolean> {
     if (hasNul(id)) return false;
-    return (await this.transaction(async (c) => {
+    return (await this.db.transaction(async (c) => {
       await c.query(`DELETE FROM stream_messages WHERE stream_id = $1`, [id]);
       await c.query(`DELETE FROM consumer_offsets WHERE stream_id = $1`, [id]);
       return { commit: true, value: ((await c.query(`DELETE FROM streams WHERE id = $1`, [id])).rowCount ?? 0) > 0 };
@@ -144,7 +122,7 @@ export class PostgresStreamLog implements StreamLog {
   }
 
   async append(stream: StreamInfo, messages: NewMessage[], now = Date.now()): Promise<AppendedAt[]> {
-    const { value } = await this.transaction(async (c) => ({ commit: true, value: await this.appendIn(c, stream, messages, now) }));
+    const { value } = await this.db.transaction(async (c) => ({ commit: true, value: await this.appendIn(c, stream, messages, now) }));
     this.wakeReaders(stream.id, value);
     return value;
   }
@@ -240,7 +218,7 @@ export class PostgresStreamLog implements StreamLog {
       await this.db.query(UPSERT_OFFSET, offsetParams(position));
       return true;
     }
-    return (await this.transaction(async (c) => {
+    return (await this.db.transaction(async (c) => {
       await c.query(UPSERT_OFFSET, offsetParams(position));
       const commit = await this.fenceHolds(c, position, fence);
       return { commit, value: commit };
@@ -248,7 +226,7 @@ export class PostgresStreamLog implements StreamLog {
   }
 
   async deadLetterAndCommit(deadLetters: StreamInfo, letters: NewMessage[], position: GroupPosition, fence: CommitFence): Promise<boolean> {
-    const { commit, value } = await this.transaction(async (c) => {
+    const { commit, value } = await this.db.transaction(async (c) => {
       const appended = await this.appendIn(c, deadLetters, letters, Date.now());
       await deadLetterGap(this.opts.testDeadLetterGapMs ?? 0);
       await c.query(UPSERT_OFFSET, offsetParams(position));
@@ -282,7 +260,7 @@ export class PostgresStreamLog implements StreamLog {
   }
 
   async trim(now = Date.now()): Promise<number> {
-    return (await this.transaction(async (c) => {
+    return (await this.db.transaction(async (c) => {
       // Servers sharing the database trim in turn: whoever finds the lock taken leaves this pass to the holder.
       const { rows } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [TRIM_LOCK]);
       if (!rows[0]?.ok) return { commit: true, value: 0 };
