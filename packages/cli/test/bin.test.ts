@@ -39,6 +39,8 @@ async function copyOfBin(): Promise<string> {
   return join(dir, 'fnts');
 }
 
+// The bin is a #!/bin/sh launcher and the tests drive it with Linux paths and signals; on other platforms (never in
+// CI, which is Debian) there is nothing of it to test.
 const describeOnLinux = process.platform === 'linux' ? describe : describe.skip;
 
 describeOnLinux('the fnts bin', () => {
