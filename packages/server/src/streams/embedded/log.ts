@@ -107,8 +107,18 @@ export function headersColumn(headers: Record<string, string> | undefined): stri
   return headers && Object.keys(headers).length > 0 ? JSON.stringify(headers) : null;
 }
 
+/** A stored message as both stores' SELECTs return it (headers as their JSON text). */
+export interface MessageRow {
+  partition: number;
+  offset: number;
+  ts: number;
+  key: Buffer | null;
+  value: Buffer;
+  headers: string | null;
+}
+
 /** A stored row as the engine reads it. */
-export function messageFromRow(r: { partition: number; offset: number; ts: number; key: Buffer | null; value: Buffer; headers: string | null }): StoredMessage {
+export function messageFromRow(r: MessageRow): StoredMessage {
   return {
     partition: r.partition,
     offset: r.offset,

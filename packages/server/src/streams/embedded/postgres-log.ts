@@ -4,7 +4,7 @@ import type { PostgresDatastore } from '../../store/postgres.js';
 import { GuardedPool } from '../../store/postgres-pool.js';
 import {
   headersColumn, messageFromRow, placeMessages, withinBytes,
-  type AppendedAt, type CommitFence, type GroupPosition, type LeaseToken, type NewMessage, type PartitionBounds,
+  type AppendedAt, type CommitFence, type GroupPosition, type MessageRow, type LeaseToken, type NewMessage, type PartitionBounds,
   type StoredMessage, type StreamInfo, type StreamLog,
 } from './log.js';
 import { deadLetterGap } from './test-hooks.js';
@@ -16,15 +16,6 @@ export const APPENDS_CHANNEL = 'fnts_stream_appends';
 const TRIM_LOCK = 0x666e7474;
 
 const STREAM_COLUMNS = 'id, name, partitions, retention_ms, created_at, updated_at';
-
-interface MessageRow {
-  partition: number;
-  offset: number;
-  ts: number;
-  key: Buffer | null;
-  value: Buffer;
-  headers: string | null;
-}
 
 /** PostgreSQL text cannot hold U+0000: nothing stored is named with one. */
 const hasNul = (s: string | undefined): boolean => s !== undefined && s.includes('\u0000');

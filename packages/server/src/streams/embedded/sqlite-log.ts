@@ -2,20 +2,11 @@ import type Database from 'better-sqlite3';
 import { statementCache } from '../../store/statements.js';
 import {
   headersColumn, messageFromRow, placeMessages, withinBytes,
-  type AppendedAt, type CommitFence, type GroupPosition, type NewMessage, type PartitionBounds, type StoredMessage,
+  type AppendedAt, type CommitFence, type GroupPosition, type MessageRow, type NewMessage, type PartitionBounds, type StoredMessage,
   type StreamInfo, type StreamLog,
 } from './log.js';
 import { deadLetterGapSync } from './test-hooks.js';
 import { AppendWaiters } from './wake.js';
-
-interface MessageRow {
-  partition: number;
-  offset: number;
-  ts: number;
-  key: Buffer | null;
-  value: Buffer;
-  headers: string | null;
-}
 
 export interface SqliteStreamLogOptions {
   /** Test hook: stall this long between the dead letters and the commit, inside their transaction (0 = off). */
