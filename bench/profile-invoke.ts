@@ -2,22 +2,19 @@
 // `/invoke` calls at it from this process (so the client's own work is not in the profile), and prints the server's
 // CPU time per call by area (fnts files, each package, node internals, GC) and its heaviest functions.
 // Run with `npm run bench:profile [-- <calls> <clients>]`; see bench/README.md.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { BODY, expect200 } from './baseline.js';
+import { startServerChild } from './server-child.js';
 import { closedLoop, CleanupStack, fmt, progress, removeLabelled, renderTable, summarize } from './support.js';
 
 const BENCH_LABEL = 'fnts.bench';
 const FUNC_SOURCE = "import { handle } from '@fnts/fdk';\nhandle(async (input) => ({ ok: true, input }));\n";
-// bench/dist/ → the repo root.
-const SERVER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'server', 'dist', 'main.js');
 
 interface ProfileNode {
   id: number;
@@ -107,30 +104,18 @@ async function main(): Promise<void> {
       dir: funcDir, version: '0.0.1', labels: { [BENCH_LABEL]: runId },
       func: { schema_version: 20180708, name: `fnts-profile-${runId}`, version: '0.0.1', runtime: 'typescript' },
     });
-    const env: NodeJS.ProcessEnv = {
-      ...process.env, FNTS_HOST: '127.0.0.1', FNTS_PORT: '0', FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'warn',
-      FNTS_IOFS_DIR: join(work, 'iofs'), FNTS_CONTAINER_LABELS: label, FNTS_MAX_CONTAINERS_PER_FN: String(Math.max(1, clients)),
-    };
-    // Each node start would pay for extra CA certificates it never uses here.
-    delete env.NODE_EXTRA_CA_CERTS;
-    const server = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, SERVER_MAIN], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<void>((res) => server.once('exit', () => res()));
     // SIGINT: the server closes cleanly (its containers removed) and node writes the profile as it exits.
-    let stopping: Promise<void> | undefined;
-    const stopServer = () => (stopping ??= (async () => {
-      server.kill('SIGINT');
-      await exited;
-    })());
-    cleanup.add('stop the server', stopServer);
-    const url = await new Promise<string>((res, rej) => {
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (\S+)/.exec(out);
-        if (m) res(m[1] as string);
-      });
-      server.once('exit', (code) => rej(new Error(`server exited (${code}) before listening: ${out}`)));
+    const server = await startServerChild({
+      env: {
+        FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'warn', FNTS_IOFS_DIR: join(work, 'iofs'), FNTS_CONTAINER_LABELS: label,
+        FNTS_MAX_CONTAINERS_PER_FN: String(Math.max(1, clients)),
+      },
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+      passStderr: true,
     });
+    const { url } = server;
+    const stopServer = () => server.stop('SIGINT');
+    cleanup.add('stop the server', stopServer);
     const http = new Pool(url, { connections: Math.max(2, clients), keepAliveTimeout: 60_000 });
     cleanup.add('close the client', () => http.close().catch(() => undefined));
     const api = async (path: string, body: unknown) => JSON.parse(await expect200(
@@ -143,9 +128,9 @@ async function main(): Promise<void> {
     await closedLoop({ workers: clients, calls: 2000, maxMs: 30_000, call: invoke });
     progress(`warm; profiling ${calls} calls with ${clients} client(s)`);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
-    const cpuBefore = await cpuOf(server.pid as number);
+    const cpuBefore = await cpuOf(server.pid);
     const measured = summarize(await closedLoop({ workers: clients, calls, maxMs: 120_000, call: invoke }));
-    const cpuAfter = await cpuOf(server.pid as number);
+    const cpuAfter = await cpuOf(server.pid);
     const toUs = Number(process.hrtime.bigint() / 1000n);
     await http.close();
     await stopServer();

@@ -1,10 +1,10 @@
 // Scaling out at 8 clients: the same hot function under each scale-out rule (FNTS_SCALE_OUT) and with a declared
-// per-container concurrency, each on its own in-process server, measured in alternating blocks (bench/README.md).
-import type { AddressInfo } from 'node:net';
+// per-container concurrency, each on its own server process, measured in alternating blocks (bench/README.md).
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { buildApp, loadConfig } from '@fnts/server';
 import { BODY, expect200, SOCKET_NAME } from './baseline.js';
+import { serverEnv, startServerChild } from './server-child.js';
 import {
   closedLoop, emptySamples, fmt, mergeInto, publishedSockets, renderTable, summarize, type LatencySummary, type Samples,
 } from './support.js';
@@ -52,15 +52,14 @@ export async function scalingPhase(opts: {
   const running: Running[] = [];
   try {
     for (const [i, variant] of SCALING_VARIANTS.entries()) {
-      const iofs = join(opts.work, `scaling-${i}`);
-      const app = await buildApp({
-        config: loadConfig({
-          FNTS_DB: ':memory:', FNTS_LOG_LEVEL: 'warn', FNTS_IOFS_DIR: iofs, FNTS_CONTAINER_LABELS: opts.label,
-          FNTS_MAX_CONTAINERS_PER_FN: String(opts.clients), FNTS_SCALE_OUT: variant.scaleOut, DOCKER_HOST: process.env.DOCKER_HOST,
-        }),
+      const dir = join(opts.work, `scaling-${i}`);
+      await mkdir(dir);
+      const server = await startServerChild({
+        env: serverEnv(dir, opts.label, { FNTS_MAX_CONTAINERS_PER_FN: String(opts.clients), FNTS_SCALE_OUT: variant.scaleOut }),
+        passStderr: true,
       });
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const http = new Pool(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, { connections: 16, keepAliveTimeout: 60_000 });
+      const iofs = join(dir, 'iofs');
+      const http = new Pool(server.url, { connections: 16, keepAliveTimeout: 60_000 });
       const post = async (path: string, body: string) =>
         expect200(await http.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body }), `POST ${path}`);
       const appId = (JSON.parse(await post('/v2/apps', JSON.stringify({ name: `scaling-${i}` }))) as { id: string }).id;
@@ -70,7 +69,7 @@ export async function scalingPhase(opts: {
       const call = async () => void (await post(`/invoke/${fnId}`, BODY));
       running.push({ variant, iofs, samples: emptySamples(), call, close: async () => {
         await http.close();
-        await app.close();
+        await server.stop();
       } });
       // Warm until the pool stops growing: each rule settles on its own number of containers.
       let before = -1;

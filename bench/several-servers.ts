@@ -2,7 +2,6 @@
 // (deploy/nginx/fnts.conf) to that one server, and through nginx to two servers, side by side with the ratios; each
 // server on its own SQLite file, and again with two servers sharing one PostgreSQL database.
 // Run with `npm run bench:servers`; see bench/README.md for what each figure means.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { Pool } from 'undici';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { startNginx } from './nginx.js';
+import { serverEnv, startServerChild, type ServerChild } from './server-child.js';
 import { createDatabase, startPostgresCluster } from './postgres.js';
 import {
   CleanupStack, closedLoop, emptySamples, fmt, JsonApi, mergeInto, msSince, progress, removeLabelled, renderTable,
@@ -19,7 +19,6 @@ import {
 } from './support.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SERVER_MAIN = join(ROOT, 'packages/server/dist/main.js');
 const NGINX_CONF = join(ROOT, 'deploy/nginx/fnts.conf');
 
 /** Sized so the whole run stays around four minutes on 2 cores (five paths). */
@@ -41,49 +40,10 @@ const BENCH_LABEL = 'fnts.bench';
 const FUNC_SOURCE = "import { handle } from '@fnts/fdk';\nhandle(async (input) => ({ ok: true, input }));\n";
 const BODY = '{"bench":true}';
 
-interface ServerChild {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/**
- * `fnts-server` as its own process (its own event loop, as in production) on a free loopback port, with its own
- * SQLite file unless given a database.
- */
+/** A server on its own SQLite file unless given a database. */
 async function startServer(dir: string, label: string, db = join(dir, 'fnts.db')): Promise<ServerChild> {
   await mkdir(dir, { recursive: true });
-  const child = spawn(process.execPath, [SERVER_MAIN], {
-    env: {
-      ...process.env,
-      FNTS_HOST: '127.0.0.1', FNTS_PORT: '0', FNTS_DB: db, FNTS_STATE_DIR: dir,
-      FNTS_IOFS_DIR: join(dir, 'iofs'), FNTS_CONTAINER_LABELS: label, FNTS_LOG_LEVEL: 'warn', FNTS_LOG_FORMAT: 'json',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let printed = '';
-  const stop = () => new Promise<void>((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    child.once('exit', () => done());
-    child.kill('SIGTERM');
-  });
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${printed}`)), PLAN.startTimeoutMs);
-    child.stderr?.on('data', (d: Buffer) => (printed += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      printed += d.toString();
-      const m = /fnts server listening on (http:\/\/\S+)/.exec(printed);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`server exited with ${code}:\n${printed}`));
-    });
-  });
-  return { url, child, stop };
+  return startServerChild({ env: serverEnv(dir, label, { FNTS_DB: db }), timeoutMs: PLAN.startTimeoutMs });
 }
 
 /** The bench app, its functions and one HTTP trigger each (`/t/bench/f<i>`), the same names on every server. */

@@ -3,24 +3,22 @@
 // 1 byte/s, use `Expect: 100-continue`, or announce a body over the limit; and a normal caller throughout.
 // Prints the server's RSS before and after, calls by kind and status, the server log's size and containers leaked.
 // Run with `npm run bench:soak` (SOAK_SECONDS, SOAK_KINDS to narrow it). Every loop is bounded in time and in iterations.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
+import { startServerChild } from './server-child.js';
 import { CleanupStack, fmt, JsonApi, progress, removeLabelled, renderTable, sleep } from './support.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 /** SOAK_KINDS=flood,expect runs only those hostile loops (beside the normal caller), to see what each one costs. */
 const ONLY = process.env.SOAK_KINDS ? new Set(process.env.SOAK_KINDS.split(',')) : undefined;
 const BENCH_LABEL = 'fnts.bench';
-const SERVER_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'server', 'dist', 'main.js') // from bench/dist;
 const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 /** Upper bound on iterations of any one loop, whatever the time: loops end at the deadline or here. */
 const MAX_ITERATIONS = 100_000;
@@ -57,29 +55,6 @@ async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
-}
-
-/** Starts the server process and resolves with its URL once it prints its listening line. */
-function startServer(env: Record<string, string>, onLogBytes: (n: number) => void): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [SERVER_MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    let started = false;
-    const timer = setTimeout(() => reject(new Error('the server did not start within 30 s')), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      onLogBytes(chunk.length);
-      if (started) return;
-      seen = (seen + chunk.toString()).slice(-8192);
-      const m = /fnts server listening on (http:\/\/\S+)/.exec(seen);
-      if (m?.[1]) {
-        started = true;
-        clearTimeout(timer);
-        resolvePromise({ child, url: m[1] });
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-    child.once('exit', (code) => reject(new Error(`the server exited with code ${code}`)));
-  });
 }
 
 class Tally {
@@ -149,16 +124,18 @@ async function main(): Promise<void> {
     }
 
     let logBytes = 0;
-    const { child, url } = await startServer({
-      FNTS_PORT: '0', FNTS_HOST: '127.0.0.1', FNTS_DB: ':memory:', FNTS_IOFS_DIR: join(work, 'iofs'),
-      FNTS_CONTAINER_LABELS: label, FNTS_LOG_LEVEL: 'info', FNTS_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
-      FNTS_BODY_READ_TIMEOUT_MS: '5000', FNTS_MAX_QUEUE_PER_FN: '20',
-    }, (n) => (logBytes += n));
+    const { child, url, stop } = await startServerChild({
+      env: {
+        FNTS_DB: ':memory:', FNTS_IOFS_DIR: join(work, 'iofs'), FNTS_CONTAINER_LABELS: label, FNTS_LOG_LEVEL: 'info',
+        FNTS_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES), FNTS_BODY_READ_TIMEOUT_MS: '5000', FNTS_MAX_QUEUE_PER_FN: '20',
+      },
+      onStdout: (chunk) => (logBytes += chunk.length),
+      passStderr: true,
+    });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     cleanup.add('stop the server', async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, sleep(20_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await Promise.race([stop(), sleep(20_000)]);
+      await stop('SIGKILL');
     });
     const pool = new Pool(url, { connections: 32 });
     cleanup.add('close the client pool', () => pool.close());
