@@ -4,6 +4,7 @@
 import { Readable } from 'node:stream';
 import { decodeInput, describeError, encodeOutput, parseDeadline } from './codec.js';
 import { CallContext, type Context } from './context.js';
+import { LazyLogFrames } from './log-frames.js';
 import { BatchEventError } from './errors.js';
 import { collectRequestHeaders, wireResponseHeaders, type HeaderMap } from './headers.js';
 import { HEADER, HTTP_REQUEST_INTENT, STATUS } from '@fnts/api/contract';
@@ -35,7 +36,7 @@ export interface CallResponse {
 /** Where the FDK's own messages go; injectable so tests can watch them. */
 export interface CallLog {
   error(message: string, error?: unknown): void;
-  /** Writes a log frame line to both stdout and stderr. */
+  /** A call began: its log frame line goes to stdout and to stderr before the next thing each prints (log-frames.ts). */
   frame(line: string): void;
 }
 
@@ -46,13 +47,12 @@ export interface CallDeps {
   readonly now: () => number;
 }
 
+let frames: LazyLogFrames | undefined;
+
 /** Logs to the process's own stdout and stderr, which the platform captures per call. */
 export const processLog: CallLog = {
   error: (message, error) => (error === undefined ? console.error(message) : console.error(message, error)),
-  frame: (line) => {
-    process.stdout.write(line);
-    process.stderr.write(line);
-  },
+  frame: (line) => (frames ??= new LazyLogFrames()).begin(line),
 };
 
 // setTimeout fires at once for delays above 2^31-1 ms, so a deadline that far

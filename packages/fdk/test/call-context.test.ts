@@ -216,15 +216,51 @@ describe('HTTP trigger calls', () => {
 });
 
 describe('log framing', () => {
-  it('writes \\n<NAME>=<header value> to stdout and stderr at the start of each call', async () => {
+  it('writes \\n<NAME>=<header value> to stdout and stderr before the first output of each call', async () => {
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const h = await start(() => 'ok', { FN_LOGFRAME_NAME: 'FN_CALL', FN_LOGFRAME_HDR: 'fn-call-id' });
-    await h.call({ headers: { 'Fn-Call-Id': 'c-42' }, body: '' });
-    await h.call({ body: '' }); // no header, no frame
-    const frames = (spy: typeof out) => spy.mock.calls.map(([chunk]) => String(chunk)).filter((s) => s.includes('FN_CALL'));
-    expect(frames(out)).toEqual(['\nFN_CALL=c-42\n']);
-    expect(frames(err)).toEqual(['\nFN_CALL=c-42\n']);
+    const h = await start((input: unknown) => {
+      if (input === 'quiet') return 'ok';
+      process.stdout.write(`out ${String(input)}\n`);
+      process.stdout.write('more\n');
+      if (input === 'both') process.stderr.write('err\n');
+      return 'ok';
+    }, { FN_LOGFRAME_NAME: 'FN_CALL', FN_LOGFRAME_HDR: 'fn-call-id' });
+    const text = { 'Content-Type': 'text/plain' };
+    await h.call({ headers: { ...text, 'Fn-Call-Id': 'c-41' }, body: 'quiet' }); // printed nothing: no frame at all
+    await h.call({ headers: { ...text, 'Fn-Call-Id': 'c-42' }, body: 'both' });
+    await h.call({ headers: { ...text, 'Fn-Call-Id': 'c-43' }, body: 'one' });
+    const written = (spy: typeof out) => spy.mock.calls.map(([chunk]) => String(chunk));
+    expect(written(out)).toEqual(['\nFN_CALL=c-42\n', 'out both\n', 'more\n', '\nFN_CALL=c-43\n', 'out one\n', 'more\n']);
+    expect(written(err)).toEqual(['\nFN_CALL=c-42\n', 'err\n']);
+  });
+
+  it('frames output written with fs.writeSync to descriptors 1 and 2 too', async () => {
+    const fs = await import('node:fs');
+    const seen: string[] = [];
+    const writeSync = vi.spyOn(fs.default, 'writeSync').mockImplementation((fd: number, data: unknown) => {
+      seen.push(`${fd}:${String(data)}`);
+      return 0;
+    });
+    const h = await start(() => {
+      fs.default.writeSync(1, 'flood\n');
+      fs.default.writeSync(1, 'more\n');
+      fs.default.writeSync(7, 'a file\n');
+      return 'ok';
+    }, { FN_LOGFRAME_NAME: 'FN_CALL', FN_LOGFRAME_HDR: 'fn-call-id' });
+    await h.call({ headers: { 'Fn-Call-Id': 'c-44' }, body: '' });
+    expect(seen).toEqual(['1:\nFN_CALL=c-44\n', '1:flood\n', '1:more\n', '7:a file\n']);
+    expect(writeSync).toHaveBeenCalledTimes(4);
+  });
+
+  it('writes no frame for a call without the header', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const h = await start(() => {
+      process.stdout.write('hi\n');
+      return 'ok';
+    }, { FN_LOGFRAME_NAME: 'FN_CALL', FN_LOGFRAME_HDR: 'fn-call-id' });
+    await h.call({ body: '' });
+    expect(out.mock.calls.some(([chunk]) => String(chunk).includes('FN_CALL'))).toBe(false);
   });
 
   it('writes no frame unless both variables are set', async () => {
