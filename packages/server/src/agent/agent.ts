@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import { ClientGoneError, errors, type FntsError, isFntsError } from '../errors.js';
 import { explainCallFailure } from './call-failure.js';
+import { requestCall, WHOLE_ANSWER_BYTES, type CallAnswer } from './call-request.js';
 import { errorDetailOf, readErrorBody } from './fdk-error.js';
 import { CALL_OUTCOMES, fnLabels, type CallOutcome, type FnLabels, type Metrics } from '../metrics.js';
 import type { App, Fn } from '../store/models.js';
@@ -64,7 +65,8 @@ export interface CallEnd {
 /** A successful call: the FDK said 200. The body streams; the container is released when it ends. */
 export interface CallResponse {
   headers: HeaderMap;
-  body: Readable;
+  /** The whole body when it was small (call-request.ts), else a stream of it. */
+  body: Buffer | Readable;
 }
 
 const CALL_ID = HEADER.callId.toLowerCase();
@@ -232,7 +234,8 @@ export class Agent {
     };
     try {
       const res = await this.dispatch(req, timing);
-      finished(res.body, (err) => done(err ? 'killed' : 'success', err ?? undefined));
+      if (Buffer.isBuffer(res.body)) done('success');
+      else finished(res.body, (err) => done(err ? 'killed' : 'success', err ?? undefined));
       return res;
     } catch (err) {
       done(isFntsError(err) ? outcomeOf(err) : 'error', err as Error);
@@ -261,15 +264,14 @@ export class Agent {
       else void pool.discard(container);
     };
 
-    let res;
+    let res: CallAnswer;
     try {
-      res = await container.client.request({
+      res = await requestCall(container.client, {
         path: CALL_PATH,
         method: CALL_METHOD,
         headers: { ...req.headers, [CALL_ID]: req.callId, [DEADLINE]: formatDeadline(deadline) },
         body,
-        signal: ac,
-      });
+      }, ac, WHOLE_ANSWER_BYTES);
     } catch (err) {
       // Explained before the container is removed, so a removal's SIGKILL is never taken for the cause.
       const failure = await explainCallFailure(container, ac, err);
@@ -280,22 +282,27 @@ export class Agent {
 
     switch (res.statusCode) {
       case 200: {
+        if (res.whole) {
+          settle(!ac.aborted);
+          return { headers: res.headers, body: res.whole };
+        }
         // A deadline or disconnect while the body streams kills the container; a clean end keeps it.
-        finished(res.body, (err) => settle(!err && !ac.aborted));
-        return { headers: res.headers as HeaderMap, body: res.body };
+        const streamed = res.body as Readable;
+        finished(streamed, (err) => settle(!err && !ac.aborted));
+        return { headers: res.headers, body: streamed };
       }
       case 502:
       case 504: {
         // The FDK caught the failure itself and the container is kept (CONTRACT §2.2). Fn discards the FDK's body;
         // fnts keeps the function's own error message from it (bounded), so the caller learns what went wrong.
-        const { head, complete } = await readErrorBody(res.body);
+        const { head, complete } = await readErrorBody(res.whole ?? (res.body as Readable));
         settle(complete && !ac.aborted);
         if (res.statusCode === 504) throw errors.timedOut();
         throw errors.functionFailed(errorDetailOf(head));
       }
       default:
         this.log.warn({ call_id: req.callId, status: res.statusCode }, 'function answered an invalid status');
-        res.body.destroy();
+        res.body?.destroy();
         settle(false);
         throw errors.invalidResponse(`the function answered status ${res.statusCode}; the FDK answers 200, 502 or 504`);
     }

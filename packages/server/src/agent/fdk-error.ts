@@ -52,7 +52,8 @@ function bounded(text: string, max: number): string {
  * Resolves `{ head, complete }`; `complete` is false when the body was cut (too long, or it failed), and then
  * the container should not serve again.
  */
-export function readErrorBody(body: Readable): Promise<{ head: Buffer; complete: boolean }> {
+export function readErrorBody(body: Readable | Buffer): Promise<{ head: Buffer; complete: boolean }> {
+  if (Buffer.isBuffer(body)) return Promise.resolve({ head: body.subarray(0, MAX_ERROR_BODY_BYTES), complete: true });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let kept = 0;

@@ -8,7 +8,8 @@ import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, tri
 import { ClientGoneError, errors, isFntsError } from '../errors.js';
 import { authorize } from './auth.js';
 import { CallTargets, type CallTarget } from './call-targets.js';
-import { answerError, readAll, sendBuffer, sendEmpty, sendStream, SMALL_BODY } from './call-response.js';
+import { WHOLE_ANSWER_BYTES } from '../agent/call-request.js';
+import { answerError, readAll, sendBuffer, sendEmpty, sendStream } from './call-response.js';
 import type { ApiDeps } from './deps.js';
 import { RequestBodyReader } from './request-body.js';
 
@@ -149,7 +150,10 @@ export class CallEndpoint {
       const out = await this.deps.agent.call({
         app: target.app, fn: target.fn, callId, headers, body, signal: gone, origin,
       });
-      if (body instanceof Readable) finished(out.body, () => body.destroy());
+      if (body instanceof Readable) {
+        if (Buffer.isBuffer(out.body)) body.destroy();
+        else finished(out.body, () => body.destroy());
+      }
       return out;
     } catch (err) {
       if (body instanceof Readable) body.destroy(); // frees its streaming slot even if no container took it
@@ -165,8 +169,9 @@ export class CallEndpoint {
 
   /** The function's answer: whole when it is small and its length known, else streamed. */
   private async answer(res: ServerResponse, status: number, headers: HeaderMap, out: CallResponse, callId: string): Promise<void> {
+    if (Buffer.isBuffer(out.body)) return sendBuffer(res, status, headers, out.body);
     const length = Number(out.headers['content-length'] ?? NaN);
-    if (length <= SMALL_BODY) sendBuffer(res, status, headers, await readAll(out.body, SMALL_BODY));
+    if (length <= WHOLE_ANSWER_BYTES) sendBuffer(res, status, headers, await readAll(out.body, WHOLE_ANSWER_BYTES));
     else sendStream(res, status, headers, out.body, callId, this.log);
   }
 }

@@ -9,11 +9,6 @@ import { errors, isFntsError } from '../errors.js';
  * bodies fastify's reply and error handler (error-handler.ts) give, without a reply object per call.
  */
 
-/**
- * Bodies up to this size with a declared length are read whole and sent in one write each way: every extra
- * write on the socket can wake the other process once more, which dominated small hot calls (bench/invoke.ts).
- */
-export const SMALL_BODY = 64 * 1024;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const OCTET = 'application/octet-stream';

@@ -231,8 +231,10 @@ export class DetachedCallQueue {
       const res = await this.deps.agent.call({
         app, fn, callId: call.id, headers: call.headers, body: call.body, signal: NEVER, origin: { detached: true },
       });
-      res.body.resume();
-      await finished(res.body);
+      if (!Buffer.isBuffer(res.body)) {
+        res.body.resume();
+        await finished(res.body);
+      }
       await this.ended(call, resultAt(createdMs, Date.now(), { status: 'success' }));
     } catch (err) {
       await this.failed(call, err, createdMs);

@@ -323,6 +323,7 @@ export class TriggerRunner {
     try {
       const origin = { triggerId: this.trigger.id, batch: `${batch.stream}/${batch.range.partition}@${batch.range.first}-${batch.range.last}` };
       const res = await this.deps.agent.call({ app, fn, callId, headers: batchHeaders(batch), body, signal, origin });
+      if (Buffer.isBuffer(res.body)) return { kind: 'ok', body: res.body.subarray(0, MAX_RESPONSE_BYTES).toString('utf8') };
       let size = 0;
       const chunks: Buffer[] = [];
       for await (const chunk of res.body) {
