@@ -54,6 +54,7 @@ function serve(socketPaths: readonly string[]): Server {
 
 export interface BareProxy {
   url: string;
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -68,7 +69,7 @@ export function startBareProxy(socketPaths: readonly string[]): Promise<BareProx
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = LISTENING.exec(out);
-      if (m?.[1]) ok({ url: m[1], close: async () => { child.kill('SIGTERM'); await exited; } });
+      if (m?.[1]) ok({ url: m[1], pid: child.pid as number, close: async () => { child.kill('SIGTERM'); await exited; } });
     });
     child.once('exit', (code) => fail(new Error(`the bare proxy exited (${code}) before listening: ${out}`)));
   });

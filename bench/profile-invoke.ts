@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
-import { BODY, expect200 } from './baseline.js';
+import { startBareProxy } from './bare-proxy.js';
+import { BODY, expect200, SOCKET_NAME } from './baseline.js';
 import { startServerChild } from './server-child.js';
-import { closedLoop, CleanupStack, fmt, progress, removeLabelled, renderTable, summarize } from './support.js';
+import { closedLoop, CleanupStack, fmt, progress, publishedSockets, removeLabelled, renderTable, summarize } from './support.js';
 
 const BENCH_LABEL = 'fnts.bench';
 const FUNC_SOURCE = "import { handle } from '@fnts/fdk';\nhandle(async (input) => ({ ok: true, input }));\n";
@@ -132,6 +133,18 @@ async function main(): Promise<void> {
     const measured = summarize(await closedLoop({ workers: clients, calls, maxMs: 120_000, call: invoke }));
     const cpuAfter = await cpuOf(server.pid);
     const toUs = Number(process.hrtime.bigint() / 1000n);
+    // The baseline in the same run: the bare proxy's CPU per call over the same containers, the same client loop.
+    const bare = await startBareProxy((await publishedSockets(join(work, 'iofs'), SOCKET_NAME)).slice(0, Math.max(1, clients)));
+    cleanup.add('stop the bare proxy', () => bare.close());
+    const bareHttp = new Pool(bare.url, { connections: Math.max(2, clients), keepAliveTimeout: 60_000 });
+    const viaBare = async () => {
+      await expect200(await bareHttp.request({ path: '/', method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }), 'bare');
+    };
+    await closedLoop({ workers: clients, calls: 2000, maxMs: 30_000, call: viaBare });
+    const bareBefore = await cpuOf(bare.pid);
+    const bareMeasured = summarize(await closedLoop({ workers: clients, calls, maxMs: 120_000, call: viaBare }));
+    const bareAfter = await cpuOf(bare.pid);
+    await bareHttp.close();
     await http.close();
     await stopServer();
     const file = (await readdir(profDir).catch(() => [] as string[])).find((f) => f.endsWith('.cpuprofile'));
@@ -146,6 +159,11 @@ async function main(): Promise<void> {
     const user = (cpuAfter.userUs - cpuBefore.userUs) / n;
     const sys = (cpuAfter.sysUs - cpuBefore.sysUs) / n;
     console.log(`server CPU actually used (from /proc): ${fmt(user + sys, 1)} µs per call (user ${fmt(user, 1)}, system ${fmt(sys, 1)})`);
+    const bareN = bareMeasured.calls;
+    const bareUs = (bareAfter.userUs - bareBefore.userUs + bareAfter.sysUs - bareBefore.sysUs) / bareN;
+    console.log(`bare proxy, same containers and client (baseline): ${fmt(bareUs, 1)} µs CPU per call `
+      + `(user ${fmt((bareAfter.userUs - bareBefore.userUs) / bareN, 1)}, system ${fmt((bareAfter.sysUs - bareBefore.sysUs) / bareN, 1)}), `
+      + `p50 ${fmt(bareMeasured.p50Ms, 3)} ms; server ÷ bare CPU per call ${fmt((user + sys) / bareUs)}×`);
     console.log(table(byArea, n, busyUs, 30));
     console.log('\nheaviest functions (self time)');
     console.log(table(byFn, n, busyUs, 40));

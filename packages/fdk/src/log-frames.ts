@@ -45,11 +45,12 @@ export class LazyLogFrames {
 
   private hookStream(stream: NodeJS.WriteStream, fd: number): void {
     const original = stream.write as (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) => boolean;
-    const frames = this;
+    const due = (c: unknown) => this.due(fd, c);
+    const written = this.written;
     const hook = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-      const frame = frames.due(fd, chunk);
+      const frame = due(chunk);
       if (frame !== undefined) {
-        frames.written.set(fd, frame); // first: a stream backed by fs.writeSync must not frame twice
+        written.set(fd, frame); // first: a stream backed by fs.writeSync must not frame twice
         original.call(this, frame);
       }
       return original.call(this, chunk, ...rest);
@@ -62,14 +63,13 @@ export class LazyLogFrames {
   private hookWriteSync(): void {
     const original = fs.writeSync;
     this.originalWriteSync = original;
-    const frames = this;
-    const hook = function (fd: number, ...rest: unknown[]): number {
+    const hook = (fd: number, ...rest: unknown[]): number => {
       if (fd === STDOUT || fd === STDERR) {
-        const frame = frames.due(fd, rest[0]);
+        const frame = this.due(fd, rest[0]);
         if (frame !== undefined) {
           // Marked only once written: an EAGAIN thrown here reaches the caller, who retries, and so does the frame.
           original(fd, frame);
-          frames.written.set(fd, frame);
+          this.written.set(fd, frame);
         }
       }
       return (original as (fd: number, ...r: unknown[]) => number)(fd, ...rest);
