@@ -47,6 +47,11 @@ const PLAN = {
 
 const BENCH_LABEL = 'fnts.bench';
 const DLQ = 'bench.dlq';
+/** BENCH_STREAM_CELLS=1x1,4x1 runs only those throughput cells (partitions x batch size), e.g. under a profiler. */
+const CELLS = process.env.BENCH_STREAM_CELLS?.split(',');
+const wanted = (c: { partitions: number; batchSize: number }): boolean => !CELLS || CELLS.includes(`${c.partitions}x${c.batchSize}`);
+/** BENCH_STREAM_STORES=sqlite leaves PostgreSQL out. */
+const STORES = process.env.BENCH_STREAM_STORES?.split(',');
 /** A no-op batch function; with BENCH_LOG=1 (fn config) it logs when each call starts and which offsets it got. */
 const FUNC_SOURCE = `import { handle } from '@fnts/fdk';
 const log = process.env.BENCH_LOG === '1';
@@ -439,7 +444,7 @@ async function runOn(name: StoreRun['store'], setup: StoreSetup, docker: Docker,
 
     const throughput: ThroughputResult[] = [];
     let warmFor = 0;
-    for (const cell of PLAN.throughput) {
+    for (const cell of PLAN.throughput.filter(wanted)) {
       if (cell.partitions !== warmFor) {
         const tw = process.hrtime.bigint();
         const containers = await warmUp(ctx, noop.id, cell.partitions);
@@ -543,7 +548,8 @@ async function main(): Promise<void> {
     runs.push(await runOn('SQLite', { config, store: sqliteStore, storeRead: sqliteRead(sqliteStore) }, docker, label, runId, image, cleanup));
     // PostgreSQL: the database FNTS_BENCH_POSTGRES_URL names, or a throwaway cluster of Debian's server when it is installed.
     let pgUrl = process.env.FNTS_BENCH_POSTGRES_URL;
-    if (!pgUrl && postgresBinDir()) {
+    if (STORES && !STORES.includes('postgresql')) pgUrl = '';
+    else if (!pgUrl && postgresBinDir()) {
       const cluster = await startPostgresCluster();
       cleanup.add('stop the PostgreSQL cluster', () => cluster.stop());
       pgUrl = await createDatabase(cluster.url, 'fnts_bench');
@@ -553,7 +559,7 @@ async function main(): Promise<void> {
       // The server opens the log itself and leases the partitions as several servers would (one server holds them all).
       runs.push(await runOn('PostgreSQL', { config, store: pg, storeRead: postgresRead(pg) }, docker, label, runId, image, cleanup));
     } else {
-      progress('no PostgreSQL server installed and FNTS_BENCH_POSTGRES_URL not set: SQLite only');
+      progress(pgUrl === '' ? 'PostgreSQL left out (BENCH_STREAM_STORES)' : 'no PostgreSQL server installed and FNTS_BENCH_POSTGRES_URL not set: SQLite only');
     }
 
     for (const run of runs) printRun(run);
