@@ -111,8 +111,11 @@ function startOrExit(handler: CallHandler, options: HandleOptions): FdkServer {
 function start(handler: CallHandler, settings: FdkSettings, log: CallLog): Promise<FdkServer> {
   return listenOnSocket(settings.socket, (request) => runCall(request, { settings, handler, log, now: Date.now }), log, {
     streamInput: settings.inputMode === 'stream',
-  });
+  }, (request) => runCall(request, { settings, handler: warmUpHandler, log, now: Date.now }));
 }
+
+/** What the FDK's own warm-up calls run (listener.ts): never the function. */
+const warmUpHandler: CallHandler = () => ({ warm: true });
 
 function exitWith(code: number, error: unknown): never {
   const reason = error instanceof FdkError ? error.message : String(error);

@@ -25,13 +25,23 @@ export type CallRunner = (request: CallRequest) => Promise<CallResponse>;
 const MAX_HEADER_BYTES = 1024 * 1024;
 const HEADERS_TIMEOUT_MS = 60_000;
 /**
- * The request the FDK sends itself as it publishes the socket. A fresh process's first request pays for lazy
- * compilation and first use of Node's HTTP server path (measured: the first call of a new container took 2–4× its
- * second); paying it here, once, keeps it off the first real call — which, for a container started ahead of calls (a
- * deploy, a fn's minimum), is all the time a caller sees. It is answered like any unknown request, without the log line.
+ * The requests the FDK sends itself as it publishes the socket. A fresh process's first call pays for lazy
+ * compilation and first use of Node's HTTP server path and of the FDK's call path (measured: the first call of a new
+ * container took 2–4× its second); paying it here keeps it off the first real call — which, for a container started
+ * ahead of calls (a deploy, a fn's minimum), is all the time a caller sees.
  */
 const WARMUP_PATH = '/.fnts-warmup';
-const WARMUP_REQUEST = `GET ${WARMUP_PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
+const WARMUP_BODY = '{"warm-up":true}';
+/**
+ * Sent as calls, pipelined on one connection, and run through the whole call path (headers, context, decoding,
+ * encoding, the response) with a handler of the FDK's own, never the function: the first real call then finds that
+ * code compiled. No Fn-Call-Id, so no log frame; a deadline far ahead.
+ */
+const warmupRequest = (last: boolean): string =>
+  `${CALL_METHOD} ${WARMUP_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+  `Content-Length: ${WARMUP_BODY.length}\r\nFn-Deadline: 2999-01-01T00:00:00.000Z\r\nConnection: ${last ? 'close' : 'keep-alive'}\r\n\r\n${WARMUP_BODY}`;
+const WARMUP_CALLS = 5;
+const WARMUP_REQUEST = Array.from({ length: WARMUP_CALLS }, (_, i) => warmupRequest(i === WARMUP_CALLS - 1)).join('');
 const WARMUP_TIMEOUT_MS = 1000;
 
 export interface ListenOptions {
@@ -45,9 +55,13 @@ export async function listenOnSocket(
   runCall: CallRunner,
   log: CallLog,
   options: ListenOptions = { streamInput: false },
+  /** Runs the warm-up's calls: the call path with the FDK's own handler. */
+  warmCall?: CallRunner,
 ): Promise<FdkServer> {
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
-    serveRequest(req, res, runCall, log, options).catch((error: unknown) => {
+    // Only the warm-up path runs the FDK's own handler; without one it is refused like any other path.
+    const run = req.url === WARMUP_PATH ? warmCall : runCall;
+    serveRequest(req, res, run, log, options).catch((error: unknown) => {
       log.error('fnts-fdk: unexpected error while serving a call:', error);
       res.destroy();
     });
@@ -94,11 +108,11 @@ export async function listenOnSocket(
 async function serveRequest(
   req: IncomingMessage,
   res: ServerResponse,
-  runCall: CallRunner,
+  runCall: CallRunner | undefined,
   log: CallLog,
   options: ListenOptions,
 ): Promise<void> {
-  if (req.method !== CALL_METHOD || req.url !== CALL_PATH) {
+  if (!runCall || req.method !== CALL_METHOD || (req.url !== CALL_PATH && req.url !== WARMUP_PATH)) {
     if (req.url !== WARMUP_PATH) log.error(`fnts-fdk: rejected ${String(req.method)} ${String(req.url)}, only ${CALL_METHOD} ${CALL_PATH} is served`);
     req.resume();
     await send(res, errorResponse(STATUS.badRequest, { message: MESSAGES.invalidMethod, detail: MESSAGES.badRequest }), log);
