@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerFixture } from './support/fixtures.js';
 
@@ -143,23 +145,29 @@ async function waitForLine(fnId: string, marker: string, callId?: string, timeou
   throw new Error(`no log line ${marker} within ${timeoutMs} ms`);
 }
 
+/** This process's RSS right after a full GC (V8's gc, exposed at run time for this). */
+function settledRss(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().rss;
+}
+
 describe('output', () => {
   for (const [name, label] of [['nonl', '600 x 1 MiB without a newline'], ['lines', '600 lines of 1 MiB']] as const) {
     it(`survives ${label}: memory stays flat, lines are split and marked, the logs API answers`, async () => {
       const { fnId } = await fx.deploy(server, { image: images[name] as string, timeout: 120 });
-      // Flat, not merely bounded: after two floods have warmed the allocator (one was not always enough under a
-      // loaded CI run: the heap's own headroom still grew on the second), a third one of 600 MiB more leaves the
-      // server's memory where the second left it (give or take the GC's headroom). A leak per flood would show.
+      // Flat, not merely bounded: after a first flood has warmed the allocator, a second one of 600 MiB more leaves
+      // the server's memory where the first left it. Both read after a full GC: under a loaded CI run the garbage of
+      // 600 MiB of chunks was sometimes still uncollected (RSS up 120 MiB, gone at the next GC); a leak stays.
       const flood = async () => {
         const res = await fx.invoke(server, fnId);
         expect(res.statusCode).toBe(200);
         await waitForLine(fnId, 'flood-done', String(res.headers['fn-call-id']));
       };
       await flood();
+      const rssAfterFirst = settledRss();
       await flood();
-      const rssAfterWarm = process.memoryUsage().rss;
-      await flood();
-      const grown = process.memoryUsage().rss - rssAfterWarm;
+      const grown = settledRss() - rssAfterFirst;
       expect(grown).toBeLessThan(96 * 1024 * 1024);
 
       const tail = await logs(fnId, 1000);
