@@ -23,7 +23,6 @@ export class LazyLogFrames {
   /** The hooks installed, to notice when something (a test's spy, say) replaced one. */
   private readonly hooks = new Map<NodeJS.WriteStream, StreamWrite>();
   private writeSyncHook: WriteSync | undefined;
-  private originalWriteSync: WriteSync = fs.writeSync;
 
   constructor(private readonly streams: readonly [NodeJS.WriteStream, number][] = [[process.stdout, STDOUT], [process.stderr, STDERR]]) {}
 
@@ -62,7 +61,6 @@ export class LazyLogFrames {
 
   private hookWriteSync(): void {
     const original = fs.writeSync;
-    this.originalWriteSync = original;
     const hook = (fd: number, ...rest: unknown[]): number => {
       if (fd === STDOUT || fd === STDERR) {
         const frame = this.due(fd, rest[0]);

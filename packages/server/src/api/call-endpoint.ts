@@ -8,7 +8,6 @@ import { invokeRequestHeaders, invokeResponseHeaders, triggerRequestHeaders, tri
 import { ClientGoneError, errors, isFntsError } from '../errors.js';
 import { authorize } from './auth.js';
 import { CallTargets, type CallTarget } from './call-targets.js';
-import { WHOLE_ANSWER_BYTES } from '../agent/call-request.js';
 import { answerError, readAll, sendBuffer, sendEmpty, sendStream } from './call-response.js';
 import type { ApiDeps } from './deps.js';
 import { RequestBodyReader } from './request-body.js';
@@ -92,7 +91,7 @@ export class CallEndpoint {
         return;
       }
       const out = await this.run(target, callId, headers, body, res, undefined);
-      if (out) await this.answer(res, 200, invokeResponseHeaders(out.headers, callId), out, callId);
+      if (out) this.answer(res, 200, invokeResponseHeaders(out.headers, callId), out, callId);
     } catch (err) {
       answerError(res, err, callId, this.log);
     }
@@ -130,7 +129,7 @@ export class CallEndpoint {
       }
       if (!out) return;
       const answer = triggerResponse(out.headers, callId);
-      await this.answer(res, answer.status, answer.headers, out, callId);
+      this.answer(res, answer.status, answer.headers, out, callId);
     } catch (err) {
       answerError(res, err, callId, this.log);
     }
@@ -167,11 +166,9 @@ export class CallEndpoint {
     }
   }
 
-  /** The function's answer: whole when it is small and its length known, else streamed. */
-  private async answer(res: ServerResponse, status: number, headers: HeaderMap, out: CallResponse, callId: string): Promise<void> {
-    if (Buffer.isBuffer(out.body)) return sendBuffer(res, status, headers, out.body);
-    const length = Number(out.headers['content-length'] ?? NaN);
-    if (length <= WHOLE_ANSWER_BYTES) sendBuffer(res, status, headers, await readAll(out.body, WHOLE_ANSWER_BYTES));
+  /** The function's answer: in one write when the agent read it whole (small, its length known), else streamed. */
+  private answer(res: ServerResponse, status: number, headers: HeaderMap, out: CallResponse, callId: string): void {
+    if (Buffer.isBuffer(out.body)) sendBuffer(res, status, headers, out.body);
     else sendStream(res, status, headers, out.body, callId, this.log);
   }
 }

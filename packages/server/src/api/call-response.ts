@@ -9,7 +9,6 @@ import { errors, isFntsError } from '../errors.js';
  * bodies fastify's reply and error handler (error-handler.ts) give, without a reply object per call.
  */
 
-
 const JSON_TYPE = 'application/json; charset=utf-8';
 const OCTET = 'application/octet-stream';
 
