@@ -1,12 +1,12 @@
 // Makes the `fnts` bin from tsc's output (dist/cli-process.js), in dist/bin/:
-// - fnts.cjs: one CommonJS file with commander, @fnts/api, yaml and all of the CLI's own modules. Node 20 spends
+// - fnts.cjs: one CommonJS file with commander, @fnts/api, yaml, http-parser-js and all of the CLI's own modules. Node 20 spends
 //   longer finding, compiling and linking ES modules (even one) than running a command like `fnts list apps`, and one
 //   CommonJS file is the cheapest thing it loads. Every other dependency (the server, dockerode, esbuild, ora, tar-fs,
 //   the Kafka client, typescript) stays a require() or import() that runs only in the command that uses it: esbuild
 //   wraps each module reached only through a dynamic import in a function that runs on first use. ES-module-only
 //   packages (ora, @fnts/server/kafka) are then require()d, which Node >= 20.19 (the engines floor) supports.
 // - fnts.blob: a V8 startup snapshot of fnts.cjs once loaded (compiled, its top level run, node:net loaded, the whole
-//   command tree built, and `fnts list apps` run once against a stand-in server so that its code is compiled too),
+//   command tree built, and `fnts list apps` run against a stand-in server on loopback so that its code is compiled too),
 //   and fnts.blob.node: the path of the node binary that built it (then that node's version and arch, for people).
 //   A snapshot loads only in the node build, and with the V8 flags, that made it (node aborts on any other), so it is
 //   made here for the node that builds, and used only by that very binary.
@@ -23,7 +23,7 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const binDir = fileURLToPath(new URL('../dist/bin/', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const INLINED = new Set(['commander', '@fnts/api', 'yaml']);
+const INLINED = new Set(['commander', '@fnts/api', 'yaml', 'http-parser-js']);
 /**
  * yaml goes into the bundle too (so into the snapshot, compiled), still evaluated only when a command first reads a
  * YAML file (outside the snapshot, which reads one): src/yaml-module.ts loads it with createRequire, which esbuild
@@ -59,7 +59,7 @@ const result = await build({
   external,
   plugins: [yamlInBundle],
   // The bundle's location, set by the wrapper below when the bin starts (not when a snapshot was built).
-  define: { 'import.meta.url': '__fntsBundleUrl' },
+  define: { 'import.meta.url': '__fntsBundle.url' },
   logLevel: 'warning',
   minifyWhitespace: true,
   minifySyntax: true,
@@ -82,7 +82,14 @@ writeFileSync(files.bundle, `#!/usr/bin/env node
 // then the CLI runs when the snapshot is restored, \`node --snapshot-blob fnts.blob <this file> ...\`.
 const __fntsBuilding = typeof module === 'undefined';
 let __fntsSnapshotting = __fntsBuilding;
-let __fntsBundleUrl = __fntsBuilding ? '' : require('node:url').pathToFileURL(__filename).href;
+// The bundle's import.meta.url, made when first read (most commands never do).
+let __fntsBundleFile = __fntsBuilding ? undefined : __filename;
+let __fntsBundleUrl;
+const __fntsBundle = {
+  get url() {
+    return __fntsBundleFile === undefined ? '' : (__fntsBundleUrl ??= require('node:url').pathToFileURL(__fntsBundleFile).href);
+  },
+};
 let __fntsLoad = require;
 // While the snapshot is built, a module is loaded only when the bundle first uses it: most of node's modules (node:http
 // among them) cannot be loaded then, and packages cannot be found. What is first used later loads then, for real.
@@ -113,26 +120,27 @@ return module.exports;
 if (__fntsBuilding) {
   // The whole command tree is built into the snapshot (and the code that builds it compiled): the run only parses.
   const run = prepareCliProcess();
-  // And \`fnts list apps\` runs once, its request answered in the process (warmUpCli), so its code is compiled in the
-  // snapshot too. (Node takes the snapshot once nothing is left to do.)
-  const { join } = require('node:path');
+  // And \`fnts list apps\` runs twice against a stand-in server on loopback in this process (warmUpCli), so its code,
+  // the socket's and the HTTP parser's are compiled and warmed in the snapshot too. (Node takes the snapshot once
+  // nothing is left to do: the server is closed by then.)
   const fs = require('node:fs');
-  const apiUrl = 'http://127.0.0.1:9';
-  // Once with the server in the environment, once with it in a current context (so YAML is read, as it is for most).
-  const home = fs.mkdtempSync(join(require('node:os').tmpdir(), 'fnts-snapshot-'));
-  fs.mkdirSync(join(home, 'contexts'));
-  fs.writeFileSync(join(home, 'config.yaml'), 'current-context: warm-up\\n');
-  fs.writeFileSync(join(home, 'contexts', 'warm-up.yaml'), 'api-url: ' + apiUrl + '\\n');
-  warmUpCli(apiUrl, join(home, 'missing'))
-    .then(() => warmUpCli(undefined, home))
-    .finally(() => fs.rmSync(home, { recursive: true, force: true }));
+  const home = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'fnts-snapshot-'));
+  warmUpCli(home).finally(() => fs.rmSync(home, { recursive: true, force: true }));
   require('node:v8').startupSnapshot.setDeserializeMainFunction(() => {
     // The launcher passes this file's path as node's first argument, where a plain \`node fnts.cjs\` has it too.
     const file = require('node:path').resolve(process.argv[1]);
     process.argv[1] = file;
-    __fntsBundleUrl = require('node:url').pathToFileURL(file).href;
-    __fntsLoad = require('node:module').createRequire(file);
+    __fntsBundleFile = file;
+    // A require that resolves beside this file, made on the first require of something that is not one of node's own
+    // modules already loaded (making it loads node's module loader, which \`list apps\` never needs).
+    let resolving;
+    __fntsLoad = (id) => (id.startsWith('node:') ? require(id) : (resolving ??= require('node:module').createRequire(file))(id));
     __fntsSnapshotting = false;
+    // What the launcher added for node's start alone (see the bin): no process the CLI starts inherits it.
+    if (process.env.FNTS_BIN_TUNED === '1') {
+      delete process.env.GLIBC_TUNABLES;
+      delete process.env.FNTS_BIN_TUNED;
+    }
     run(process.argv);
   });
 } else {
@@ -167,6 +175,12 @@ if [ -z "\${NODE_OPTIONS-}" ] && [ -r "$dir/fnts.blob" ] && [ -r "$dir/fnts.blob
   done
   # The very binary that made the snapshot (the same file), not replaced since (then it would be newer than the blob).
   if [ -n "$node" ] && [ "$node" -ef "$built" ] && [ ! "$node" -nt "$dir/fnts.blob" ]; then
+    # node reads the whole blob (5 MB) into memory it allocates: glibc backs that with huge pages when asked, which saves
+    # about a thousand page faults, 3 ms of every start. Only when the user set no tunables of their own; the CLI puts
+    # the environment back as it was before it runs anything (FNTS_BIN_TUNED says so).
+    if [ -z "\${GLIBC_TUNABLES+set}" ]; then
+      GLIBC_TUNABLES=glibc.malloc.hugetlb=1 FNTS_BIN_TUNED=1 exec "$node" --snapshot-blob "$dir/fnts.blob" "$dir/fnts.cjs" "$@"
+    fi
     exec "$node" --snapshot-blob "$dir/fnts.blob" "$dir/fnts.cjs" "$@"
   fi
 fi

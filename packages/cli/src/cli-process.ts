@@ -1,6 +1,8 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { CliError } from './errors.js';
-import { answerRequestsWith, textResponse } from './http-request.js';
 import { processOutput } from './output.js';
 import { buildProgram, processInterruption, readProcessStdin } from './program.js';
 import { loadSettings } from './settings.js';
@@ -56,29 +58,43 @@ export function prepareCliProcess(args?: readonly string[]): (argv: readonly str
 }
 
 /**
- * Runs `fnts list apps` once, on a command tree of its own, with its output dropped: against the server at `apiUrl`
- * (as FNTS_API_URL) with `home` as FNTS_HOME, or without `apiUrl` with the current context of `home`. Nothing else of
- * the environment is read. The bin runs it while its V8 startup snapshot is made, so that what a command such as
- * `list apps` runs (parsing, settings, YAML, the HTTP client, the table) is compiled in the snapshot rather than on
- * every run; nothing it does stays in the tree the snapshot's run parses.
+ * Runs `fnts list apps` twice, each time on a command tree of its own with its output dropped, against a stand-in
+ * server on loopback that answers every request with one app: first named by FNTS_API_URL (with a home that does not
+ * exist), then by the current context of a config.yaml written into `home`. Nothing of the environment is read. The
+ * bin runs it while its V8 startup snapshot is made, so that what a command such as `list apps` runs (parsing,
+ * settings, YAML, the socket, the HTTP parser, the table) is compiled and warmed in the snapshot rather than on every
+ * run; nothing it does stays in the tree the snapshot's run parses, and the server is closed before the snapshot is
+ * taken.
  */
-export async function warmUpCli(apiUrl: string | undefined, home: string): Promise<void> {
+export async function warmUpCli(home: string): Promise<void> {
+  const apps = JSON.stringify({ items: [{ id: '01WARMUP', name: 'warm-up' }], next_cursor: '' });
+  const answer = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(apps)}\r\nconnection: close\r\n\r\n${apps}`;
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.end(answer));
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  try {
+    const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await listAppsSilently(join(home, 'missing'), { FNTS_API_URL: apiUrl });
+    mkdirSync(join(home, 'contexts'), { recursive: true });
+    writeFileSync(join(home, 'config.yaml'), 'current-context: warm-up\n');
+    writeFileSync(join(home, 'contexts', 'warm-up.yaml'), `api-url: ${apiUrl}\n`);
+    await listAppsSilently(home, {});
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+async function listAppsSilently(home: string, env: Record<string, string>): Promise<void> {
   const silent = { out: () => undefined, info: () => undefined };
   const args = ['list', 'apps'];
   const prog = buildProgram({
-    context: () => ({ cwd: home, output: silent, settings: loadSettings(apiUrl ? { FNTS_API_URL: apiUrl } : {}, { homeDir: home }), verbose: false }),
+    context: () => ({ cwd: home, output: silent, settings: loadSettings(env, { homeDir: home }), verbose: false }),
     readStdin: async () => Buffer.alloc(0),
     openStdin: () => ({ input: (async function* () {})(), terminal: false }),
     interruption: () => ({ signal: new AbortController().signal, release: () => undefined }),
     setExitCode: () => undefined,
   }, args);
-  // No socket may be used while a snapshot is made: the request is answered here, with one app, so the code that
-  // reads and renders the answer is compiled too.
-  const apps = JSON.stringify({ items: [{ id: '01WARMUP', name: 'warm-up' }], next_cursor: '' });
-  answerRequestsWith(() => textResponse(200, 'application/json', apps));
-  try {
-    await prog.parseAsync(args, { from: 'user' });
-  } finally {
-    answerRequestsWith(undefined);
-  }
+  await prog.parseAsync(args, { from: 'user' });
 }

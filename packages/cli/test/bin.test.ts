@@ -18,7 +18,8 @@ const tmp = tempDirPerTest();
 const BIN_DIR = fileURLToPath(new URL('../dist/bin/', import.meta.url));
 /** The node running these tests first on PATH: the one `npm run build` made the snapshot with. */
 const PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
-const SNAPSHOT_EXEC = /^\+ exec \S+ --snapshot-blob \S+\/fnts\.blob \S+\/fnts\.cjs /m;
+/** The launcher's exec with the snapshot: with its glibc tunable for node's start (see the bin) unless the user set their own. */
+const SNAPSHOT_EXEC = /^\+ (?:GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1 FNTS_BIN_TUNED=1 )?exec \S+ --snapshot-blob \S+\/fnts\.blob \S+\/fnts\.cjs /m;
 const PLAIN_EXEC = /^\+ exec node \S+\/fnts\.cjs /m;
 
 interface Ran {
@@ -49,8 +50,13 @@ describeOnLinux('the fnts bin', () => {
     const viaSnapshot = await traced(join(BIN_DIR, 'fnts'), ['list', 'apps']);
     expect(viaSnapshot.stderr).toMatch(SNAPSHOT_EXEC);
     expect(viaSnapshot.stdout).toMatch(/^NAME +ID\nbin-probe +\S+\n$/);
+    expect(viaSnapshot.stderr).toContain('+ GLIBC_TUNABLES=glibc.malloc.hugetlb=1 FNTS_BIN_TUNED=1 exec ');
     const plain = await run(process.execPath, [join(BIN_DIR, 'fnts.cjs'), 'list', 'apps'], { env: { PATH, FNTS_HOME: join(tmp.path, 'home'), FNTS_API_URL: api.url } });
     expect(viaSnapshot.stdout).toBe(plain.stdout);
+    // Tunables of the user's own are left as they are, and the snapshot still runs.
+    const ownTunables = await traced(join(BIN_DIR, 'fnts'), ['list', 'apps'], { GLIBC_TUNABLES: 'glibc.malloc.check=0' });
+    expect(ownTunables.stderr).toMatch(/^\+ exec \S+ --snapshot-blob /m);
+    expect(ownTunables.stdout).toBe(plain.stdout);
 
     // Errors and exit codes come through the snapshot unchanged: a user error (1), a usage error (2).
     const unreachable = await traced(join(BIN_DIR, 'fnts'), ['list', 'apps'], { FNTS_API_URL: 'http://127.0.0.1:1' }).catch((e: Ran & { code: number }) => e);
