@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Datastore } from '../src/store/datastore.js';
 import { partitionForKey, type StreamInfo, type StreamLog } from '../src/streams/embedded/log.js';
+import { EmbeddedSource, READ_AHEAD_RECORDS } from '../src/streams/embedded/source.js';
 import { STORE_KINDS, streamLogOn, type StoreLocation } from './support/stores.js';
 
 /**
@@ -303,5 +304,40 @@ describe.each(STORE_KINDS)('the embedded log on $name', (kind) => {
       await otherLog.close();
       await other.close();
     }
+  });
+  it('as a trigger source, reads ahead for small batches and hands out exactly what a plain read from the offset would', async () => {
+    const s = await stream('ahead');
+    await log.append(s, Array.from({ length: 250 }, (_, i) => ({ value: v(`r${i}`) })));
+    let reads = 0;
+    const counted: StreamLog = Object.assign(Object.create(log) as StreamLog, {
+      read: (...args: Parameters<StreamLog['read']>) => {
+        reads++;
+        return log.read(...args);
+      },
+    });
+    const source = new EmbeddedSource(counted, s, 'group-ahead');
+    // batch_size 1 over the backlog: every record once, in order, from a read per READ_AHEAD_RECORDS records.
+    const seen: number[] = [];
+    for (let offset = 0; offset < 250;) {
+      const batch = await source.fetch(0, offset, 1, 1 << 20);
+      expect(batch).toHaveLength(1);
+      seen.push(...batch.map((m) => m.offset));
+      offset = (batch[0] as { offset: number }).offset + 1;
+    }
+    expect(seen).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(values(await source.fetch(0, 249, 1, 1 << 20))).toEqual(['r249']);
+    expect(reads).toBe(Math.ceil(250 / READ_AHEAD_RECORDS));
+    // A redelivery (an offset below what was handed out) and a jump ahead read what is there, as a plain read does.
+    expect(values(await source.fetch(0, 7, 3, 1 << 20))).toEqual(['r7', 'r8', 'r9']);
+    expect(values(await source.fetch(0, 120, 2, 1 << 20))).toEqual(['r120', 'r121']);
+    // What is appended after a read-ahead is seen once the read-ahead runs out; the end of the log gives nothing.
+    await log.append(s, [{ value: v('late') }]);
+    const tail: string[] = [];
+    for (let offset = 240; offset <= 250; offset++) tail.push(...values(await source.fetch(0, offset, 1, 1 << 20)));
+    expect(tail).toEqual([...Array.from({ length: 10 }, (_, i) => `r${240 + i}`), 'late']);
+    expect(await source.fetch(0, 251, 1, 1 << 20)).toEqual([]);
+    // max_batch_bytes bounds both the read-ahead and the batch: 2-byte values, 5 bytes allowed, 2 records a batch.
+    expect(values(await source.fetch(0, 0, 10, 5))).toEqual(['r0', 'r1']);
+    expect(values(await source.fetch(0, 2, 1, 5))).toEqual(['r2']);
   });
 });

@@ -3,11 +3,25 @@ import {
   resolveStartOffsets, type CommitAfterLetters, type CommitFence, type DeadLetterRecord, type OffsetBounds,
   type RedriveResult, type SourceRecord, type StartPosition, type StreamSource,
 } from '../engine/source.js';
-import type { StreamInfo, StreamLog } from './log.js';
+import { withinBytes, type StoredMessage, type StreamInfo, type StreamLog } from './log.js';
+
+/**
+ * Records a fetch reads at least, when the batch asks for fewer (STREAMS.md §12, bounded prefetch): a trigger with
+ * batch_size 1 reads the log once per this many records instead of once per record. Still bounded by the batch's
+ * max_batch_bytes, so a partition holds no more than one full batch would.
+ */
+export const READ_AHEAD_RECORDS = 100;
+
+/** Records read past the last batch of one partition: `records[next]` onwards are not yet handed out. */
+interface ReadAhead {
+  records: StoredMessage[];
+  next: number;
+}
 
 /** The embedded log as a trigger source; the consumer group is the trigger's id. */
 export class EmbeddedSource implements StreamSource {
   readonly type = 'embedded' as const;
+  private readonly ahead = new Map<number, ReadAhead>();
 
   constructor(
     private readonly log: StreamLog,
@@ -37,8 +51,29 @@ export class EmbeddedSource implements StreamSource {
     return resolveStartOffsets(position, bounds, byTime);
   }
 
+  /**
+   * Served from what the last read of this partition fetched ahead when that starts exactly at `offset` and holds a
+   * whole batch; otherwise (a batch larger than the read-ahead, the log's end reached, a seek, a redelivery) read
+   * again from `offset`. Records never change once appended, so what was read ahead stays true; retention may have
+   * removed them since, which changes nothing for a batch already read.
+   */
   async fetch(partition: number, offset: number, maxRecords: number, maxBytes: number): Promise<SourceRecord[]> {
-    return this.log.read(this.stream.id, partition, offset, maxRecords, maxBytes);
+    let ahead = this.ahead.get(partition);
+    if (ahead) {
+      while (ahead.next < ahead.records.length && (ahead.records[ahead.next] as StoredMessage).offset < offset) ahead.next++;
+      if (ahead.records.length - ahead.next < maxRecords || ahead.records[ahead.next]?.offset !== offset) ahead = undefined;
+    }
+    if (!ahead) {
+      const records = await this.log.read(this.stream.id, partition, offset, Math.max(maxRecords, READ_AHEAD_RECORDS), maxBytes);
+      if (records.length <= maxRecords) {
+        // Nothing beyond this batch: nothing to keep.
+        this.ahead.delete(partition);
+        return records;
+      }
+      ahead = { records, next: 0 };
+      this.ahead.set(partition, ahead);
+    }
+    return withinBytes(ahead.records.slice(ahead.next, ahead.next + maxRecords), maxBytes);
   }
 
   async peekTimestamp(partition: number, offset: number): Promise<number | undefined> {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ValueEncoding } from './options.js';
 import type { SourceRecord } from './source.js';
 
@@ -11,7 +11,7 @@ export interface BatchRange {
 
 /** Stable across retries of the same range, so functions can deduplicate (STREAMS.md §4). */
 export function batchId(triggerId: string, r: BatchRange): string {
-  return createHash('sha256').update(`${triggerId}/${r.partition}/${r.first}/${r.last}`).digest('hex').slice(0, 32);
+  return hash('sha256', `${triggerId}/${r.partition}/${r.first}/${r.last}`, 'hex').slice(0, 32);
 }
 
 function encode(b: Buffer, encoding: ValueEncoding): unknown {
