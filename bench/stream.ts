@@ -123,7 +123,7 @@ function untilCommitted(ctx: Ctx, triggerId: string, partitions: number, maxMs: 
 /** Batches counted by the engine's own metric for one trigger, by outcome. */
 async function batchOutcomes(metrics: Metrics, triggerId: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const v of (await metrics.streamBatches.get()).values) {
+  for (const v of (await metrics.streamBatches.counter.get()).values) {
     if (v.labels.trigger_id !== triggerId) continue;
     const outcome = String(v.labels.outcome);
     out[outcome] = (out[outcome] ?? 0) + v.value;

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
 
 /**
  * The labels of a function's series: its id, and its app's and its own name so that dashboards and alerts read as
@@ -22,10 +22,43 @@ const FN = ['fn_id', 'app_name', 'fn_name'] as const;
 export const CALL_OUTCOMES = ['success', 'error', 'timeout', 'killed', 'busy', 'client_gone', 'init_failed'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
+/** Distinct label sets a tally holds before it adds them to its counter anyway (a caller making fresh label objects). */
+const TALLY_MAX_SERIES = 1000;
+
+/**
+ * A counter for the call path: prom-client hashes and checks the labels on every inc, which at one or two per call
+ * showed in the profile. A tally sums increments per label object instead (callers keep one object per series, made
+ * once per function version or trigger) and adds them to the counter whenever it is read (its collect hook: a scrape,
+ * `get()`), and at once when it holds too many label sets.
+ */
+export class Tally<L extends string> {
+  private readonly pending = new Map<LabelValues<L>, number>();
+  readonly counter: Counter<L>;
+
+  constructor(config: CounterConfiguration<L>) {
+    const pending = this.pending;
+    this.counter = new Counter<L>({
+      ...config,
+      collect() {
+        for (const [labels, n] of pending) this.inc(labels, n);
+        pending.clear();
+      },
+    });
+  }
+
+  add(labels: LabelValues<L>, n = 1): void {
+    this.pending.set(labels, (this.pending.get(labels) ?? 0) + n);
+    if (this.pending.size > TALLY_MAX_SERIES) {
+      for (const [l, v] of this.pending) this.counter.inc(l, v);
+      this.pending.clear();
+    }
+  }
+}
+
 /** The server's Prometheus metrics, served at `/metrics`. One registry per server so tests can run several. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly calls = new Counter({
+  readonly calls = new Tally({
     name: 'fnts_calls_total', help: 'Function calls by function and outcome', labelNames: [...FN, 'outcome'] as const,
     registers: [this.registry],
   });
@@ -88,11 +121,11 @@ export class Metrics {
     name: 'fnts_stream_lag_seconds', help: 'Age of the oldest unprocessed record, by stream trigger and partition',
     labelNames: ['app_id', ...FN, 'trigger_id', 'partition'] as const, registers: [this.registry],
   });
-  readonly streamBatches = new Counter({
+  readonly streamBatches = new Tally({
     name: 'fnts_stream_batches_total', help: 'Stream trigger batches by outcome (ok, partial, failed, throttled, dead_lettered, fenced)',
     labelNames: ['app_id', ...FN, 'trigger_id', 'outcome'] as const, registers: [this.registry],
   });
-  readonly streamRecords = new Counter({
+  readonly streamRecords = new Tally({
     name: 'fnts_stream_records_total', help: 'Stream records by outcome (ok, dead_lettered, filtered)',
     labelNames: ['app_id', ...FN, 'trigger_id', 'outcome'] as const, registers: [this.registry],
   });

@@ -194,4 +194,61 @@ describe('partition worker', () => {
     expect(await source.redriveDeadLetters('twice.dlq', deliver)).toEqual({ redriven: 1, remaining: 0 });
     expect(seen).toEqual(['o3', 'o4', 'o4']);
   });
+
+  it('writes a backlog\'s commits behind, merged and in order; a pause writes what was kept, a seek drops it, a stop writes it', async () => {
+    const orders = await stream('backlog');
+    const total = 300;
+    await log.append(orders, Array.from({ length: total }, (_, i) => ({ value: v(`r${i}`) })));
+    // Every write takes 20 ms, so the batches that succeed meanwhile are merged into the next write.
+    const written: number[] = [];
+    const source = new EmbeddedSource(log, orders, TRIGGER);
+    const commit = source.commit.bind(source);
+    source.commit = async (partition, offset, fence) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const ok = await commit(partition, offset, fence);
+      if (ok) written.push(offset);
+      return ok;
+    };
+    let opts: StreamTriggerOptions = compileOptions({ batch_size: 1, value_encoding: 'utf8' }, undefined, { deadLetterStream: 'backlog.dlq', maxBatchBytes: 1024 * 1024 });
+    const delivered: number[] = [];
+    let stored = 0;
+    const moves = new MoveLog();
+    const stop = new AbortController();
+    const worker = new PartitionWorker(0, {
+      triggerId: TRIGGER, triggerName: 'consume', source, options: () => opts, semaphore: new Semaphore(1),
+      invoke: async (batch) => {
+        delivered.push(batch.range.first);
+        return { kind: 'ok', body: '' };
+      },
+      deadLetter: async () => true,
+      onBatch: (outcome, records) => void (outcome === 'ok' && (stored += records)),
+      log: pino({ level: 'debug' }, moves).child({ partition: 0 }),
+    }, stop.signal);
+    const running = worker.run();
+    const storedOffset = async () => (await source.committed()).get(0);
+    // Caught up: the worker writes what it kept before it waits for more.
+    while ((await storedOffset()) !== total) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(delivered).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(written.length).toBeLessThan(total / 10);
+    expect(written.every((o, i) => i === 0 || o > (written[i - 1] as number))).toBe(true);
+    expect(written.at(-1)).toBe(total);
+    // Batches count as done once their commit is stored.
+    expect(stored).toBe(total);
+
+    // More records, then a pause while their commits are kept: the pause writes them before the partition rests.
+    await log.append(orders, Array.from({ length: 50 }, (_, i) => ({ value: v(`s${i}`) })));
+    while (delivered.length < total + 10) await new Promise((resolve) => setImmediate(resolve));
+    opts = { ...opts, paused: true };
+    worker.fence();
+    await moves.reach('PAUSED');
+    expect(await storedOffset()).toBe(worker.committed);
+    // A seek moves the partition; nothing kept from before it is written after it.
+    await worker.seek(100);
+    expect(await storedOffset()).toBe(100);
+    stop.abort();
+    await running;
+    expect(written.at(-1)).toBe(100);
+    expect(await storedOffset()).toBe(100);
+    expect(moves.refused).toEqual([]);
+  });
 });

@@ -220,7 +220,7 @@ export class Agent {
       if (counted) return;
       counted = true;
       const version = this.versionOf(req.app, req.fn);
-      this.metrics.calls.inc(version.byOutcome[outcome]);
+      this.metrics.calls.add(version.byOutcome[outcome]);
       this.metrics.callDuration.observe(version.labels, Number(process.hrtime.bigint() - started) / 1e9);
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       const end: CallEnd = { req, createdMs: timing.createdMs, startedMs: timing.startedMs, endedMs: Date.now(), outcome, error };

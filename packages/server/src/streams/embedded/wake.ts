@@ -20,6 +20,8 @@ export class AppendWaiters {
 
   /** Resolves once the partition is woken, the wait times out, or the signal aborts. */
   wait(streamId: string, partition: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    // An abort that came first (a nudge while the worker was busy before its wait) is not an event any more.
+    if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const event = `${streamId}/${partition}`;
       const done = () => {

@@ -77,6 +77,7 @@ export class TriggerRunner {
   private labels: FnLabels & { app_id: string; trigger_id: string };
   private readonly logger: Logger;
   private stopping = false;
+  private readonly series = new Map<string, FnLabels & { app_id: string; trigger_id: string; outcome: string }>();
 
   constructor(
     readonly trigger: Trigger,
@@ -86,6 +87,13 @@ export class TriggerRunner {
   ) {
     this.labels = { app_id: trigger.app_id, fn_id: trigger.fn_id, app_name: '', fn_name: '', trigger_id: trigger.id };
     this.logger = deps.logger.child({ trigger_id: trigger.id, stream: source.name });
+  }
+
+  /** The label set of one outcome's series, one object per outcome (the metrics' tallies key on it). */
+  private seriesOf(outcome: string): FnLabels & { app_id: string; trigger_id: string; outcome: string } {
+    let labels = this.series.get(outcome);
+    if (!labels) this.series.set(outcome, (labels = { ...this.labels, outcome }));
+    return labels;
   }
 
   get options(): StreamTriggerOptions {
@@ -101,6 +109,7 @@ export class TriggerRunner {
     const fn = await this.deps.store.getFnById(this.trigger.fn_id);
     const app = fn && (await this.deps.store.getAppById(fn.app_id));
     if (fn && app) this.labels = { ...this.labels, ...fnLabels(app, fn) };
+    this.series.clear();
     this.semaphore = new Semaphore(this.opts.max_concurrency);
     if (this.source.onAssignment) {
       this.source.onAssignment((change) => this.rebalance(change));
@@ -126,11 +135,9 @@ export class TriggerRunner {
       invoke: (batch, signal) => this.invoke(batch, signal),
       deadLetter: (letters, commit) => this.deadLetter(letters, commit),
       onBatch: (outcome, records) => {
-        this.deps.metrics.streamBatches.inc({ ...this.labels, outcome });
-        if (outcome === 'ok' || outcome === 'partial') this.deps.metrics.streamRecords.inc({ ...this.labels, outcome: 'ok' }, records);
-        if (outcome === 'dead_lettered' || outcome === 'filtered') {
-          this.deps.metrics.streamRecords.inc({ ...this.labels, outcome }, records);
-        }
+        this.deps.metrics.streamBatches.add(this.seriesOf(outcome));
+        if (outcome === 'ok' || outcome === 'partial') this.deps.metrics.streamRecords.add(this.seriesOf('ok'), records);
+        if (outcome === 'dead_lettered' || outcome === 'filtered') this.deps.metrics.streamRecords.add(this.seriesOf(outcome), records);
       },
       log: this.logger.child({ partition: p }),
     }, AbortSignal.any([this.stopper.signal, stop.signal]));
