@@ -251,4 +251,52 @@ describe('partition worker', () => {
     expect(await storedOffset()).toBe(100);
     expect(moves.refused).toEqual([]);
   });
+
+  it('stores a partial batch\'s range before its call, so that after a crash it is formed again exactly, with its id', async () => {
+    const orders = await stream('partial');
+    await log.append(orders, [0, 1, 2].map((i) => ({ value: v(`r${i}`) })));
+    const opts = compileOptions({ batch_size: 10, value_encoding: 'utf8' }, undefined, { deadLetterStream: 'partial.dlq', maxBatchBytes: 1024 * 1024 });
+    const batches: { server: string; first: number; last: number; id: string }[] = [];
+    let begun: () => void = () => undefined;
+    const firstBegun = new Promise<void>((resolve) => (begun = resolve));
+    const runWorker = (server: string, source: EmbeddedSource, hang: boolean) => {
+      const stop = new AbortController();
+      const worker = new PartitionWorker(0, {
+        triggerId: TRIGGER, triggerName: 'consume', source, options: () => opts, semaphore: new Semaphore(1),
+        invoke: async (batch, signal) => {
+          batches.push({ server, first: batch.range.first, last: batch.range.last, id: batch.id });
+          begun();
+          // The first server dies in this call: it never answers (its stop below only ends the test's worker).
+          if (hang) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          return hang ? { kind: 'failed', error: 'gone', status: 500 } : { kind: 'ok', body: '' };
+        },
+        deadLetter: async () => true,
+        onBatch: () => undefined,
+        log: pino({ level: 'silent' }),
+      }, stop.signal);
+      return { worker, stop };
+    };
+    const a = runWorker('a', new EmbeddedSource(log, orders, TRIGGER), true);
+    const runningA = a.worker.run();
+    await firstBegun;
+    // Records arrive while the partial batch 0..2 is in flight; then the server is gone without committing anything.
+    await log.append(orders, [3, 4, 5, 6].map((i) => ({ value: v(`r${i}`) })));
+    a.stop.abort();
+    await runningA;
+
+    // The next owner reads where the partition stands, as the runner does, and forms the cut batch again first.
+    const sourceB = new EmbeddedSource(log, orders, TRIGGER);
+    expect((await sourceB.committed()).get(0)).toBeUndefined();
+    const inFlight = await sourceB.inFlight();
+    expect(inFlight.get(0)).toBe(2);
+    const b = runWorker('b', sourceB, false);
+    b.worker.committed = 0;
+    b.worker.resumeInFlight(inFlight.get(0) as number);
+    const runningB = b.worker.run();
+    while ((await sourceB.committed()).get(0) !== 7) await new Promise((resolve) => setTimeout(resolve, 10));
+    b.stop.abort();
+    await runningB;
+    expect(batches.map(({ server, first, last }) => `${server}:${first}-${last}`)).toEqual(['a:0-2', 'b:0-2', 'b:3-6']);
+    expect(batches[1]?.id).toBe(batches[0]?.id);
+  });
 });

@@ -97,6 +97,15 @@ export class EmbeddedSource implements StreamSource {
     return this.log.commitOffset({ group: this.group, streamId: this.stream.id, partition, offset }, fence);
   }
 
+  /** Kept as a consumer group of its own, `<trigger id>:inflight`, whose "offset" is the batch's last offset. */
+  async markInFlight(partition: number, last: number, fence: CommitFence): Promise<boolean> {
+    return this.log.commitOffset({ group: inFlightGroup(this.group), streamId: this.stream.id, partition, offset: last }, fence);
+  }
+
+  async inFlight(): Promise<Map<number, number>> {
+    return this.log.getGroupOffsets(inFlightGroup(this.group), this.stream.id);
+  }
+
   /**
    * Appends dead letters to the dead-letter stream (the record's key, value and headers, plus the fnts.dlq.* ones)
    * and commits past them, in one transaction.
@@ -134,6 +143,11 @@ export class EmbeddedSource implements StreamSource {
   async close(): Promise<void> {
     // Nothing to release: the log belongs to the server.
   }
+}
+
+/** The consumer group holding a trigger's partial batches in flight (EmbeddedSource.markInFlight). */
+export function inFlightGroup(group: string): string {
+  return `${group}:inflight`;
 }
 
 async function boundsOf(log: StreamLog, streamId: string): Promise<OffsetBounds> {

@@ -118,6 +118,14 @@ export class PartitionWorker {
     await this.deps.source.commit(this.partition, offset);
   }
 
+  /**
+   * A partial batch was in flight, from the committed offset to `last`, when the partition last ran (a crash, a
+   * takeover): it is formed again exactly, so it keeps its id (STREAMS.md §4). Stale (already committed): ignored.
+   */
+  resumeInFlight(last: number): void {
+    if (last >= this.committed) this.window = { first: this.committed, last };
+  }
+
   /** A resume also retries a blocked dead-letter write. */
   unblock(): void {
     if (this.state.kind === 'BLOCKED') this.moveTo({ kind: 'IDLE' });
@@ -241,6 +249,15 @@ export class PartitionWorker {
     const range: BatchRange = { partition: this.partition, first: (records[0] as SourceRecord).offset, last: lastOffset };
     const id = batchId(this.deps.triggerId, range);
     const attempt = this.headAttempts + 1;
+    if (this.deps.source.markInFlight && range.last - range.first + 1 < opts.batch_size && !this.window) {
+      // A partial batch (the partition caught up) could be formed with more records by whoever runs the partition
+      // after a crash: its range is stored first, after the commits before it, so that it comes again with its id.
+      await this.written();
+      if (!(await this.deps.source.markInFlight(this.partition, range.last, this.fenceFor(epoch)))) {
+        this.fenced(range.first);
+        return;
+      }
+    }
     this.inFlight = { ...range, id, attempt };
     this.moveTo({ kind: 'RUNNING' });
     const outcome = await this.deps.invoke(

@@ -119,11 +119,13 @@ export class TriggerRunner {
     }
     const committed = await this.source.committed();
     const bounds = await this.source.bounds();
-    for (const p of await this.source.partitions()) this.addWorker(p, committed.get(p) ?? bounds.get(p)?.start ?? 0);
+    const inFlight = (await this.source.inFlight?.()) ?? new Map<number, number>();
+    for (const p of await this.source.partitions()) this.addWorker(p, committed.get(p) ?? bounds.get(p)?.start ?? 0, inFlight.get(p));
     this.logger.info({ partitions: this.workers.size, paused: this.opts.paused }, 'stream trigger started');
   }
 
-  private addWorker(p: number, committed: number): void {
+  /** `inFlightLast`: the last offset of a partial batch left in flight (StreamSource.markInFlight), formed again first. */
+  private addWorker(p: number, committed: number, inFlightLast?: number): void {
     const stop = new AbortController();
     const gate = new PartitionGate(this.semaphore);
     const worker = new PartitionWorker(p, {
@@ -142,6 +144,7 @@ export class TriggerRunner {
       log: this.logger.child({ partition: p }),
     }, AbortSignal.any([this.stopper.signal, stop.signal]));
     worker.committed = committed;
+    if (inFlightLast !== undefined) worker.resumeInFlight(inFlightLast);
     this.workers.set(p, { worker, gate, stop, running: worker.run() });
   }
 
@@ -156,15 +159,26 @@ export class TriggerRunner {
     }
     if (assigned.length > 0) {
       const offsets = await this.startOffsets(assigned);
+      const inFlight = offsets.size > 0 ? await this.inFlightOrNone() : new Map<number, number>();
       const started: number[] = [];
       for (const [p, offset] of offsets) {
         if (this.stopper.signal.aborted || this.workers.has(p)) continue;
-        this.addWorker(p, offset);
+        this.addWorker(p, offset, inFlight.get(p));
         started.push(p);
       }
       this.logger.info({ partitions: started, offsets: Object.fromEntries(offsets) }, 'partitions assigned: consuming');
     }
   };
+
+  /** The partial batches left in flight; none when they cannot be read (the batch is then formed from what is there). */
+  private async inFlightOrNone(): Promise<Map<number, number>> {
+    try {
+      return (await this.source.inFlight?.()) ?? new Map();
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot read the partial batches left in flight: forming them from what is there');
+      return new Map();
+    }
+  }
 
   /** Where newly assigned partitions start: the group's committed offsets (retried while the partitions are still ours). */
   private async startOffsets(partitions: number[]): Promise<Map<number, number>> {

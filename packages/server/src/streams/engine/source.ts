@@ -83,6 +83,15 @@ export interface StreamSource {
    * the source has one). False when the fence refused it: nothing was committed.
    */
   commit(partition: number, offset: number, fence?: CommitFence): Promise<boolean>;
+  /**
+   * Stores the range of a partial batch (fewer records than batch_size: the partition had caught up) before its call,
+   * under the fence: whoever runs the partition next (a restart, another server) forms that batch again exactly, so it
+   * keeps its id (STREAMS.md §4). A full batch is formed again the same way anyway. False when the fence refused it.
+   * Sources without it (Kafka) may form a cut partial batch again with more records, under another id.
+   */
+  markInFlight?(partition: number, last: number, fence: CommitFence): Promise<boolean>;
+  /** The last offset of each partition's partial batch marked in flight (markInFlight); stale when below the commit. */
+  inFlight?(): Promise<Map<number, number>>;
   close(): Promise<void>;
   /**
    * Sources whose partitions move between servers announce it here; the engine then runs workers only for the

@@ -76,6 +76,15 @@ export class LeasedSource implements StreamSource {
     return ok;
   }
 
+  async markInFlight(partition: number, last: number, fence: CommitFence): Promise<boolean> {
+    const leased = this.leased(partition, fence);
+    return leased !== undefined && this.inner.markInFlight !== undefined && this.inner.markInFlight(partition, last, leased);
+  }
+
+  async inFlight(): Promise<Map<number, number>> {
+    return (await this.inner.inFlight?.()) ?? new Map();
+  }
+
   async writeDeadLetters(destination: string, letters: DeadLetterRecord[], commit: CommitAfterLetters): Promise<boolean> {
     const leased = this.leased(commit.partition, commit.fence);
     const ok = leased !== undefined && (await this.inner.writeDeadLetters(destination, letters, { ...commit, fence: leased }));

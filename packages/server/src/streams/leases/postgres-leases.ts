@@ -70,9 +70,12 @@ export async function fenceHolds(client: Pick<pg.ClientBase, 'query'>, f: LeaseF
   return (rowCount ?? 0) > 0;
 }
 
-/** The PostgreSQL log's lease check (a consumer group is a trigger id): owner and epoch, in the commit's transaction. */
+/**
+ * The PostgreSQL log's lease check (a consumer group is a trigger id, or `<trigger id>:inflight` for the partial batches
+ * in flight: fenced by the trigger's lease): owner and epoch, in the commit's transaction.
+ */
 export const leasedCommitCheck: PostgresLeaseCheck = (client, position, lease) =>
-  fenceHolds(client, { triggerId: position.group, partition: position.partition, owner: lease.owner, epoch: lease.epoch });
+  fenceHolds(client, { triggerId: position.group.replace(/:inflight$/, ''), partition: position.partition, owner: lease.owner, epoch: lease.epoch });
 
 interface Member {
   triggerId: string;
