@@ -15,6 +15,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   // test built FROM may still have those layers as children. Once the run is over nothing builds: the untagged layers
   // fnts left behind go, then any test image they held back, then what that freed.
   return async () => {
+    // Containers first: a server killed with SIGKILL mid-start can leave one its engine finished creating after the
+    // test's own cleanup ran ("Created", never started), and it would also hold its image.
+    for (const c of await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } }).catch(() => [])) {
+      await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    }
     const prune = () => docker.pruneImages({ filters: JSON.stringify({ dangling: ['true'], label: ['fnts.managed=true'] }) }).catch(() => undefined);
     await prune();
     for (const img of await docker.listImages({ filters: { label: [TEST_LABEL] } }).catch(() => [])) {
