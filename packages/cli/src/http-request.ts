@@ -132,7 +132,9 @@ function sendPlain(target: URL, init: RequestInit, headers: Record<string, strin
       complete = true;
       signal?.removeEventListener('abort', onAbort);
       body?.push(null);
-      socket.end();
+      // The whole answer is in: close at once rather than wait for the server to close its side (one that ignored
+      // `connection: close` would keep the CLI's process alive until its keep-alive timeout).
+      socket.destroy();
     };
     socket.on('data', (data: Buffer) => {
       if (complete) return;

@@ -69,6 +69,18 @@ describe('request', () => {
     expect(await res.body.text()).toBe('no such thing');
   });
 
+  it('closes the connection once the answer is in, even when the server would keep it open', async () => {
+    let closed: Promise<unknown> = Promise.resolve();
+    const url = await serveRaw((socket) => {
+      closed = once(socket, 'close');
+      // Keep-alive in spite of the request's `connection: close`; the server never ends its side.
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+    });
+    const res = await request(url, { method: 'GET' });
+    expect(await res.body.text()).toBe('ok');
+    await closed;
+  });
+
   it('reads the answer to HEAD without waiting for the body it announces', async () => {
     const url = await serve((_req, _body, res) => {
       res.setHeader('content-length', '1000');
