@@ -145,11 +145,16 @@ async function waitForLine(fnId: string, marker: string, callId?: string, timeou
   throw new Error(`no log line ${marker} within ${timeoutMs} ms`);
 }
 
-/** This process's RSS right after a full GC (V8's gc, exposed at run time for this). */
-function settledRss(): number {
+/**
+ * This process's memory right after a full GC (V8's gc, exposed at run time for this): what JS and its buffers still
+ * hold (`retained`, where a leak of chunks or lines would show), and the RSS (which also keeps what the allocator has
+ * not handed back to the system).
+ */
+function settledMemory(): { retained: number; rss: number } {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
-  return process.memoryUsage().rss;
+  const m = process.memoryUsage();
+  return { retained: m.heapUsed + m.external, rss: m.rss };
 }
 
 describe('output', () => {
@@ -165,10 +170,14 @@ describe('output', () => {
         await waitForLine(fnId, 'flood-done', String(res.headers['fn-call-id']));
       };
       await flood();
-      const rssAfterFirst = settledRss();
+      const afterFirst = settledMemory();
       await flood();
-      const grown = settledRss() - rssAfterFirst;
-      expect(grown).toBeLessThan(96 * 1024 * 1024);
+      const afterSecond = settledMemory();
+      // What is still held after 600 MiB more stays within a sixth of it (bounded rings filling up: 6–38 MB measured);
+      // the RSS, which under a loaded CI run also kept up to 98 MiB the allocator had not handed back yet, stays far
+      // below the flood's size.
+      expect(afterSecond.retained - afterFirst.retained).toBeLessThan(96 * 1024 * 1024);
+      expect(afterSecond.rss - afterFirst.rss).toBeLessThan(256 * 1024 * 1024);
 
       const tail = await logs(fnId, 1000);
       expect(tail.status).toBe(200);
