@@ -36,22 +36,18 @@ export class Tally<L extends string> {
   readonly counter: Counter<L>;
 
   constructor(config: CounterConfiguration<L>) {
-    const pending = this.pending;
-    this.counter = new Counter<L>({
-      ...config,
-      collect() {
-        for (const [labels, n] of pending) this.inc(labels, n);
-        pending.clear();
-      },
-    });
+    this.counter = new Counter<L>({ ...config, collect: () => this.flush() });
   }
 
   add(labels: LabelValues<L>, n = 1): void {
     this.pending.set(labels, (this.pending.get(labels) ?? 0) + n);
-    if (this.pending.size > TALLY_MAX_SERIES) {
-      for (const [l, v] of this.pending) this.counter.inc(l, v);
-      this.pending.clear();
-    }
+    if (this.pending.size > TALLY_MAX_SERIES) this.flush();
+  }
+
+  /** Adds what the tally holds to the counter. */
+  private flush(): void {
+    for (const [labels, n] of this.pending) this.counter.inc(labels, n);
+    this.pending.clear();
   }
 }
 

@@ -126,7 +126,7 @@ export class EmbeddedSource implements StreamSource {
     const dlq = await this.log.getStream(destination);
     // The loop reads nothing else once `bounds` says the stream does not exist.
     const dlqId = dlq?.id ?? '';
-    const group = `${this.group}:redrive`;
+    const group = redriveGroup(this.group);
     const letters: DeadLetterLog = {
       label: `dead-letter stream "${destination}"`,
       bounds: async () => dlq && boundsOf(this.log, dlq.id),
@@ -147,8 +147,20 @@ export class EmbeddedSource implements StreamSource {
 
 /** The consumer group holding a trigger's partial batches in flight (EmbeddedSource.markInFlight). */
 export function inFlightGroup(group: string): string {
-  return `${group}:inflight`;
+  return `${group}${IN_FLIGHT_SUFFIX}`;
 }
+
+/** The consumer group holding how far a trigger's redrive of its dead letters got (EmbeddedSource.redriveDeadLetters). */
+export function redriveGroup(group: string): string {
+  return `${group}:redrive`;
+}
+
+/** The trigger whose partition lease fences writes to `group`: a trigger's own group, or its in-flight group. */
+export function leaseGroupOf(group: string): string {
+  return group.endsWith(IN_FLIGHT_SUFFIX) ? group.slice(0, -IN_FLIGHT_SUFFIX.length) : group;
+}
+
+const IN_FLIGHT_SUFFIX = ':inflight';
 
 async function boundsOf(log: StreamLog, streamId: string): Promise<OffsetBounds> {
   return new Map((await log.bounds(streamId)).map((b) => [b.partition, { start: b.start, end: b.end }]));

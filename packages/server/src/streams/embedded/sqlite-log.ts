@@ -128,7 +128,7 @@ export class SqliteStreamLog implements StreamLog {
    * run in between (better-sqlite3 is synchronous), which is what checking inside a transaction gives.
    */
   async commitOffset(position: GroupPosition, fence?: CommitFence): Promise<boolean> {
-    if (fence && !(fence.isCurrent() && this.leaseHeld(position, fence))) return false;
+    if (!this.fenceHolds(position, fence)) return false;
     this.setOffset(position);
     return true;
   }
@@ -156,7 +156,12 @@ export class SqliteStreamLog implements StreamLog {
    * transaction function that throws).
    */
   private checkFence(position: GroupPosition, fence: CommitFence | undefined): void {
-    if (fence && !(fence.isCurrent() && this.leaseHeld(position, fence))) throw new FenceRefused();
+    if (!this.fenceHolds(position, fence)) throw new FenceRefused();
+  }
+
+  /** No fence, or one that holds: the epoch is current and the lease (if any) still this server's. */
+  private fenceHolds(position: GroupPosition, fence: CommitFence | undefined): boolean {
+    return !fence || (fence.isCurrent() && this.leaseHeld(position, fence));
   }
 
   /**

@@ -7,7 +7,7 @@ import type { Metrics } from '../../metrics.js';
 import type { Datastore } from '../../store/datastore.js';
 import type { App, Fn, Trigger } from '../../store/models.js';
 import type { StreamInfo, StreamLog } from '../embedded/log.js';
-import { EmbeddedSource, inFlightGroup } from '../embedded/source.js';
+import { EmbeddedSource, inFlightGroup, redriveGroup } from '../embedded/source.js';
 import type { KafkaClient } from '../kafka/client.js';
 import { confluentKafkaClient, KAFKA_CLIENT_INSTALL_HINT, KafkaClientMissing, loadKafkaModule } from '../kafka/confluent.js';
 import { initializeKafkaGroup, KafkaTopicMissing } from '../kafka/group.js';
@@ -192,7 +192,7 @@ export class StreamTriggerManager {
   /** Forgets a deleted trigger's offsets (a Kafka group keeps its offsets in Kafka: re-creating with its group_id resumes). */
   async forget(triggerId: string): Promise<void> {
     await this.deps.log?.deleteGroup(triggerId);
-    await this.deps.log?.deleteGroup(`${triggerId}:redrive`);
+    await this.deps.log?.deleteGroup(redriveGroup(triggerId));
     await this.deps.log?.deleteGroup(inFlightGroup(triggerId));
     await this.deps.leases?.forget(triggerId);
   }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PostgresListener } from '../../store/postgres-listen.js';
 import type { PostgresLeaseCheck } from '../embedded/postgres-log.js';
+import { leaseGroupOf } from '../embedded/source.js';
 
 /**
  * Partition ownership of embedded stream triggers when several servers share one PostgreSQL database.
@@ -75,7 +76,7 @@ export async function fenceHolds(client: Pick<pg.ClientBase, 'query'>, f: LeaseF
  * in flight: fenced by the trigger's lease): owner and epoch, in the commit's transaction.
  */
 export const leasedCommitCheck: PostgresLeaseCheck = (client, position, lease) =>
-  fenceHolds(client, { triggerId: position.group.replace(/:inflight$/, ''), partition: position.partition, owner: lease.owner, epoch: lease.epoch });
+  fenceHolds(client, { triggerId: leaseGroupOf(position.group), partition: position.partition, owner: lease.owner, epoch: lease.epoch });
 
 interface Member {
   triggerId: string;
