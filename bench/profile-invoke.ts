@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       + `p50 ${fmt(bareMeasured.p50Ms, 3)} ms; server ÷ bare CPU per call ${fmt((user + sys) / bareUs)}×`);
     console.log(table(byArea, n, busyUs, 30));
     console.log('\nheaviest functions (self time)');
-    console.log(table(byFn, n, busyUs, 40));
+    console.log(table(byFn, n, busyUs, Number(process.env.BENCH_PROFILE_TOP ?? 40)));
   } finally {
     await cleanup.run();
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fnLabels, Metrics } from '../src/metrics.js';
+import { Histogram, Registry } from 'prom-client';
+import { CallHistogram, fnLabels, Metrics } from '../src/metrics.js';
 
 /** The exposition format as prom-client writes it, read back the way a Prometheus scraper reads a label set. */
 function series(text: string, name: string): Record<string, string>[] {
@@ -53,5 +54,27 @@ describe('metrics labels', () => {
     for (let i = 0; i < 2500; i++) m.calls.add({ ...ok, outcome: 'error' });
     expect((m.calls as unknown as { pending: Map<unknown, number> }).pending.size).toBeLessThanOrEqual(1000);
     expect((await m.calls.counter.get()).values.find((v) => v.labels.outcome === 'error')?.value).toBe(2500);
+  });
+
+  it('the call histogram writes what prom-client\'s Histogram writes for the same observations', async () => {
+    const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    const theirs = new Registry();
+    const ours = new Registry();
+    const names = ['fn_id', 'app_name', 'fn_name'] as const;
+    const reference = new Histogram({ name: 'x_seconds', help: 'h', labelNames: names, buckets, registers: [theirs] });
+    const histogram = new CallHistogram('x_seconds', 'h', names, buckets, ours);
+    const a = fnLabels({ name: 'q"x' }, { id: 'A', name: 'f' });
+    const b = fnLabels({ name: 'shop' }, { id: 'B', name: 'g' });
+    // Values on the bounds, between them, below the first and past the last; b's labels in a fresh object each time.
+    for (const v of [0.00001, 0.001, 0.003, 0.2, 1, 60, 70]) {
+      reference.observe(a, v);
+      histogram.observe(a, v);
+      reference.observe({ ...b }, v * 2);
+      histogram.observe({ ...b }, v * 2);
+    }
+    const text = await ours.metrics();
+    expect(text).toBe(await theirs.metrics());
+    expect(text).toContain('x_seconds_count{fn_id="B",app_name="shop",fn_name="g"} 7');
+    expect(text).toContain('x_seconds_bucket{le="0.001",fn_id="A",app_name="q\\"x",fn_name="f"} 2');
   });
 });

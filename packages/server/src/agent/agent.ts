@@ -1,5 +1,5 @@
 import {
-  CALL_METHOD, CALL_PATH, ENV, HEADER, HTTP_STREAM_FORMAT, IOFS_MOUNT, SOCKET_NAME, SYNC_FN_TYPE, UNIX_LISTENER_PREFIX,
+  CALL_METHOD, CALL_PATH, ENV, HTTP_STREAM_FORMAT, IOFS_MOUNT, SOCKET_NAME, SYNC_FN_TYPE, UNIX_LISTENER_PREFIX,
 } from '@fnts/api/contract';
 import { ERROR_CODE } from '@fnts/api/errors';
 import { createHash } from 'node:crypto';
@@ -16,7 +16,7 @@ import { CALL_OUTCOMES, fnLabels, type CallOutcome, type FnLabels, type Metrics 
 import type { App, Fn } from '../store/models.js';
 import { MemoryBudget } from './capacity.js';
 import type { DockerDriver } from './docker.js';
-import { formatDeadline, type HeaderMap } from './http-headers.js';
+import { callHeaders, type HeaderMap } from './http-headers.js';
 import { LogHub } from './log-hub.js';
 import { LOG_FRAME_ENV } from './launcher.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
@@ -68,9 +68,6 @@ export interface CallResponse {
   /** The whole body when it was small (call-request.ts), else a stream of it. */
   body: Buffer | Readable;
 }
-
-const CALL_ID = HEADER.callId.toLowerCase();
-const DEADLINE = HEADER.deadline.toLowerCase();
 
 async function* chunked(body: Readable): AsyncGenerator<Buffer> {
   for await (const chunk of body) yield chunk as Buffer;
@@ -269,7 +266,7 @@ export class Agent {
       res = await requestCall(container.client, {
         path: CALL_PATH,
         method: CALL_METHOD,
-        headers: { ...req.headers, [CALL_ID]: req.callId, [DEADLINE]: formatDeadline(deadline) },
+        headers: callHeaders(req.headers, req.callId, deadline),
         body,
       }, ac, WHOLE_ANSWER_BYTES);
     } catch (err) {

@@ -14,9 +14,9 @@ export interface CallAnswer {
   statusCode: number;
   headers: HeaderMap;
   /** The whole body, when the function declared a length of at most `maxWhole` bytes. */
-  whole?: Buffer;
+  whole: Buffer | undefined;
   /** Otherwise the body as it arrives, with backpressure; destroying it aborts the exchange. */
-  body?: Readable;
+  body: Readable | undefined;
 }
 
 /**
@@ -48,7 +48,8 @@ class CallHandler implements Dispatcher.DispatchHandler {
     private readonly cancel: CallCancel,
     private readonly maxWhole: number,
   ) {
-    cancel.once('abort', this.onCancel);
+    // `on`, not `once`: done() removes it, and `once` wraps every listener in a new closure.
+    cancel.on('abort', this.onCancel);
   }
 
   private readonly onCancel = (): void => {
@@ -67,7 +68,8 @@ class CallHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return; // 1xx: the answer is still to come
-    const answer: CallAnswer = { statusCode, headers: headers as HeaderMap };
+    // Every field set here, so every answer has one shape (a field added later would change it per call).
+    const answer: CallAnswer = { statusCode, headers: headers as HeaderMap, whole: undefined, body: undefined };
     this.answer = answer;
     if (Number(headers['content-length']) <= this.maxWhole) {
       this.chunks = [];
@@ -96,8 +98,9 @@ class CallHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     this.done();
     if (this.chunks) {
-      const whole = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
-      this.resolve({ ...(this.answer as CallAnswer), whole });
+      const answer = this.answer as CallAnswer;
+      answer.whole = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
+      this.resolve(answer);
     } else {
       this.stream?.push(null);
     }

@@ -27,6 +27,7 @@ function connectionOptions(headers: IncomingHttpHeaders | HeaderMap): ReadonlySe
   for (const name in headers) {
     const value = headers[name];
     if (name.length !== 10 || value === undefined || name.toLowerCase() !== 'connection') continue;
+    if (value === 'keep-alive' || value === 'close') continue; // nearly every request: nothing to split
     for (const v of Array.isArray(value) ? value : [value]) {
       for (const token of v.split(',')) {
         const listed = token.trim().toLowerCase();
@@ -67,6 +68,27 @@ export function formatDeadline(deadlineMs: number): string {
   return lastDeadline;
 }
 
+/**
+ * The headers of one `POST /call`, as the flat name/value list undici takes: the call's own headers, then its
+ * Fn-Call-Id and Fn-Deadline, which replace any the call carried (no object is built per call).
+ */
+export function callHeaders(headers: HeaderMap, callId: string, deadlineMs: number): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name] as string | string[];
+    if ((name.length === CALL_ID.length || name.length === DEADLINE.length) && isCallIdOrDeadline(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  out.push(CALL_ID, callId, DEADLINE, formatDeadline(deadlineMs));
+  return out;
+}
+
+function isCallIdOrDeadline(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === CALL_ID || lower === DEADLINE;
+}
+
 // The body is re-framed (chunked) towards the function, and the Host is meaningless on a unix socket.
 const DROP_TO_FUNCTION = new Set(['host', CONTENT_LENGTH, CALL_ID, DEADLINE]);
 
@@ -80,7 +102,9 @@ const DROP_FROM_FUNCTION = new Set([CALL_ID, 'date']);
 
 /** The function's response headers as sent back to an `/invoke` caller (CONTRACT §2.3). */
 export function invokeResponseHeaders(fromFunction: HeaderMap, callId: string): HeaderMap {
-  return { ...copyEndToEnd(fromFunction, DROP_FROM_FUNCTION), [CALL_ID]: callId };
+  const headers = copyEndToEnd(fromFunction, DROP_FROM_FUNCTION);
+  headers[CALL_ID] = callId;
+  return headers;
 }
 
 /** Go's canonical header form, which Fn uses for the names it writes: `x-b3-traceid` → `X-B3-Traceid`. */

@@ -144,7 +144,7 @@ export class CallEndpoint {
     const onClose = () => gone.abort(new ClientGoneError());
     // Until the function answers, a closed connection cancels the call; once the body streams, the response's
     // end or the connection's loss ends it (call-response.ts) and the agent sees that instead.
-    res.once('close', onClose);
+    res.on('close', onClose); // removed below, so no `once` wrapper is needed
     try {
       const out = await this.deps.agent.call({
         app: target.app, fn: target.fn, callId, headers, body, signal: gone, origin,

@@ -87,6 +87,12 @@ export class RequestBodyReader {
     }
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (!chunked && length === 0) return null;
+    if (!chunked) {
+      // A small body usually came in the same read as its head: node has buffered all of it by the time the
+      // request's own tick is over, so it is taken at once, with no listeners, timer or extra ticks.
+      await undefined;
+      if (req.readableLength === length && !req.readableFlowing) return req.read() as Buffer;
+    }
     const deadline = Date.now() + timeoutMs;
     const empty: Prefix = { chunks: [], size: 0, ended: false };
     if (!chunked) return whole(await readPrefix(req, max, max, deadline, timeoutMs, empty));

@@ -3,7 +3,7 @@ import type { CallEnd } from '../agent/agent.js';
 import { isFntsError } from '../errors.js';
 import type { CallStore } from '../store/datastore.js';
 import type { CallRecord, CallRetention } from '../store/models.js';
-import { failureOf, resultAt } from './outcome.js';
+import { failureOf } from './outcome.js';
 
 /** How sync calls are recorded and how long records are kept. */
 export interface CallHistorySettings {
@@ -32,19 +32,37 @@ export interface EndedCall {
   error: Error | undefined;
 }
 
+const SUCCESS = { status: 'success' as const, error: undefined, error_code: undefined };
+
+let lastMs = NaN;
+let lastIso = '';
+
+/** An epoch ms as ISO 8601; the times of a batch of records mostly fall in a few milliseconds, formatted once each. */
+function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /** The record of a call that has ended (made at flush time: formatting dates is kept off the call's path). */
 export function recordOf(end: EndedCall): CallRecord {
-  const outcome = end.outcome === 'success' ? { status: 'success' as const } : failureOf(end.error);
+  const outcome = end.outcome === 'success' ? SUCCESS : failureOf(end.error);
   const call: CallRecord = {
     id: end.callId,
     app_id: end.appId,
     fn_id: end.fnId,
     type: end.origin?.detached ? 'detached' : 'sync',
-    created_at: new Date(end.createdMs).toISOString(),
+    created_at: isoAt(end.createdMs),
     attempts: 1,
-    ...resultAt(end.createdMs, end.endedMs, outcome),
+    status: outcome.status,
+    completed_at: isoAt(end.endedMs),
+    duration_ms: Math.max(0, end.endedMs - end.createdMs),
   };
-  if (end.startedMs !== undefined) call.started_at = new Date(end.startedMs).toISOString();
+  if (outcome.error !== undefined) call.error = outcome.error;
+  if (outcome.error_code !== undefined) call.error_code = outcome.error_code;
+  if (end.startedMs !== undefined) call.started_at = isoAt(end.startedMs);
   if (end.origin?.triggerId !== undefined) call.trigger_id = end.origin.triggerId;
   if (end.origin?.batch !== undefined) call.batch = end.origin.batch;
   return call;

@@ -46,6 +46,12 @@ export const CALLS_LEASE_MIGRATION = `
 /** The fence on a claim: the call is still running under this owner and this claim. */
 const FENCE = `id = ? AND status = 'running' AND owner = ? AND claim_epoch = ?`;
 
+// Written out once: the statement cache is keyed by the SQL text, and a record is inserted for every call.
+const INSERT_INTO = `INTO calls (id, app_id, fn_id, type, status, created_at, started_at, completed_at, duration_ms,
+  trigger_id, batch, error, error_code, attempts, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT = `INSERT ${INSERT_INTO}`;
+const INSERT_OR_IGNORE = `INSERT OR IGNORE ${INSERT_INTO}`;
+
 /** Call records in the store's SQLite connection. */
 export class SqliteCallStore implements CallStore {
   constructor(
@@ -54,9 +60,7 @@ export class SqliteCallStore implements CallStore {
   ) {}
 
   private insertRow(c: CallRecord, input: DetachedInput | undefined, orIgnore: boolean): void {
-    this.stmt(`INSERT ${orIgnore ? 'OR IGNORE ' : ''}INTO calls (id, app_id, fn_id, type, status, created_at, started_at,
-                 completed_at, duration_ms, trigger_id, batch, error, error_code, attempts, headers, body)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    this.stmt(orIgnore ? INSERT_OR_IGNORE : INSERT)
       .run(c.id, c.app_id, c.fn_id, c.type, c.status, c.created_at, c.started_at ?? null, c.completed_at ?? null,
         c.duration_ms ?? null, c.trigger_id ?? null, c.batch ?? null, c.error ?? null, c.error_code ?? null, c.attempts,
         input ? JSON.stringify(input.headers) : null, input?.body ?? null);
