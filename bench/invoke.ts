@@ -16,16 +16,19 @@ import { haveWrk, postScript, runWrk, type WrkResult } from './wrk.js';
 import { scalingPhase, scalingTable } from './scaling.js';
 import { BODY, callOver, dockerRun, expect200, SOCKET_NAME, type DockerRunTiming } from './baseline.js';
 import {
-  closedLoop, emptySamples, fmt, median, mergeInto, msSince, publishedSockets, removeLabelled, renderTable, sleep, summarize,
+  closedLoop, cpuOf, emptySamples, fmt, machineCpu, median, mergeInto, msSince, publishedSockets, removeLabelled, renderTable, sleep,
+  summarize,
   type LatencySummary, type Samples,
 } from './support.js';
 
-/** How much work each phase does; sized so the whole run stays well under 3 minutes on 2 cores. */
+/** How much work each phase does; sized so the whole run stays near 3 minutes on 2 cores. */
 const PLAN = {
+  // Hot means what V8 has optimized: a few hundred calls left the server (more code than the bare proxy) partly
+  // unoptimized and moved the c=1 ratio by ±0.2 between runs; every path gets the same warm-up.
   hot: [
-    { clients: 1, calls: 2000, warmup: 300 },
-    { clients: 2, calls: 3000, warmup: 400 },
-    { clients: 8, calls: 4000, warmup: 800 },
+    { clients: 1, calls: 6000, warmup: 3000 },
+    { clients: 2, calls: 6000, warmup: 2000 },
+    { clients: 8, calls: 8000, warmup: 2000 },
   ],
   /** Server and direct blocks alternate this many times per level, so drift and noisy neighbours hit both alike. */
   rounds: 4,
@@ -98,11 +101,53 @@ interface HotLevelResult {
   /** The c=1 direct throughput times the containers: what perfect scaling would give. */
   idealCallsPerS: number;
   truncated: boolean;
+  /** CPU per call in µs (from /proc) over each path's blocks: the whole machine's, and the front process's own. */
+  cpu: { direct: CpuPerCall; server: CpuPerCall; bare: CpuPerCall };
+}
+
+interface CpuPerCall {
+  /** Every process's CPU (both cores), per call. */
+  machineUs: number;
+  /** Share of the machine's CPU time that was busy. */
+  busyShare: number;
+  /** The front's own process (server or bare proxy), per call; 0 for direct calls. */
+  frontUs: number;
+}
+
+/** CPU used while blocks of one path run, summed over its blocks. */
+class CpuTally {
+  private busyUs = 0;
+  private idleUs = 0;
+  private frontUs = 0;
+  private calls = 0;
+
+  /** Runs one block and adds the CPU it took, the machine's and `frontPid`'s. */
+  async block(frontPid: number | undefined, run: () => Promise<Samples>): Promise<Samples> {
+    const front = async () => {
+      if (frontPid === undefined) return 0;
+      const c = await cpuOf(frontPid);
+      return c.userUs + c.sysUs;
+    };
+    const [m0, f0] = [await machineCpu(), await front()];
+    const samples = await run();
+    const [m1, f1] = [await machineCpu(), await front()];
+    this.busyUs += m1.busyUs - m0.busyUs;
+    this.idleUs += m1.idleUs - m0.idleUs;
+    this.frontUs += f1 - f0;
+    this.calls += samples.latenciesMs.length;
+    return samples;
+  }
+
+  get perCall(): CpuPerCall {
+    return {
+      machineUs: this.busyUs / this.calls, busyShare: this.busyUs / (this.busyUs + this.idleUs), frontUs: this.frontUs / this.calls,
+    };
+  }
 }
 
 /** Warms up, then alternates server and direct blocks at one concurrency level. */
 async function hotLevel(
-  callers: Callers, fnId: string, iofsRoot: string, level: (typeof PLAN.hot)[number], directC1?: LatencySummary,
+  callers: Callers, serverPid: number, fnId: string, iofsRoot: string, level: (typeof PLAN.hot)[number], directC1?: LatencySummary,
 ): Promise<HotLevelResult> {
   const { clients } = level;
   const warmStart = process.hrtime.bigint();
@@ -133,12 +178,15 @@ async function hotLevel(
     await expect200(res, 'bare proxy');
   };
   await closedLoop({ workers: clients, calls: level.warmup, maxMs: PLAN.warmupMaxMs, call: viaBare });
+  const cpu = { server: new CpuTally(), direct: new CpuTally(), bare: new CpuTally() };
   try {
     for (let r = 0; r < PLAN.rounds; r++) {
-      const order: [Samples, (w: number) => Promise<void>][] = [[s, server], [d, direct], [b, viaBare]];
+      const order: [Samples, (w: number) => Promise<void>, CpuTally, number | undefined][] = [
+        [s, server, cpu.server, serverPid], [d, direct, cpu.direct, undefined], [b, viaBare, cpu.bare, bare.pid],
+      ];
       if (r % 2 === 1) order.reverse();
-      for (const [into, call] of order) {
-        mergeInto(into, await closedLoop({ workers: clients, calls: perBlock, maxMs: PLAN.blockMaxMs, call }));
+      for (const [into, call, tally, pid] of order) {
+        mergeInto(into, await tally.block(pid, () => closedLoop({ workers: clients, calls: perBlock, maxMs: PLAN.blockMaxMs, call })));
       }
     }
   } finally {
@@ -158,6 +206,7 @@ async function hotLevel(
     bare: summarize(b),
     idealCallsPerS: (directC1 ?? directSummary).callsPerS * containers,
     truncated: s.truncated || d.truncated,
+    cpu: { direct: cpu.direct.perCall, server: cpu.server.perCall, bare: cpu.bare.perCall },
   };
 }
 
@@ -316,6 +365,24 @@ function hotTable(levels: HotLevelResult[]): string {
   return renderTable(['clients', 'containers', 'path', 'calls', 'p50 ms', 'p99 ms', 'mean ms', 'calls/s', 'server vs baseline'], rows);
 }
 
+function cpuTable(levels: readonly HotLevelResult[]): string {
+  const cell = (c: CpuPerCall) => `${fmt(c.machineUs, 0)} (${fmt(100 * c.busyShare, 0)}% busy)`;
+  return renderTable(['clients', 'direct: machine', 'server: machine', 'server process', 'bare: machine', 'bare process'],
+    levels.map((l) => [String(l.clients), cell(l.cpu.direct), cell(l.cpu.server), fmt(l.cpu.server.frontUs, 0),
+      cell(l.cpu.bare), fmt(l.cpu.bare.frontUs, 0)]));
+}
+
+/**
+ * What 0.85× of the direct calls/s at 8 clients allows a front to spend: with both cores busy, calls/s is the cores'
+ * time over the CPU per call, so the front may add at most (1/0.85 − 1) of the direct path's CPU per call.
+ */
+function cpuBudget(l: HotLevelResult): string {
+  const budget = l.cpu.direct.machineUs * (1 / 0.85 - 1);
+  return `at ${l.clients} clients, 0.85× direct calls/s leaves a front ${fmt(budget, 0)} µs of CPU per call `
+    + `(${fmt(l.cpu.direct.machineUs, 0)} µs × 0.18, the machine ${fmt(100 * l.cpu.direct.busyShare, 0)}% busy on direct calls); `
+    + `the server process spends ${fmt(l.cpu.server.frontUs, 0)} µs, the bare proxy ${fmt(l.cpu.bare.frontUs, 0)} µs`;
+}
+
 function coldTable(cold: ColdResult, idle: IdleResult): string {
   const med = (xs: number[]) => fmt(median(xs), 1);
   const dockerMed = median(cold.dockerRun.map((t) => t.totalMs));
@@ -402,7 +469,7 @@ async function main(): Promise<void> {
 
     const hot: HotLevelResult[] = [];
     for (const level of PLAN.hot) {
-      hot.push(await hotLevel(callers, fn.id, iofsRoot, level, hot[0]?.direct));
+      hot.push(await hotLevel(callers, server.pid, fn.id, iofsRoot, level, hot[0]?.direct));
     }
     let wrk: WrkLevel[] | undefined;
     if (haveWrk()) {
@@ -443,6 +510,9 @@ async function main(): Promise<void> {
     if (hot.some((l) => l.truncated)) console.log('(some blocks hit their time cap before their call count)');
     console.log('c=2 and c=8: the server scales out by its rule (FNTS_SCALE_OUT, default expected-wait);');
     console.log('the direct rows spread the same clients over the same containers, one connection per socket.');
+    console.log('\nCPU per call, µs (from /proc over each path\'s blocks): the machine\'s (both cores), and the front process\'s own');
+    console.log(cpuTable(hot));
+    if (c8) console.log(cpuBudget(c8));
     if (wrk) {
       console.log(`\nThe same paths under wrk (one thread; ${PLAN.wrk.rounds} alternating blocks of ${PLAN.wrk.seconds} s, medians; wrk cannot open a Unix socket, so no direct row)`);
       console.log(wrkTable(wrk));

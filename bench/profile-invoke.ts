@@ -12,7 +12,7 @@ import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { startBareProxy } from './bare-proxy.js';
 import { BODY, expect200, SOCKET_NAME } from './baseline.js';
 import { startServerChild } from './server-child.js';
-import { closedLoop, CleanupStack, fmt, progress, publishedSockets, removeLabelled, renderTable, summarize } from './support.js';
+import { closedLoop, CleanupStack, cpuOf, fmt, progress, publishedSockets, removeLabelled, renderTable, summarize } from './support.js';
 
 const BENCH_LABEL = 'fnts.bench';
 const FUNC_SOURCE = "import { handle } from '@fnts/fdk';\nhandle(async (input) => ({ ok: true, input }));\n";
@@ -28,18 +28,6 @@ interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
-}
-
-/**
- * The server process's CPU time so far (user, system) in µs, from /proc: the profile's samples also count time the
- * process spent descheduled, which on a loaded machine is most of it; this is what it really ran.
- */
-async function cpuOf(pid: number): Promise<{ userUs: number; sysUs: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const tick = 1e6 / 100; // USER_HZ is 100 on Linux
-  return { userUs: Number(fields[11]) * tick, sysUs: Number(fields[12]) * tick };
 }
 
 /** The area a frame's time is charged to: an fnts file, a package, a node internal module, or V8's own. */

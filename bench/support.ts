@@ -1,7 +1,7 @@
 // Measurement helpers shared by the benchmarks: closed-loop load, percentiles, socket waits, table output, and the run
 // scaffolding (cleanup, label sweep, JSON API client, polling, results file).
 import { watch } from 'node:fs';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -99,6 +99,30 @@ export async function closedLoop(opts: {
   };
   await Promise.all(Array.from({ length: opts.workers }, (_, w) => worker(w)));
   return { latenciesMs, wallMs: msSince(started), truncated };
+}
+
+/** Linux counts CPU time in ticks of 1/USER_HZ s; USER_HZ is 100. */
+const TICK_US = 1e6 / 100;
+
+/**
+ * A process's CPU time so far (user, system) in µs, from /proc: what it really ran, where a profile's samples also
+ * count time it spent descheduled.
+ */
+export async function cpuOf(pid: number): Promise<{ userUs: number; sysUs: number }> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { userUs: Number(fields[11]) * TICK_US, sysUs: Number(fields[12]) * TICK_US };
+}
+
+/** The whole machine's CPU time so far, busy and idle (every CPU summed), in µs, from /proc/stat. */
+export async function machineCpu(): Promise<{ busyUs: number; idleUs: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] as string;
+  // cpu user nice system idle iowait irq softirq steal ...
+  const t = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const idle = (t[3] ?? 0) + (t[4] ?? 0);
+  const all = t.reduce((a, b) => a + b, 0);
+  return { busyUs: (all - idle) * TICK_US, idleUs: idle * TICK_US };
 }
 
 /** Resolves once `dir/name` is a unix socket (following a symlink), watching the dir; rejects after `timeoutMs`. */

@@ -55,6 +55,11 @@ export const processLog: CallLog = {
   frame: (line) => (frames ??= new LazyLogFrames()).begin(line),
 };
 
+/** Installs the log-frame hooks before any call needs them (LazyLogFrames.install). */
+export function prepareLogFrames(): void {
+  (frames ??= new LazyLogFrames()).install();
+}
+
 // setTimeout fires at once for delays above 2^31-1 ms, so a deadline that far
 // away (about 24.8 days) gets no guard at all rather than an instant 504.
 const MAX_TIMER_MS = 2 ** 31 - 1;

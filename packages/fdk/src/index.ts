@@ -4,7 +4,7 @@
 /// <reference types="node" preserve="true" />
 import type { BatchEncoding } from './batch-event.js';
 import { batchHandler, type BatchHandler } from './batch.js';
-import { processLog, runCall, type CallHandler, type CallLog, type Handler } from './call.js';
+import { prepareLogFrames, processLog, runCall, type CallHandler, type CallLog, type Handler } from './call.js';
 import { FdkError } from './errors.js';
 import { listenOnSocket, type FdkServer } from './listener.js';
 import { resolveSettings, type FdkSettings, type HandleOptions } from './settings.js';
@@ -108,10 +108,13 @@ function startOrExit(handler: CallHandler, options: HandleOptions): FdkServer {
   return { close: async () => (await started).close() };
 }
 
-function start(handler: CallHandler, settings: FdkSettings, log: CallLog): Promise<FdkServer> {
-  return listenOnSocket(settings.socket, (request) => runCall(request, { settings, handler, log, now: Date.now }), log, {
+async function start(handler: CallHandler, settings: FdkSettings, log: CallLog): Promise<FdkServer> {
+  const server = await listenOnSocket(settings.socket, (request) => runCall(request, { settings, handler, log, now: Date.now }), log, {
     streamInput: settings.inputMode === 'stream',
   }, (request) => runCall(request, { settings, handler: warmUpHandler, log, now: Date.now }));
+  // Once the socket is out, like the warm-up calls: the first real call then finds the hooks in place.
+  if (log === processLog && settings.logFrame) prepareLogFrames();
+  return server;
 }
 
 /** What the FDK's own warm-up calls run (listener.ts): never the function. */

@@ -35,16 +35,6 @@ export class DockerDriver {
     this.docker = new Docker({ socketPath });
   }
 
-  async imageExists(image: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(image).inspect();
-      return true;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return false;
-      throw err;
-    }
-  }
-
   /** Pulls an image from its registry (the engine's credentials apply); rejects with Docker's message. */
   async pull(image: string, timeoutMs: number): Promise<void> {
     const stream = (await this.docker.pull(image)) as NodeJS.ReadableStream;
@@ -64,6 +54,15 @@ export class DockerDriver {
 
   /** Creates the container with the isolation settings of CONTRACT §1.7, attaches its output, then starts it. */
   async start(spec: ContainerSpec): Promise<{ id: string; output: Readable }> {
+    const id = await this.create(spec);
+    return { id, output: await this.attachAndStart(id) };
+  }
+
+  /**
+   * Creates the container with the isolation settings of CONTRACT §1.7; its socket dir need not exist yet, only by
+   * the time it starts. Rejects with the engine's 404 when the image is missing.
+   */
+  async create(spec: ContainerSpec): Promise<string> {
     const bytes = spec.memoryMiB * 1024 * 1024;
     const container = await this.docker.createContainer({
       name: spec.name,
@@ -104,13 +103,18 @@ export class DockerDriver {
           : { Type: 'none', Config: {} },
       },
     });
+    return container.id;
+  }
+
+  /** Attaches a created container's output (stdout and stderr merged, as in Fn: CONTRACT §1.6), then starts it. */
+  async attachAndStart(id: string): Promise<Readable> {
+    const container = this.docker.getContainer(id);
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    // stdout and stderr are merged, as in Fn (CONTRACT §1.6).
     const output = new PassThrough();
     this.docker.modem.demuxStream(stream, output, output);
     stream.on('end', () => output.end());
     await container.start();
-    return { id: container.id, output };
+    return output;
   }
 
   /** Resolves when the container stops, with its exit code and whether the kernel OOM-killed it. */

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -20,8 +21,22 @@ const MAX_INODES = 64;
 
 /** Creates a socket dir under `parent`, mode 0777 (the FDK runs as uid 1000), on a tmpfs of `sizeBytes` when possible. */
 export async function createSocketDir(parent: string, sizeBytes: number, log: Logger): Promise<string> {
-  await mkdir(parent, { recursive: true });
-  const dir = await mkdtemp(join(parent, 'iofs'));
+  const dir = socketDirPath(parent);
+  await prepareSocketDir(dir, sizeBytes, log);
+  return dir;
+}
+
+/** A fresh socket dir's path under `parent`, not yet created (prepareSocketDir makes it). */
+export function socketDirPath(parent: string): string {
+  return join(parent, `iofs${randomBytes(8).toString('hex')}`);
+}
+
+/**
+ * Makes the socket dir `dir` (see createSocketDir). It may run while the container is created: the engine may make the
+ * bind's source dir itself, so an existing dir is taken as it is.
+ */
+export async function prepareSocketDir(dir: string, sizeBytes: number, log: Logger): Promise<void> {
+  await mkdir(dir, { recursive: true });
   if (mountRefused === undefined && process.getuid?.() === 0) {
     try {
       const options = `size=${sizeBytes},nr_inodes=${MAX_INODES},mode=0777,nosuid,nodev,noexec`;
@@ -37,7 +52,6 @@ export async function createSocketDir(parent: string, sizeBytes: number, log: Lo
     log.warn({ reason: mountRefused }, 'socket dirs are not size-limited: a function can write to the host disk through /tmp/iofs');
   }
   await chmod(dir, 0o777);
-  return dir;
 }
 
 /** Whether socket dirs are size-limited tmpfs mounts (known after the first one was created). */

@@ -5,7 +5,7 @@ import { newId } from '../ids.js';
 import { errors } from '../errors.js';
 import type { ContainerSpec, DockerDriver, ExitInfo } from './docker.js';
 import { HotContainer, socketClient } from './hot-container.js';
-import { createSocketDir, removeSocketDir } from './iofs.js';
+import { prepareSocketDir, removeSocketDir, socketDirPath } from './iofs.js';
 import { LineSplitter, ServerLogBound, type OutputPiece, type Suppressed } from './output.js';
 import { armSocketWait } from './socket-wait.js';
 
@@ -93,9 +93,8 @@ export async function destroyContainer(driver: DockerDriver, c: HotContainer, lo
 /** Pulls under way, by image, so concurrent cold starts share one pull. */
 const pulls = new Map<string, Promise<void>>();
 
-/** Makes sure the engine has the image: pulled when missing and allowed (CONTRACT §1.4 for the errors). */
-async function ensureImage(driver: DockerDriver, s: LaunchSettings): Promise<void> {
-  if (await driver.imageExists(s.image)) return;
+/** Pulls a missing image when allowed (CONTRACT §1.4 for the errors). */
+async function pullImage(driver: DockerDriver, s: LaunchSettings): Promise<void> {
   if (s.imagePull === 'never') throw errors.imageNotFound(s.image);
   let pull = pulls.get(s.image);
   if (!pull) {
@@ -112,6 +111,17 @@ async function ensureImage(driver: DockerDriver, s: LaunchSettings): Promise<voi
   }
 }
 
+/** Creates the container, pulling its image first when the engine does not have it. */
+async function createPulling(driver: DockerDriver, spec: ContainerSpec, s: LaunchSettings): Promise<string> {
+  try {
+    return await driver.create(spec);
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+  }
+  await pullImage(driver, s);
+  return driver.create(spec);
+}
+
 /**
  * Starts one container and waits until its FDK has published the socket (CONTRACT §1.3–1.4): 502 when it
  * exits first or publishes something invalid, 504 when the start timeout passes.
@@ -123,9 +133,7 @@ export async function launchContainer(
   signal: AbortSignal,
   onOutput: OutputSink,
 ): Promise<HotContainer> {
-  await ensureImage(driver, s);
-  const socketDir = await createSocketDir(s.iofsDir, s.iofsSizeBytes, log);
-  const waiter = armSocketWait(socketDir);
+  const socketDir = socketDirPath(s.iofsDir);
   const name = `fnts-${newId().toLowerCase()}`;
   const spec: ContainerSpec = {
     name, image: s.image, env: s.env, labels: s.labels, socketDir, memoryMiB: s.memoryMiB,
@@ -135,18 +143,26 @@ export async function launchContainer(
   const started = Date.now();
   // eslint-disable-next-line prefer-const -- the output callback above reads it before the container exists
   let container: HotContainer | undefined;
-  let id: string;
+  let id: string | undefined;
+  let waiter: ReturnType<typeof armSocketWait> | undefined;
+  // The socket dir (a tmpfs mount) is made while the engine creates the container: a cold start waits for the
+  // slower of the two, not for both. The image is not looked up first: a missing one is the create's 404.
+  const dirReady = prepareSocketDir(socketDir, s.iofsSizeBytes, log);
   try {
-    const result = await driver.start(spec);
-    id = result.id;
+    const [created] = await Promise.all([createPulling(driver, spec, s), dirReady]);
+    id = created;
+    waiter = armSocketWait(socketDir);
+    const output = await driver.attachAndStart(id);
     tagOutput(
-      result.output,
+      output,
       s,
       (piece, framedCallId, toServerLog) => onOutput.line(piece, name, framedCallId ?? container?.soleCallId, toServerLog),
       (x) => onOutput.suppressed(name, x),
     );
   } catch (err) {
-    waiter.close();
+    waiter?.close();
+    await dirReady.catch(() => undefined); // settled before it is removed
+    if (id !== undefined) await driver.remove(id).catch(() => undefined);
     await removeSocketDir(socketDir);
     throw err;
   }
@@ -154,10 +170,10 @@ export async function launchContainer(
   container = new HotContainer(id, name, socketDir, socketClient(join(socketDir, SOCKET_NAME), s.concurrency), exited,
     s.concurrency, s.memoryMiB);
   const outcome = await Promise.race([
-    waiter.wait(s.startTimeoutMs, signal),
+    (waiter as ReturnType<typeof armSocketWait>).wait(s.startTimeoutMs, signal),
     exited.then((info) => ({ kind: 'exited' as const, info })),
   ]);
-  waiter.close();
+  waiter?.close();
   if (outcome.kind === 'ready') {
     log.info({ container: name, ms: Date.now() - started }, 'container ready');
     container.moveTo('ready');
