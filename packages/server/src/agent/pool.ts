@@ -205,32 +205,27 @@ export class HotContainerPool {
     c.idleSince = Date.now();
     // Timers are armed once and re-armed when they fire early, never per call: a hot container goes idle after
     // every call, and two timers set and cleared per call were a measurable share of a hot call (bench:profile).
-    c.idleTimer ??= this.idleCheck(c, this.settings.idleTimeoutMs);
-    if (this.settings.freezeIdleMs >= 0) c.freezeTimer ??= this.freezeCheck(c, this.settings.freezeIdleMs);
+    const { idleTimeoutMs, freezeIdleMs } = this.settings;
+    c.idleTimer ??= this.whenIdleFor(c, idleTimeoutMs, idleTimeoutMs, (t) => (c.idleTimer = t), () => this.expireIdle(c));
+    if (freezeIdleMs >= 0) {
+      c.freezeTimer ??= this.whenIdleFor(c, freezeIdleMs, freezeIdleMs, (t) => (c.freezeTimer = t), () => void this.freeze(c));
+    }
   }
 
-  /** Ms until `c` has been idle for `ms`; undefined when it is busy (its next idle moment re-arms the timers). */
-  private idleLeft(c: HotContainer, ms: number): number | undefined {
-    return c.isIdle ? c.idleSince + ms - Date.now() : undefined;
-  }
-
-  private idleCheck(c: HotContainer, after: number): NodeJS.Timeout {
+  /**
+   * A timer that runs `then` once `c` has been idle for `ms`: when it fires early (the container was used since) it
+   * re-arms for the rest, and when the container is busy it ends (its next idle moment arms a new one). `set` keeps
+   * the container's handle current.
+   */
+  private whenIdleFor(
+    c: HotContainer, ms: number, after: number, set: (t: NodeJS.Timeout | undefined) => void, then: () => void,
+  ): NodeJS.Timeout {
     return setTimeout(() => {
-      c.idleTimer = undefined;
-      const left = this.idleLeft(c, this.settings.idleTimeoutMs);
-      if (left === undefined) return;
-      if (left > 0) c.idleTimer = this.idleCheck(c, left);
-      else this.expireIdle(c);
-    }, after).unref();
-  }
-
-  private freezeCheck(c: HotContainer, after: number): NodeJS.Timeout {
-    return setTimeout(() => {
-      c.freezeTimer = undefined;
-      const left = this.idleLeft(c, this.settings.freezeIdleMs);
-      if (left === undefined) return;
-      if (left > 0) c.freezeTimer = this.freezeCheck(c, left);
-      else void this.freeze(c);
+      set(undefined);
+      if (!c.isIdle) return;
+      const left = c.idleSince + ms - Date.now();
+      if (left > 0) set(this.whenIdleFor(c, ms, left, set, then));
+      else then();
     }, after).unref();
   }
 
