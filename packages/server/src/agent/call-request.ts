@@ -48,8 +48,7 @@ class CallHandler implements Dispatcher.DispatchHandler {
     private readonly cancel: CallCancel,
     private readonly maxWhole: number,
   ) {
-    // `on`, not `once`: done() removes it, and `once` wraps every listener in a new closure.
-    cancel.on('abort', this.onCancel);
+    cancel.on(this.onCancel);
   }
 
   private readonly onCancel = (): void => {
@@ -58,7 +57,7 @@ class CallHandler implements Dispatcher.DispatchHandler {
 
   private done(): void {
     this.settled = true;
-    this.cancel.off('abort', this.onCancel);
+    this.cancel.off(this.onCancel);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
