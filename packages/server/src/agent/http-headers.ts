@@ -1,5 +1,6 @@
 import { HEADER, HOP_BY_HOP_HEADERS, HTTP_HEADER_PREFIX, HTTP_REQUEST_INTENT } from '@fnts/api/contract';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isoFormatter } from '../iso-time.js';
 
 export type HeaderMap = Record<string, string | string[]>;
 
@@ -53,20 +54,11 @@ export function copyEndToEnd(headers: IncomingHttpHeaders | HeaderMap, drop: Rea
   return out;
 }
 
-let lastDeadlineMs = NaN;
-let lastDeadline = '';
-
 /**
  * Fn sends the deadline as RFC 3339; we keep milliseconds, which every RFC 3339 parser accepts. Calls that start in
  * the same millisecond share one string.
  */
-export function formatDeadline(deadlineMs: number): string {
-  if (deadlineMs !== lastDeadlineMs) {
-    lastDeadlineMs = deadlineMs;
-    lastDeadline = new Date(deadlineMs).toISOString();
-  }
-  return lastDeadline;
-}
+export const formatDeadline = isoFormatter();
 
 /**
  * The headers of one `POST /call`, as the flat name/value list undici takes: the call's own headers, then its

@@ -3,7 +3,7 @@ import type { CallEnd } from '../agent/agent.js';
 import { isFntsError } from '../errors.js';
 import type { CallStore } from '../store/datastore.js';
 import type { CallRecord, CallRetention } from '../store/models.js';
-import { failureOf } from './outcome.js';
+import { failureOf, isoAt, resultAt } from './outcome.js';
 
 /** How sync calls are recorded and how long records are kept. */
 export interface CallHistorySettings {
@@ -32,19 +32,7 @@ export interface EndedCall {
   error: Error | undefined;
 }
 
-const SUCCESS = { status: 'success' as const, error: undefined, error_code: undefined };
-
-let lastMs = NaN;
-let lastIso = '';
-
-/** An epoch ms as ISO 8601; the times of a batch of records mostly fall in a few milliseconds, formatted once each. */
-function isoAt(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
-  }
-  return lastIso;
-}
+const SUCCESS = { status: 'success' as const };
 
 /** The record of a call that has ended (made at flush time: formatting dates is kept off the call's path). */
 export function recordOf(end: EndedCall): CallRecord {
@@ -56,12 +44,8 @@ export function recordOf(end: EndedCall): CallRecord {
     type: end.origin?.detached ? 'detached' : 'sync',
     created_at: isoAt(end.createdMs),
     attempts: 1,
-    status: outcome.status,
-    completed_at: isoAt(end.endedMs),
-    duration_ms: Math.max(0, end.endedMs - end.createdMs),
+    ...resultAt(end.createdMs, end.endedMs, outcome),
   };
-  if (outcome.error !== undefined) call.error = outcome.error;
-  if (outcome.error_code !== undefined) call.error_code = outcome.error_code;
   if (end.startedMs !== undefined) call.started_at = isoAt(end.startedMs);
   if (end.origin?.triggerId !== undefined) call.trigger_id = end.origin.triggerId;
   if (end.origin?.batch !== undefined) call.batch = end.origin.batch;
