@@ -88,6 +88,9 @@ export async function startServerProcess(opts: { dir: string; label: string; env
       // No stem cells: the e2e tests count a run's containers, and idle stem cells would be among them (the server
       // tests cover them: packages/server/test/stem-cells.test.ts).
       FNTS_STEM_CELLS: '0',
+      // A deploy's container still gets warm-up calls, but not the default 2000: seconds of CPU per deploy on the
+      // 2-core CI machine (bench:cold measures the default; packages/server/test/warm-containers.test.ts the rules).
+      FNTS_WARMUP_CALLS: '100',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

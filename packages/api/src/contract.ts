@@ -36,6 +36,12 @@ export const PHONY_SOCKET_SUFFIX = '.tmp';
 /** The one request the agent sends. */
 export const CALL_METHOD = 'POST';
 export const CALL_PATH = '/call';
+/**
+ * An fnts addition: `POST` here is a warm-up call, which the fnts FDK runs through its whole call path with a handler of
+ * its own, never the function's, and answers 200. The server sends it only to containers of bundled node functions it
+ * started ahead of calls; Fn's FDKs refuse any path but CALL_PATH.
+ */
+export const WARMUP_PATH = '/.fnts-warmup';
 
 /** Header names, in canonical form (Go's, as Fn writes them). */
 export const HEADER = {

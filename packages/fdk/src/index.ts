@@ -109,16 +109,27 @@ function startOrExit(handler: CallHandler, options: HandleOptions): FdkServer {
 }
 
 async function start(handler: CallHandler, settings: FdkSettings, log: CallLog): Promise<FdkServer> {
-  const server = await listenOnSocket(settings.socket, (request) => runCall(request, { settings, handler, log, now: Date.now }), log, {
-    streamInput: settings.inputMode === 'stream',
-  }, (request) => runCall(request, { settings, handler: warmUpHandler, log, now: Date.now }));
+  // All three made alike (one object shape), and two warm-up handlers taken in turn, one of them async: the optimized
+  // code the warm-up leaves never saw a single handler or shape, so the function's handler does not throw it away.
+  const depsFor = (h: CallHandler) => ({ settings, handler: h, log, now: Date.now });
+  const deps = depsFor(handler);
+  const warmUps = [depsFor(warmUpHandler), depsFor(asyncWarmUpHandler)];
+  let turn = 0;
+  const server = await listenOnSocket(
+    settings.socket,
+    (request, warmUp) => runCall(request, warmUp ? (warmUps[turn++ & 1] as typeof deps) : deps),
+    log,
+    { streamInput: settings.inputMode === 'stream' },
+    true,
+  );
   // Once the socket is out, like the warm-up calls: the first real call then finds the hooks in place.
   if (log === processLog && settings.logFrame) prepareLogFrames();
   return server;
 }
 
-/** What the FDK's own warm-up calls run (listener.ts): never the function. */
+/** What the FDK's own warm-up calls run (listener.ts, and the server's: agent/warm-up.ts): never the function. */
 const warmUpHandler: CallHandler = () => ({ warm: true });
+const asyncWarmUpHandler: CallHandler = async () => ({ warm: true });
 
 function exitWith(code: number, error: unknown): never {
   const reason = error instanceof FdkError ? error.message : String(error);

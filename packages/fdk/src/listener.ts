@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { finished, pipeline } from 'node:stream/promises';
 import { errorResponse, type CallLog, type CallRequest, type CallResponse } from './call.js';
 import { FdkListenError } from './errors.js';
-import { CALL_METHOD, CALL_PATH, HEADER, STATUS } from '@fnts/api/contract';
+import { CALL_METHOD, CALL_PATH, HEADER, STATUS, WARMUP_PATH } from '@fnts/api/contract';
 import { MESSAGES } from './protocol.js';
 import type { SocketPaths } from './settings.js';
 import { discardRest, requestBodyStream } from './streams.js';
@@ -18,7 +18,11 @@ export interface FdkServer {
   close(): Promise<void>;
 }
 
-export type CallRunner = (request: CallRequest) => Promise<CallResponse>;
+/**
+ * Runs one call. `warmUp` marks a warm-up call (WARMUP_PATH), which the runner must give a handler of the FDK's own,
+ * never the function. One runner for both, so the call path's optimized code never sees a second target here.
+ */
+export type CallRunner = (request: CallRequest, warmUp: boolean) => Promise<CallResponse>;
 
 // Go's default request header limit, which the Fn server applies to its callers;
 // Node's 16 KiB default would answer 431 to headers the agent legitimately forwards.
@@ -30,7 +34,6 @@ const HEADERS_TIMEOUT_MS = 60_000;
  * container took 2–4× its second); paying it here keeps it off the first real call — which, for a container started
  * ahead of calls (a deploy, a fn's minimum), is all the time a caller sees.
  */
-const WARMUP_PATH = '/.fnts-warmup';
 const WARMUP_BODY = '{"warm-up":true}';
 /**
  * Sent as calls, pipelined on one connection, and run through the whole call path (headers, context, decoding,
@@ -55,13 +58,12 @@ export async function listenOnSocket(
   runCall: CallRunner,
   log: CallLog,
   options: ListenOptions = { streamInput: false },
-  /** Runs the warm-up's calls: the call path with the FDK's own handler. */
-  warmCall?: CallRunner,
+  /** Whether warm-up calls are served (the runner has the FDK's own handler for them); else that path is refused. */
+  servesWarmUp = false,
 ): Promise<FdkServer> {
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false }, (req, res) => {
-    // Only the warm-up path runs the FDK's own handler; without one it is refused like any other path.
-    const run = req.url === WARMUP_PATH ? warmCall : runCall;
-    serveRequest(req, res, run, log, options).catch((error: unknown) => {
+    const warmUp = req.url === WARMUP_PATH;
+    serveRequest(req, res, warmUp && !servesWarmUp ? undefined : runCall, warmUp, log, options).catch((error: unknown) => {
       log.error('fnts-fdk: unexpected error while serving a call:', error);
       res.destroy();
     });
@@ -109,6 +111,7 @@ async function serveRequest(
   req: IncomingMessage,
   res: ServerResponse,
   runCall: CallRunner | undefined,
+  warmUp: boolean,
   log: CallLog,
   options: ListenOptions,
 ): Promise<void> {
@@ -121,7 +124,7 @@ async function serveRequest(
   if (options.streamInput) {
     const body = requestBodyStream(req);
     try {
-      await send(res, await runCall({ rawHeaders: req.rawHeaders, body }), log);
+      await send(res, await runCall({ rawHeaders: req.rawHeaders, body }, warmUp), log);
     } finally {
       // Only now: a streamed result may still have been reading the body.
       discardRest(req, body);
@@ -130,7 +133,7 @@ async function serveRequest(
   }
   const body = await readBody(req);
   if (body === null) return; // the agent gave up mid-request; nobody is left to answer
-  await send(res, await runCall({ rawHeaders: req.rawHeaders, body }), log);
+  await send(res, await runCall({ rawHeaders: req.rawHeaders, body }, warmUp), log);
 }
 
 /** The whole body as one Buffer, so it is decoded once; null if the request was aborted. */

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
+import { WARMUP_PATH } from '@fnts/api/contract';
 import { rawResult, type Context } from '../src/index.js';
 import { harnessPerTest, sleep } from './support/socket-harness.js';
 
@@ -69,6 +70,26 @@ describe('requests', () => {
       expect(res.status).toBe(400);
       expect(JSON.parse(res.text)).toEqual({ message: 'Invalid method', detail: 'Bad request' });
     }
+  });
+});
+
+describe('warm-up calls', () => {
+  it('answers POST /.fnts-warmup with the FDK\'s own handler, never the function, in turn sync and async', async () => {
+    const fn = vi.fn(() => 'real');
+    const h = await start(fn);
+    const deadline = new Date(Date.now() + 30_000).toISOString();
+    for (let i = 0; i < 4; i++) {
+      const res = await h.call({
+        path: WARMUP_PATH, headers: { 'content-type': 'application/json', 'fn-call-id': `warm-up-${i}`, 'fn-deadline': deadline },
+        body: '{"warm-up":true}',
+      });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.text)).toEqual({ warm: true });
+      expect(res.headers['fn-fdk-version']).toMatch(/^fnts-fdk\//);
+    }
+    expect(fn).not.toHaveBeenCalled();
+    expect((await h.call({ body: '{}' })).text).toBe('"real"');
+    expect(fn).toHaveBeenCalledTimes(1);
   });
 });
 

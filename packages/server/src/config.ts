@@ -50,6 +50,12 @@ export interface ServerConfig {
    * overrides it.
    */
   readonly warmOnDeploy: boolean;
+  /**
+   * Warm-up calls the server sends a bundled node function's container that it started ahead of calls (a deploy, a
+   * fn's minimum), so a fresh process's slow first thousand calls are not the callers' (agent/warm-up.ts); the first
+   * real call ends them. FNTS_WARMUP_CALLS; 0 turns them off.
+   */
+  readonly warmUpCalls: number;
   /** Stem cells kept ready for cold starts of typescript/node functions (agent/stem-cells.ts); 0 turns them off. */
   readonly stemCells: number;
   /** Default maximum containers per function (a function's `max_containers` overrides it). */
@@ -201,6 +207,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     // one its calls hash to, so there the default is off.
     warmOnDeploy: env.FNTS_WARM_ON_DEPLOY === undefined || env.FNTS_WARM_ON_DEPLOY === ''
       ? postgresUrl === undefined : flag(env, 'FNTS_WARM_ON_DEPLOY', problems),
+    warmUpCalls: int('FNTS_WARMUP_CALLS', 2000, 0, 100_000),
     stemCells: int('FNTS_STEM_CELLS', 1, 0, 64),
     maxContainersPerFn: int('FNTS_MAX_CONTAINERS_PER_FN', 10, 1, 10_000),
     maxQueuePerFn: int('FNTS_MAX_QUEUE_PER_FN', 100, 0, 1_000_000),

@@ -149,6 +149,11 @@ export class Metrics {
     help: 'Containers started with no call waiting, by function, reason (deploy, minimum) and outcome (started, failed, skipped)',
     labelNames: [...FN, 'reason', 'outcome'] as const, registers: [this.registry],
   });
+  readonly warmUpCalls = new Counter({
+    name: 'fnts_warmup_calls_total',
+    help: 'Warm-up calls sent to containers started ahead of calls (never the function\'s own handler), by function',
+    labelNames: [...FN] as const, registers: [this.registry],
+  });
   readonly stemClaims = new Counter({
     name: 'fnts_stem_claims_total',
     help: 'Cold starts of typescript/node functions, by function and how they started (claimed: a stem cell; new_container: docker run)',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from './support/api.js';
-import { ContainerFixture, docker } from './support/fixtures.js';
+import { ContainerFixture, docker, TEST_LABEL } from './support/fixtures.js';
 
 /** Containers started ahead of calls: after a deploy, and a fn's `fnts.io/min-containers`. Real Docker throughout. */
 
@@ -12,11 +12,13 @@ import { randomUUID } from 'node:crypto';
 import { handle } from '@fnts/fdk';
 
 const instance = randomUUID();
+let calls = 0;
 
 handle(async (input: { ms?: number }, ctx) => {
+  calls++;
   if (input?.ms) await new Promise((resolve) => setTimeout(resolve, input.ms));
   // Docker names the container's host after the start of its id, so a test can tell which container answered.
-  return { instance, host: process.env.HOSTNAME, config: ctx.config };
+  return { instance, host: process.env.HOSTNAME, config: ctx.config, calls };
 });
 `;
 
@@ -27,6 +29,8 @@ interface Answer {
   instance: string;
   host: string;
   config: Record<string, string>;
+  /** Calls the function's handler has run in this container, this one included. */
+  calls: number;
 }
 
 const fx = new ContainerFixture();
@@ -66,7 +70,7 @@ const ids = (list: Docker.ContainerInfo[]) => list.map((c) => c.Id).sort();
 beforeAll(async () => {
   await fx.setup();
   image = await fx.image('warm', FUNC);
-  server = await fx.server({ FNTS_WARM_ON_DEPLOY: 'true' });
+  server = await fx.server({ FNTS_WARM_ON_DEPLOY: 'true', FNTS_WARMUP_CALLS: '20' });
 });
 afterAll(() => fx.teardown());
 
@@ -119,6 +123,49 @@ describe('warm on deploy', () => {
     // Its first call is an ordinary cold start.
     answer(await fx.invoke(server, off.fnId));
     expect(await metric(server, 'fnts_cold_starts_total', off.fnId)).toBe(1);
+  });
+});
+
+describe('warm-up calls', () => {
+  it('go to a container started on deploy before its first call, never to the function', async () => {
+    const { fnId } = await fx.deploy(server, { image });
+    // Counted when the warm-up ends.
+    expect(await waitForMetric(server, 'fnts_warmup_calls_total', fnId, {}, (n) => n > 0)).toBe(20);
+    const first = answer(await fx.invoke(server, fnId));
+    expect(first.calls).toBe(1);
+    expect(answer(await fx.invoke(server, fnId)).calls).toBe(2);
+  });
+
+  it('end when the first call comes, which the container then serves', async () => {
+    const long = await fx.server({ FNTS_WARM_ON_DEPLOY: 'true', FNTS_WARMUP_CALLS: '100000' });
+    const { fnId } = await fx.deploy(long, { image });
+    await waitForMetric(long, 'fnts_prestarts_total', fnId, { outcome: 'started' }, (n) => n === 1);
+    const first = answer(await fx.invoke(long, fnId));
+    expect(first.calls).toBe(1);
+    const sent = await waitForMetric(long, 'fnts_warmup_calls_total', fnId, {}, (n) => n > 0);
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(100_000);
+    expect(await metric(long, 'fnts_cold_starts_total', fnId)).toBe(1);
+  });
+
+  it('are not sent to an image that does not run a bundled node function as fnts builds it', async () => {
+    // The same function behind another entrypoint: it would answer them, but nothing says so before a call.
+    const made = await docker.createContainer({ Image: image, Labels: { [TEST_LABEL]: fx.run } });
+    const other = `fnts-srv-entrypoint-${fx.run}:0.0.1`;
+    try {
+      await made.commit({
+        repo: other.split(':')[0], tag: '0.0.1',
+        changes: ['ENTRYPOINT ["node", "--stack-size=900", "/function/func.mjs"]', `LABEL ${TEST_LABEL}=${fx.run}`],
+      });
+    } finally {
+      await made.remove({ force: true });
+    }
+    const { fnId } = await fx.deploy(server, { image: other });
+    await waitForMetric(server, 'fnts_prestarts_total', fnId, { outcome: 'started' }, (n) => n === 1);
+    expect(answer(await fx.invoke(server, fnId)).calls).toBe(1);
+    // A warm-up is counted as the call that ends it is taken; give a wrong one time to show.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await metric(server, 'fnts_warmup_calls_total', fnId)).toBe(0);
   });
 });
 

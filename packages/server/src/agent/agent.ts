@@ -22,6 +22,7 @@ import { LOG_FRAME_ENV } from './launcher.js';
 import { HotContainerPool, type PoolSettings } from './pool.js';
 import { minContainersOf, warmOnDeployOf } from './warm-settings.js';
 import { StemCellPool } from './stem-cells.js';
+import { isBundleEntrypoint } from './bundle-cache.js';
 import { FN_DEFAULTS } from '../store/models.js';
 import { CallCancel, offCancel, onCancel, type CancelSignal } from './call-cancel.js';
 
@@ -372,6 +373,7 @@ export class Agent {
       idleTimeoutMs: fn.idle_timeout * 1000,
       freezeIdleMs: cfg.freezeIdleMs,
       scaleOut: cfg.scaleOut,
+      warmUpCalls: cfg.warmUpCalls,
       maxLineBytes: cfg.logMaxLineBytes,
       iofsSizeBytes: cfg.iofsSizeBytes,
       logRateBytes: cfg.logRateBytesPerContainer,
@@ -384,6 +386,10 @@ export class Agent {
       log,
       evict: (mib, except) => this.evict(mib, except),
       launch: (s, signal, onOutput) => this.stems.launch(s, s.metricLabels, log, signal, onOutput),
+      answersWarmUp: async (image) => {
+        const info = await this.driver.imageInfo(image);
+        return info !== undefined && isBundleEntrypoint(info.entrypoint);
+      },
       onOutput: {
         line: (piece, container, callId, toServerLog) => {
           const marks = piece.continues ? { continues: true as const } : {};

@@ -15,6 +15,11 @@ const BUNDLE_ENTRYPOINTS = new Map([
   [JSON.stringify(['node', '/function/func.mjs']), false],
   [JSON.stringify(['node', '--enable-source-maps', '/function/func.mjs']), true],
 ]);
+/** Whether an image with this entrypoint runs a bundled node function (`fnts build`'s, FDK included). */
+export function isBundleEntrypoint(entrypoint: readonly string[]): boolean {
+  return BUNDLE_ENTRYPOINTS.has(JSON.stringify(entrypoint));
+}
+
 /** Files a bundle may hold; anything else in /function (node_modules of a native addon) keeps the image's own path. */
 const BUNDLE_FILES = new Set(['func.mjs', 'func.mjs.map']);
 /** Labels the base image sets and function images inherit: same Node build, same stem loader. */

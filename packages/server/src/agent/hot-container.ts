@@ -8,6 +8,8 @@ export type { ContainerState } from './container-state.js';
 export class HotContainer {
   private current: ContainerState = 'starting';
   inFlight = 0;
+  /** Set once a call has taken a slot: warm-up calls (warm-up.ts) stop then. */
+  served = false;
   /** Calls being served, for tagging the function's log lines when there is exactly one. */
   readonly callIds = new Set<string>();
   /** When the last call ended (ms since epoch); eviction takes the longest-idle first. */

@@ -7,6 +7,7 @@ import type { HotContainer } from './hot-container.js';
 import { destroyContainer, type LaunchSettings, type OutputSink } from './launcher.js';
 import { PoolTimings, type ScaleOutPolicy } from './scale-out.js';
 import { offCancel, onCancel, type CancelSignal } from './call-cancel.js';
+import { warmUpCall } from './warm-up.js';
 
 /** How far a pool may grow and how long calls may wait for it. */
 export interface PoolLimits {
@@ -20,6 +21,8 @@ export interface PoolLimits {
   minContainers: number;
   /** When calls that would wait get a container of their own (scale-out.ts). */
   scaleOut: ScaleOutPolicy;
+  /** Warm-up calls sent to a container started ahead of calls, until a call wants it (warm-up.ts); 0: none. */
+  warmUpCalls: number;
 }
 
 /** Why a container is started: a call waits for it, a deploy starts the first one, or the fn's minimum. */
@@ -45,6 +48,8 @@ export interface PoolEnv {
   onOutput: OutputSink;
   /** Starts one container for the pool and resolves once it is ready (agent/stem-cells.ts, or a new container). */
   launch(s: PoolSettings, signal: AbortSignal, onOutput: OutputSink): Promise<HotContainer>;
+  /** Whether the image's containers run the fnts FDK, which answers warm-up calls (a bundled node function). */
+  answersWarmUp(image: string): Promise<boolean>;
 }
 
 interface Waiter {
@@ -288,6 +293,7 @@ export class HotContainerPool {
 
   private take(c: HotContainer): Promise<HotContainer> {
     c.inFlight++;
+    c.served = true;
     return this.unpauseIfNeeded(c);
   }
 
@@ -320,6 +326,7 @@ export class HotContainerPool {
       clearTimeout(w.timer);
       offCancel(w.signal, w.onAbort);
       c.inFlight++;
+      c.served = true;
       w.resolve(c);
     }
     this.publishQueue();
@@ -397,6 +404,7 @@ export class HotContainerPool {
         });
         // With no caller left to serve (it went away), the container stays idle until its timeout.
         this.settle(c);
+        if (reason !== 'call') void this.warmUp(c);
       },
       (err: Error) => {
         this.starting--;
@@ -425,6 +433,25 @@ export class HotContainerPool {
     );
     this.launches.add(launched);
     void launched.finally(() => this.launches.delete(launched));
+  }
+
+  /**
+   * Sends a container started ahead of calls warm-up calls (warm-up.ts), one at a time, until the first real call
+   * takes it. They hold no slot: the container stays free, idle and evictable, and a call that comes while one is
+   * under way goes out on the same connection right after it (undici queues it).
+   */
+  private async warmUp(c: HotContainer): Promise<void> {
+    const n = this.settings.warmUpCalls;
+    if (n === 0 || !(await this.env.answersWarmUp(this.settings.image).catch(() => false))) return;
+    const startedMs = Date.now();
+    let sent = 0;
+    while (sent < n && !c.served && c.alive && !this.closed && !this.retired) {
+      const answered = await warmUpCall(c.client, sent);
+      sent++;
+      if (!answered) break;
+    }
+    this.env.metrics.warmUpCalls.inc(this.settings.metricLabels, sent);
+    this.env.log.debug({ container: c.name, calls: sent, ms: Date.now() - startedMs }, 'warm-up calls sent');
   }
 
   private retryMinimumLater(): void {
