@@ -481,13 +481,17 @@ export class Agent {
     return states;
   }
 
-  /** Counts each function's containers by state for /metrics (all its versions' pools together). */
-  containerStatesByFn(): { labels: FnLabels; states: Record<'busy' | 'idle' | 'paused', number> }[] {
-    const byFn = new Map<string, { labels: FnLabels; states: Record<'busy' | 'idle' | 'paused', number> }>();
+  /**
+   * Counts each function's containers by state, and its calls waiting for one, for /metrics (all its versions' pools
+   * together). Read at a scrape, not kept up to date per call: a gauge set per call hashed its labels twice a call.
+   */
+  containerStatesByFn(): { labels: FnLabels; states: Record<'busy' | 'idle' | 'paused', number>; queued: number }[] {
+    const byFn = new Map<string, { labels: FnLabels; states: Record<'busy' | 'idle' | 'paused', number>; queued: number }>();
     for (const p of this.allPools()) {
       const labels = p.settings.metricLabels;
       let entry = byFn.get(labels.fn_id);
-      if (!entry) byFn.set(labels.fn_id, (entry = { labels, states: { busy: 0, idle: 0, paused: 0 } }));
+      if (!entry) byFn.set(labels.fn_id, (entry = { labels, states: { busy: 0, idle: 0, paused: 0 }, queued: 0 }));
+      entry.queued += p.queued;
       const idle = p.idleContainers();
       entry.states.busy += p.size - idle.length;
       for (const c of idle) entry.states[c.state === 'paused' ? 'paused' : 'idle']++;

@@ -180,7 +180,6 @@ export class HotContainerPool {
       };
       onCancel(signal, waiter.onAbort);
       this.waiters.push(waiter);
-      this.publishQueue();
       this.scale();
     });
     return this.unpauseIfNeeded(container);
@@ -268,7 +267,6 @@ export class HotContainerPool {
       offCancel(w.signal, w.onAbort);
       w.reject(errors.serverBusy());
     }
-    this.publishQueue();
   }
 
   /** Removes every container, busy or not. */
@@ -316,7 +314,6 @@ export class HotContainerPool {
     if (i >= 0) this.waiters.splice(i, 1);
     clearTimeout(w.timer);
     offCancel(w.signal, w.onAbort);
-    this.publishQueue();
   }
 
   /** Hands free slots to waiting calls, oldest first. */
@@ -329,7 +326,6 @@ export class HotContainerPool {
       c.served = true;
       w.resolve(c);
     }
-    this.publishQueue();
   }
 
   /** Starts containers while waiting calls outnumber the slots on their way, within the limits. */
@@ -427,7 +423,6 @@ export class HotContainerPool {
         } else {
           this.env.log.warn({ err }, 'container start failed');
         }
-        this.publishQueue();
         this.scale();
       },
     );
@@ -471,14 +466,5 @@ export class HotContainerPool {
       this.waitingForMemory = false;
       this.scale();
     });
-  }
-
-  /** The queue length last set on the gauge: setting it is not free (labels hashed), and most calls change nothing. */
-  private publishedQueue = -1;
-
-  private publishQueue(): void {
-    if (this.waiters.length === this.publishedQueue) return;
-    this.publishedQueue = this.waiters.length;
-    this.env.metrics.queueLength.set(this.settings.metricLabels, this.waiters.length);
   }
 }

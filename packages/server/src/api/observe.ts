@@ -25,8 +25,10 @@ export function observeRoutes(deps: ApiDeps, metrics: Metrics): FastifyPluginAsy
       for (const [state, n] of Object.entries(states)) metrics.containers.set({ state }, n);
       // Made afresh at each scrape: a function whose containers are all gone has no series left.
       metrics.fnContainers.reset();
-      for (const { labels, states: fnStates } of agent.containerStatesByFn()) {
+      metrics.queueLength.reset();
+      for (const { labels, states: fnStates, queued } of agent.containerStatesByFn()) {
         for (const [state, n] of Object.entries(fnStates)) metrics.fnContainers.set({ ...labels, state }, n);
+        metrics.queueLength.set(labels, queued);
       }
       metrics.memoryReserved.set(agent.budget.usedMiB);
       metrics.memoryBudget.set(agent.budget.totalMiB);
