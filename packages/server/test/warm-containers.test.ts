@@ -127,13 +127,14 @@ describe('warm on deploy', () => {
 });
 
 describe('warm-up calls', () => {
-  it('go to a container started on deploy before its first call, never to the function', async () => {
-    const { fnId } = await fx.deploy(server, { image });
-    // Counted when the warm-up ends.
-    expect(await waitForMetric(server, 'fnts_warmup_calls_total', fnId, {}, (n) => n > 0)).toBe(20);
-    const first = answer(await fx.invoke(server, fnId));
-    expect(first.calls).toBe(1);
-    expect(answer(await fx.invoke(server, fnId)).calls).toBe(2);
+  it('go to each container started on deploy before its first call (one warm-up at a time), never to the function', async () => {
+    const fns = await Promise.all([fx.deploy(server, { image }), fx.deploy(server, { image })]);
+    for (const { fnId } of fns) {
+      // Counted when the warm-up ends.
+      expect(await waitForMetric(server, 'fnts_warmup_calls_total', fnId, {}, (n) => n > 0)).toBe(20);
+      expect(answer(await fx.invoke(server, fnId)).calls).toBe(1);
+      expect(answer(await fx.invoke(server, fnId)).calls).toBe(2);
+    }
   });
 
   it('end when the first call comes, which the container then serves', async () => {

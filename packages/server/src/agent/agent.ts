@@ -386,10 +386,7 @@ export class Agent {
       log,
       evict: (mib, except) => this.evict(mib, except),
       launch: (s, signal, onOutput) => this.stems.launch(s, s.metricLabels, log, signal, onOutput),
-      answersWarmUp: async (image) => {
-        const info = await this.driver.imageInfo(image);
-        return info !== undefined && isBundleEntrypoint(info.entrypoint);
-      },
+      warmUp: (image, send) => this.warmUpInTurn(image, send),
       onOutput: {
         line: (piece, container, callId, toServerLog) => {
           const marks = piece.continues ? { continues: true as const } : {};
@@ -469,6 +466,18 @@ export class Agent {
     this.pools.delete(key);
     pool.retire();
     this.retired.add(pool);
+  }
+
+  /** The warm-up under way, if any: warm-ups are CPU the server's calls share, so they run one after another. */
+  private warmUpTurn: Promise<void> = Promise.resolve();
+
+  private warmUpInTurn(image: string, send: () => Promise<void>): Promise<void> {
+    const turn = this.warmUpTurn.then(async () => {
+      const info = await this.driver.imageInfo(image);
+      if (info !== undefined && isBundleEntrypoint(info.entrypoint)) await send();
+    });
+    this.warmUpTurn = turn.catch(() => undefined);
+    return turn;
   }
 
   /** Counts containers by state for /metrics. */

@@ -48,8 +48,11 @@ export interface PoolEnv {
   onOutput: OutputSink;
   /** Starts one container for the pool and resolves once it is ready (agent/stem-cells.ts, or a new container). */
   launch(s: PoolSettings, signal: AbortSignal, onOutput: OutputSink): Promise<HotContainer>;
-  /** Whether the image's containers run the fnts FDK, which answers warm-up calls (a bundled node function). */
-  answersWarmUp(image: string): Promise<boolean>;
+  /**
+   * Runs `send` (a container's warm-up calls) when the image's containers run the fnts FDK, which answers them (a
+   * bundled node function), one container's warm-up at a time server-wide; does nothing for any other image.
+   */
+  warmUp(image: string, send: () => Promise<void>): Promise<void>;
 }
 
 interface Waiter {
@@ -437,16 +440,19 @@ export class HotContainerPool {
    */
   private async warmUp(c: HotContainer): Promise<void> {
     const n = this.settings.warmUpCalls;
-    if (n === 0 || !(await this.env.answersWarmUp(this.settings.image).catch(() => false))) return;
-    const startedMs = Date.now();
-    let sent = 0;
-    while (sent < n && !c.served && c.alive && !this.closed && !this.retired) {
-      const answered = await warmUpCall(c.client, sent);
-      sent++;
-      if (!answered) break;
-    }
-    this.env.metrics.warmUpCalls.inc(this.settings.metricLabels, sent);
-    this.env.log.debug({ container: c.name, calls: sent, ms: Date.now() - startedMs }, 'warm-up calls sent');
+    if (n === 0) return;
+    await this.env.warmUp(this.settings.image, async () => {
+      const startedMs = Date.now();
+      let sent = 0;
+      while (sent < n && !c.served && c.alive && !this.closed && !this.retired) {
+        const answered = await warmUpCall(c.client, sent);
+        sent++;
+        if (!answered) break;
+      }
+      if (sent === 0) return;
+      this.env.metrics.warmUpCalls.inc(this.settings.metricLabels, sent);
+      this.env.log.debug({ container: c.name, calls: sent, ms: Date.now() - startedMs }, 'warm-up calls sent');
+    }).catch((err: unknown) => this.env.log.warn({ err, container: c.name }, 'warm-up calls failed'));
   }
 
   private retryMinimumLater(): void {

@@ -12,7 +12,7 @@ import { callHeaders } from './http-headers.js';
  * path compiled.
  */
 
-/** Answers are a few bytes; anything longer than this is not the fnts FDK's. */
+/** The fnts FDK's answer is a few bytes with their length; anything longer, or streamed, is not its answer. */
 const MAX_ANSWER_BYTES = 1024;
 /** One warm-up call that takes longer than this ends the warm-up (the FDK answers in well under a millisecond). */
 export const WARMUP_CALL_TIMEOUT_MS = 2000;
@@ -27,9 +27,9 @@ const FDK_VERSION = HEADER.fdkVersion.toLowerCase();
  * One warm-up call on `client`; true when the fnts FDK answered it. Anything else (another FDK refuses the path, a
  * timeout, a broken connection) is false, and the warm-up stops there: it never fails a call.
  */
-export async function warmUpCall(client: Dispatcher, n: number): Promise<boolean> {
+export async function warmUpCall(client: Dispatcher, n: number, timeoutMs = WARMUP_CALL_TIMEOUT_MS): Promise<boolean> {
   const cancel = new CallCancel();
-  const timer = setTimeout(() => cancel.abort(new Error('warm-up call timed out')), WARMUP_CALL_TIMEOUT_MS);
+  const timer = setTimeout(() => cancel.abort(new Error('warm-up call timed out')), timeoutMs);
   try {
     const answer = await requestCall(client, {
       path: WARMUP_PATH,
