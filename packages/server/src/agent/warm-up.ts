@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { CALL_METHOD, HEADER, WARMUP_PATH } from '@fnts/api/contract';
 import { CallCancel } from './call-cancel.js';
 import { requestCall } from './call-request.js';
-import { callHeaders } from './http-headers.js';
+import { callHeaders, invokeRequestHeaders } from './http-headers.js';
 
 /**
  * Warm-up calls for a container started ahead of calls (a deploy's first one, a fn's minimum). A fresh node process
@@ -17,7 +17,8 @@ const MAX_ANSWER_BYTES = 1024;
 /** One warm-up call that takes longer than this ends the warm-up (the FDK answers in well under a millisecond). */
 export const WARMUP_CALL_TIMEOUT_MS = 2000;
 const BODY = Buffer.from('{"warm-up":true}');
-const HEADERS = { 'Content-Type': 'application/json' };
+/** Made as an invoke's are, so the call path's code sees the same kind of object from either. */
+const HEADERS = invokeRequestHeaders({ 'content-type': 'application/json' });
 /** Real calls carry a deadline their timeout away; the warm-up's is as far, so the FDK takes the same steps. */
 const DEADLINE_AHEAD_MS = 30_000;
 const FNTS_FDK = 'fnts-fdk/';
