@@ -137,6 +137,16 @@ describe('warm-up calls', () => {
     }
   });
 
+  it('keep a container with FNTS_FREEZE_IDLE_MS from being paused under them, and the first call unpauses it', async () => {
+    const pausing = await fx.server({ FNTS_WARM_ON_DEPLOY: 'true', FNTS_WARMUP_CALLS: '300', FNTS_FREEZE_IDLE_MS: '20' });
+    const { fnId } = await fx.deploy(pausing, { image });
+    // A pause in the middle would have stalled a warm-up call until its timeout and ended the warm-up short.
+    expect(await waitForMetric(pausing, 'fnts_warmup_calls_total', fnId, {}, (n) => n > 0)).toBe(300);
+    const [paused] = await fx.waitForContainers(fnId, (l) => l.length === 1 && l[0]?.State === 'paused');
+    expect(paused?.State).toBe('paused');
+    expect(answer(await fx.invoke(pausing, fnId)).calls).toBe(1);
+  });
+
   it('end when the first call comes, which the container then serves', async () => {
     const long = await fx.server({ FNTS_WARM_ON_DEPLOY: 'true', FNTS_WARMUP_CALLS: '100000' });
     const { fnId } = await fx.deploy(long, { image });

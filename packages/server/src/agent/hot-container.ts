@@ -10,6 +10,8 @@ export class HotContainer {
   inFlight = 0;
   /** Set once a call has taken a slot: warm-up calls (warm-up.ts) stop then. */
   served = false;
+  /** Warm-up calls are under way: the idle and freeze timers wait (they take no slot, so it still counts as idle). */
+  warming = false;
   /** Calls being served, for tagging the function's log lines when there is exactly one. */
   readonly callIds = new Set<string>();
   /** When the last call ended (ms since epoch); eviction takes the longest-idle first. */

@@ -230,7 +230,7 @@ export class HotContainerPool {
     return setTimeout(() => {
       set(undefined);
       if (!c.isIdle) return;
-      const left = c.idleSince + ms - Date.now();
+      const left = c.warming ? ms : c.idleSince + ms - Date.now();
       if (left > 0) set(this.whenIdleFor(c, ms, left, set, then));
       else then();
     }, after).unref();
@@ -444,10 +444,18 @@ export class HotContainerPool {
     await this.env.warmUp(this.settings.image, async () => {
       const startedMs = Date.now();
       let sent = 0;
-      while (sent < n && !c.served && c.alive && !this.closed && !this.retired) {
-        const answered = await warmUpCall(c.client, sent);
-        sent++;
-        if (!answered) break;
+      // Activity for the idle and freeze timers: a container is neither paused nor timed out while it warms up, and
+      // its idle time counts from the warm-up's end.
+      c.warming = true;
+      try {
+        while (sent < n && !c.served && c.alive && !this.closed && !this.retired) {
+          const answered = await warmUpCall(c.client, sent);
+          sent++;
+          if (!answered) break;
+        }
+      } finally {
+        c.warming = false;
+        if (!c.served) c.idleSince = Date.now();
       }
       if (sent === 0) return;
       this.env.metrics.warmUpCalls.inc(this.settings.metricLabels, sent);
