@@ -36,6 +36,12 @@ export class HotContainer {
     });
   }
 
+  /** A call takes one of its slots (and so ends any warm-up). */
+  takeSlot(): void {
+    this.inFlight++;
+    this.served = true;
+  }
+
   get state(): ContainerState {
     return this.current;
   }

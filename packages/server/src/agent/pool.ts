@@ -293,8 +293,7 @@ export class HotContainerPool {
   }
 
   private take(c: HotContainer): Promise<HotContainer> {
-    c.inFlight++;
-    c.served = true;
+    c.takeSlot();
     return this.unpauseIfNeeded(c);
   }
 
@@ -325,8 +324,7 @@ export class HotContainerPool {
       const w = this.waiters.shift() as Waiter;
       clearTimeout(w.timer);
       offCancel(w.signal, w.onAbort);
-      c.inFlight++;
-      c.served = true;
+      c.takeSlot();
       w.resolve(c);
     }
   }

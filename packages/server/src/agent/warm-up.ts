@@ -15,7 +15,7 @@ import { callHeaders, invokeRequestHeaders } from './http-headers.js';
 /** The fnts FDK's answer is a few bytes with their length; anything longer, or streamed, is not its answer. */
 const MAX_ANSWER_BYTES = 1024;
 /** One warm-up call that takes longer than this ends the warm-up (the FDK answers in well under a millisecond). */
-export const WARMUP_CALL_TIMEOUT_MS = 2000;
+const WARMUP_CALL_TIMEOUT_MS = 2000;
 const BODY = Buffer.from('{"warm-up":true}');
 /** Made as an invoke's are, so the call path's code sees the same kind of object from either. */
 const HEADERS = invokeRequestHeaders({ 'content-type': 'application/json' });
