@@ -34,7 +34,9 @@ export async function callOver(client: Client, callId: string): Promise<string> 
 }
 
 /** The container settings of the server's DockerDriver.start, written out here so the baseline is independent. */
-export function baselineContainer(image: string, name: string, socketDir: string, labels: Record<string, string>): Docker.ContainerCreateOptions {
+export function baselineContainer(
+  image: string, name: string, socketDir: string, labels: Record<string, string>, runtime?: string,
+): Docker.ContainerCreateOptions {
   const bytes = 128 * 1024 * 1024;
   const env: Record<string, string> = {
     FNTS_CONFIG_KEYS: '', FN_MEMORY: '128', FN_TYPE: 'sync', FN_FN_ID: 'bench-baseline', FN_APP_ID: 'bench-baseline',
@@ -51,6 +53,7 @@ export function baselineContainer(image: string, name: string, socketDir: string
     HostConfig: {
       Binds: [`${socketDir}:/tmp/iofs`],
       NetworkMode: 'none',
+      ...(runtime === undefined ? {} : { Runtime: runtime }),
       Init: true,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
@@ -78,9 +81,13 @@ export interface DockerRunTiming {
   firstCallMs: number;
 }
 
-/** create → attach → start → socket published → first `POST /call` answered; then removes the container. */
+/**
+ * create → attach → start → socket published → first `POST /call` answered; then removes the container. `runtime`
+ * names an OCI runtime the engine has (`docker run --runtime`); unset, the engine's default, as `docker run` does.
+ */
 export async function dockerRun(
-  docker: Docker, image: string, opts: { name: string; labels: Record<string, string>; work: string; callId: string; timeoutMs: number },
+  docker: Docker, image: string,
+  opts: { name: string; labels: Record<string, string>; work: string; callId: string; timeoutMs: number; runtime?: string },
 ): Promise<DockerRunTiming> {
   const { labels, work } = opts;
   const dir = await mkdtemp(join(work, 'baseline-iofs'));
@@ -90,7 +97,7 @@ export async function dockerRun(
   let container: Docker.Container | undefined;
   try {
     const t0 = process.hrtime.bigint();
-    container = await docker.createContainer(baselineContainer(image, opts.name, dir, labels));
+    container = await docker.createContainer(baselineContainer(image, opts.name, dir, labels, opts.runtime));
     const createMs = msSince(t0);
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     stream.resume(); // the server reads the output; the baseline only drains it

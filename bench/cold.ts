@@ -1,5 +1,8 @@
 // Cold-start benchmark: a new typescript function's first response with stem cells on and off, the first call after
 // a deploy that warmed the new version, and `docker run` of the same image, all in one run and in rotating order.
+// With stem cells off a cold start takes the path of a `runtime: docker` image: the engine's create and start. When
+// the engine has crun registered, that path is measured with the server's runtime choice (crun) and with the engine's
+// default (FNTS_DOCKER_RUNTIME=default), and `docker run` with crun is shown beside the baseline.
 // Run with `npm run bench:cold`; see bench/README.md.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -82,12 +85,24 @@ async function main(): Promise<void> {
     servers.push(stems);
     const plain = await server({ FNTS_STEM_CELLS: '0', FNTS_WARM_ON_DEPLOY: 'false' }, label, join(work, 'iofs-b'));
     servers.push(plain);
+    const info = (await docker.info()) as { Runtimes?: Record<string, unknown>; DefaultRuntime?: string };
+    const crun = 'crun' in (info.Runtimes ?? {}) && info.DefaultRuntime !== 'crun';
+    if (!crun) progress('the engine has no crun registered: the server uses its default runtime, and the crun rows are left out');
+    const plainDefault = crun
+      ? await server({ FNTS_STEM_CELLS: '0', FNTS_WARM_ON_DEPLOY: 'false', FNTS_DOCKER_RUNTIME: 'default' }, label, join(work, 'iofs-d'))
+      : undefined;
+    if (plainDefault) servers.push(plainDefault);
     const warm = await server({ FNTS_STEM_CELLS: '0', FNTS_WARM_ON_DEPLOY: 'true' }, label, join(work, 'iofs-c'));
     servers.push(warm);
-    const apps = await Promise.all([stems, plain, warm].map((s) => s.api<{ id: string }>('POST', '/v2/apps', { name: `cold-${runId}` })));
+    const appOn = async (s: typeof stems) => (await s.api<{ id: string }>('POST', '/v2/apps', { name: `cold-${runId}` })).id;
+    const apps = await Promise.all([stems, plain, warm].map(appOn));
+    const defaultApp = plainDefault ? await appOn(plainDefault) : '';
     const fnBody = { image, memory: 128, timeout: 30, idle_timeout: 3600 };
 
-    const out = { stem: [] as number[], plain: [] as number[], dockerRun: [] as number[], afterDeploy: [] as number[], afterDeployNow: [] as number[], warmedAfter: [] as number[] };
+    const out = {
+      stem: [] as number[], plain: [] as number[], plainDefault: [] as number[], dockerRun: [] as number[], dockerRunCrun: [] as number[],
+      afterDeploy: [] as number[], afterDeployNow: [] as number[], warmedAfter: [] as number[],
+    };
     const newFnCall = async (s: typeof stems, appId: string, name: string) => {
       const fn = await s.api<{ id: string }>('POST', '/v2/fns', { ...fnBody, app_id: appId, name });
       const t0 = process.hrtime.bigint();
@@ -97,18 +112,27 @@ async function main(): Promise<void> {
     const kinds: ((i: number) => Promise<void>)[] = [
       async (i) => {
         await stems.metricAtLeast('fnts_stem_cells_ready', '', 2); // a claim, not a race with the refill
-        out.stem.push(await newFnCall(stems, apps[0]?.id as string, `stem-${i}`));
+        out.stem.push(await newFnCall(stems, apps[0] as string, `stem-${i}`));
       },
-      async (i) => void out.plain.push(await newFnCall(plain, apps[1]?.id as string, `plain-${i}`)),
+      async (i) => void out.plain.push(await newFnCall(plain, apps[1] as string, `plain-${i}`)),
       async (i) => {
         const t = await dockerRun(docker, image, { name: `fnts-bench-${runId}-run-${i}`, labels, work, callId: `b-${i}`, timeoutMs: 20_000 });
         out.dockerRun.push(t.totalMs);
       },
+      ...(plainDefault ? [
+        async (i: number) => void out.plainDefault.push(await newFnCall(plainDefault, defaultApp, `default-${i}`)),
+        async (i: number) => {
+          const t = await dockerRun(docker, image, {
+            name: `fnts-bench-${runId}-crun-${i}`, labels, work, callId: `c-${i}`, timeoutMs: 20_000, runtime: 'crun',
+          });
+          out.dockerRunCrun.push(t.totalMs);
+        },
+      ] : []),
       async (i) => {
         // Deployed, its container started in the background and warmed up (agent/warm-up.ts): the call a user makes
         // after `fnts deploy`. How long the start and the warm-up take after the deploy answers is a row of its own.
         let t0 = process.hrtime.bigint();
-        const fn = await warm.api<{ id: string }>('POST', '/v2/fns', { ...fnBody, app_id: apps[2]?.id, name: `warm-${i}` });
+        const fn = await warm.api<{ id: string }>('POST', '/v2/fns', { ...fnBody, app_id: apps[2], name: `warm-${i}` });
         await warm.metricAtLeast('fnts_warmup_calls_total', `fn_id="${fn.id}"`, 1);
         out.warmedAfter.push(msSince(t0));
         t0 = process.hrtime.bigint();
@@ -116,7 +140,7 @@ async function main(): Promise<void> {
         out.afterDeploy.push(msSince(t0));
         // The same, called the moment the deploy answers (the start is still under way).
         t0 = process.hrtime.bigint();
-        const now = await warm.api<{ id: string }>('POST', '/v2/fns', { ...fnBody, app_id: apps[2]?.id, name: `warm-now-${i}` });
+        const now = await warm.api<{ id: string }>('POST', '/v2/fns', { ...fnBody, app_id: apps[2], name: `warm-now-${i}` });
         await warm.invoke(now.id);
         out.afterDeployNow.push(msSince(t0));
       },
@@ -129,7 +153,7 @@ async function main(): Promise<void> {
       progress(`round ${i + 1}/${ROUNDS}`);
     }
     // Hot p50 on the warm server's last fn, for the after-deploy ratio.
-    const hotFn = await warm.api<{ items: { id: string }[] }>('GET', `/v2/fns?app_id=${apps[2]?.id}`);
+    const hotFn = await warm.api<{ items: { id: string }[] }>('GET', `/v2/fns?app_id=${apps[2]}`);
     const id = hotFn.items[0]?.id as string;
     for (let i = 0; i < HOT_WARMUP; i++) await warm.invoke(id);
     const hot: number[] = [];
@@ -145,7 +169,11 @@ async function main(): Promise<void> {
     console.log(`\n${ROUNDS} rounds, kinds in rotating order; medians (timings on a shared 2-core host are noisy)`);
     console.log(renderTable(['case', 'median ms', 'range ms', 'ratio'], [
       row('docker run → first response (baseline)', out.dockerRun, '1.00× docker run'),
-      row('new fn, first call, stem cells off', out.plain, `${fmt(median(out.plain) / run)}× docker run`),
+      row(`new fn, first call, stem cells off (${crun ? 'crun' : 'default runtime'})`, out.plain, `${fmt(median(out.plain) / run)}× docker run`),
+      ...(crun ? [
+        row('new fn, first call, stem cells off, FNTS_DOCKER_RUNTIME=default', out.plainDefault, `${fmt(median(out.plainDefault) / run)}× docker run`),
+        row('docker run --runtime crun → first response', out.dockerRunCrun, `${fmt(median(out.dockerRunCrun) / run)}× docker run`),
+      ] : []),
       row('new fn, first call, stem cell claimed', out.stem, `${fmt(median(out.stem) / run)}× docker run`),
       row('deploy → its container started and warmed up', out.warmedAfter, ''),
       row('first call after deploy (started, warmed up)', out.afterDeploy, `${fmt(median(out.afterDeploy) / hotP50)}× hot p50`),
@@ -154,8 +182,10 @@ async function main(): Promise<void> {
     ]));
     const stemRatio = median(out.stem) / run;
     const deployRatio = median(out.afterDeploy) / hotP50;
+    const dockerRatio = median(out.plain) / run;
     console.log('\nTargets');
     console.log(`cold start, typescript fn ≤ 0.3× docker run: ${fmt(stemRatio)}× ${stemRatio <= 0.3 ? 'met' : 'not met'}`);
+    console.log(`cold start, runtime: docker image (stem cells off) ≤ 0.95× docker run: ${fmt(dockerRatio)}× ${dockerRatio <= 0.95 ? 'met' : 'not met'}`);
     console.log(`first call after deploy ≤ 3× hot p50: ${fmt(deployRatio)}× ${deployRatio <= 3 ? 'met' : 'not met'}`);
   } finally {
     for (const s of servers.reverse()) await s.close().catch(() => undefined);

@@ -42,7 +42,7 @@ import { SqliteDatastore } from './store/sqlite.js';
 import type { PostgresDatastore } from './store/postgres.js';
 import type { PostgresLeaseCoordinator } from './streams/leases/postgres-leases.js';
 import type { PostgresLeaseCheck } from './streams/embedded/postgres-log.js';
-import { dockerFailure, postgresFailure, storeFailure } from './startup-errors.js';
+import { dockerFailure, postgresFailure, runtimeFailure, storeFailure } from './startup-errors.js';
 import { withoutPassword, type ServerConfig } from './config.js';
 import { FNTS_VERSION } from './version.js';
 import { resolveServerIdentity, serverIdFile, type ServerIdentity } from './server-identity.js';
@@ -117,6 +117,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   } catch (err) {
     if (!deps.store) await store.close();
     throw dockerFailure(err, config.dockerSocketPath);
+  }
+  try {
+    const runtime = await driver.chooseRuntime(config.dockerRuntime);
+    logger.info({ runtime }, 'container runtime');
+    driver.onRuntimeFallback = (name, reason) => logger.warn({ runtime: name, reason },
+      `the ${name} runtime refused a container the engine's default runtime then started: containers get the default from now on`);
+  } catch (err) {
+    if (!deps.store) await store.close();
+    throw runtimeFailure(err, config.dockerRuntime);
   }
   // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
   logger.info({ server_id: serverId, source: own.source }, 'server identity');

@@ -3,6 +3,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { defaultMemoryBudgetMiB } from './agent/capacity.js';
+import type { RuntimeSetting } from './agent/docker.js';
 import { SCALE_OUT_POLICIES, type ScaleOutPolicy } from './agent/scale-out.js';
 import { parseKeysEnv, parseKeysFile, type ApiKeyEntry } from './auth/keys.js';
 import { SERVER_ID_PATTERN } from './server-identity.js';
@@ -31,6 +32,8 @@ export interface ServerConfig {
   readonly stateDir: string | undefined;
   /** Docker network mode for function containers ('none', 'host', 'bridge' or a network name). */
   readonly networkMode: string;
+  /** The OCI runtime of function containers (FNTS_DOCKER_RUNTIME): `auto` (crun when registered), `default`, or a name. */
+  readonly dockerRuntime: RuntimeSetting;
   readonly dockerSocketPath: string;
   readonly hotStartTimeoutMs: number;
   readonly logLevel: string;
@@ -194,6 +197,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     serverId: env.FNTS_SERVER_ID || undefined,
     stateDir: env.FNTS_STATE_DIR || undefined,
     networkMode: env.FNTS_DOCKER_NETWORK || 'none',
+    dockerRuntime: env.FNTS_DOCKER_RUNTIME || 'auto',
     dockerSocketPath,
     hotStartTimeoutMs: int('FNTS_HOT_START_TIMEOUT_MS', 5000, 100, 300_000),
     logLevel: env.FNTS_LOG_LEVEL || 'info',

@@ -94,6 +94,13 @@ export function dockerFailure(err: unknown, socketPath: string): unknown {
   return err;
 }
 
+/** A named FNTS_DOCKER_RUNTIME the engine does not have; anything else is returned as it was. */
+export function runtimeFailure(err: unknown, setting: string): unknown {
+  if (!(err as { unknownRuntime?: boolean }).unknownRuntime) return err;
+  return new StartupError('FNTS_ERR_START_DOCKER', `FNTS_DOCKER_RUNTIME=${setting}: ${(err as Error).message}`,
+    'register it with the engine (dockerd --add-runtime <name>=<path>, or "runtimes" in daemon.json), or set FNTS_DOCKER_RUNTIME=auto', { cause: err });
+}
+
 /** What opening the --log-file failing means for the operator. */
 export function logFileFailure(err: unknown, path: string): unknown {
   const code = errno(err);

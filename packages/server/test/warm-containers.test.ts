@@ -205,9 +205,11 @@ describe('fnts.io/min-containers', () => {
     expect(running(await fx.waitForContainers(fnId, (l) => running(l).length === 2, 15_000))).toHaveLength(2);
 
     // Three calls at once: the third needs a third container, which is surplus once they end. They last long enough
-    // for that container to be started and take the third call even on a loaded machine (the rule waits for about a
-    // start's time first: agent/scale-out.ts), rather than the third call taking one of the two when it frees up.
-    const three = await Promise.all([1, 2, 3].map(() => fx.invoke(server, fnId, { ms: 3500 }).then(answer)));
+    // for that container to be started and take the third call even on a loaded machine, rather than the third call
+    // taking one of the two when it frees up: the rule first waits for as long as the pool's starts took
+    // (agent/scale-out.ts), then the start itself takes about as long again. In a CI run with every project's tests
+    // at once, starts took well over a second and 3.5 s calls were once too short.
+    const three = await Promise.all([1, 2, 3].map(() => fx.invoke(server, fnId, { ms: 8000 }).then(answer)));
     expect(new Set(three.map((a) => a.host)).size).toBe(3);
     expect(await metric(server, 'fnts_cold_starts_total', fnId)).toBe(3);
     const settled = await fx.waitForContainers(fnId, (l) => l.length === 2, 15_000);

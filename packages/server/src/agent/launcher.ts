@@ -152,7 +152,9 @@ export async function launchContainer(
     const [created] = await Promise.all([createPulling(driver, spec, s), dirReady]);
     id = created;
     waiter = armSocketWait(socketDir);
-    const output = await driver.attachAndStart(id);
+    const launched = await driver.attachAndStart(id);
+    id = launched.id; // a new one when the driver fell back to the engine's default runtime
+    const output = launched.output;
     tagOutput(
       output,
       s,
