@@ -11,6 +11,7 @@ import { Client, Pool } from 'undici';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { startBareProxy } from './bare-proxy.js';
+import { startNginxFront, type NginxFront } from './nginx-front.js';
 import { serverEnv, startServerChild } from './server-child.js';
 import { haveWrk, postScript, runWrk, type WrkResult } from './wrk.js';
 import { scalingPhase, scalingTable } from './scaling.js';
@@ -95,6 +96,8 @@ interface HotLevelResult {
   direct: LatencySummary;
   /** A bare node:http proxy (its own process) to the same sockets: the floor for any HTTP front. */
   bare: LatencySummary;
+  /** nginx (one worker) to the same sockets: the floor for a native front. */
+  nginx: LatencySummary;
   /** Sockets the direct clients were spread over (one client per container). */
   directSockets: number;
   p50Ratio: number;
@@ -102,7 +105,7 @@ interface HotLevelResult {
   idealCallsPerS: number;
   truncated: boolean;
   /** CPU per call in µs (from /proc) over each path's blocks: the whole machine's, and the front process's own. */
-  cpu: { direct: CpuPerCall; server: CpuPerCall; bare: CpuPerCall };
+  cpu: { direct: CpuPerCall; server: CpuPerCall; bare: CpuPerCall; nginx: CpuPerCall };
 }
 
 interface CpuPerCall {
@@ -110,7 +113,7 @@ interface CpuPerCall {
   machineUs: number;
   /** Share of the machine's CPU time that was busy. */
   busyShare: number;
-  /** The front's own process (server or bare proxy), per call; 0 for direct calls. */
+  /** The front's own process(es) (server, bare proxy, nginx's master and worker), per call; 0 for direct calls. */
   frontUs: number;
 }
 
@@ -121,12 +124,15 @@ class CpuTally {
   private frontUs = 0;
   private calls = 0;
 
-  /** Runs one block and adds the CPU it took, the machine's and `frontPid`'s. */
-  async block(frontPid: number | undefined, run: () => Promise<Samples>): Promise<Samples> {
+  /** Runs one block and adds the CPU it took, the machine's and that of the `frontPids` together. */
+  async block(frontPids: readonly number[], run: () => Promise<Samples>): Promise<Samples> {
     const front = async () => {
-      if (frontPid === undefined) return 0;
-      const c = await cpuOf(frontPid);
-      return c.userUs + c.sysUs;
+      let us = 0;
+      for (const pid of frontPids) {
+        const c = await cpuOf(pid);
+        us += c.userUs + c.sysUs;
+      }
+      return us;
     };
     const [m0, f0] = [await machineCpu(), await front()];
     const samples = await run();
@@ -170,27 +176,46 @@ async function hotLevel(
   const s: Samples = emptySamples();
   const d: Samples = emptySamples();
   const b: Samples = emptySamples();
-  // A bare HTTP proxy over the same sockets shows the floor that any HTTP front pays for its extra hop.
+  const n: Samples = emptySamples();
+  // A bare HTTP proxy over the same sockets shows the floor that any HTTP front pays for its extra hop, and nginx the
+  // floor for a native one.
   const bare = await startBareProxy(used);
-  const bareClient = new Pool(bare.url, { connections: clients, keepAliveTimeout: 60_000 });
-  const viaBare = async () => {
-    const res = await bareClient.request({ path: '/', method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
-    await expect200(res, 'bare proxy');
+  const pools: Pool[] = [];
+  /** A closed-loop call through a front at `url`, on kept-alive connections, `pipelining` calls deep on each. */
+  const through = (url: string, what: string, connections: number, pipelining = 1) => {
+    const pool = new Pool(url, { connections, pipelining, keepAliveTimeout: 60_000 });
+    pools.push(pool);
+    return async () => {
+      const res = await pool.request({
+        path: '/', method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, idempotent: pipelining > 1,
+      });
+      await expect200(res, what);
+    };
   };
-  await closedLoop({ workers: clients, calls: level.warmup, maxMs: PLAN.warmupMaxMs, call: viaBare });
-  const cpu = { server: new CpuTally(), direct: new CpuTally(), bare: new CpuTally() };
+  let nginx: NginxFront | undefined;
+  const cpu = { server: new CpuTally(), direct: new CpuTally(), bare: new CpuTally(), nginx: new CpuTally() };
   try {
+    nginx = await startNginxFront(used);
+    const viaBare = through(bare.url, 'bare proxy', clients);
+    // nginx cannot queue a call for a busy container (the bare proxy queues it on the socket's undici client): one
+    // connection per socket, with the calls of the clients beyond it pipelined on it (undici sends a POST down a
+    // pipeline only when told it is idempotent). nginx serves a connection's calls one after another, so each is a
+    // lane like the bare proxy's pinned connection, and the next call already waits in nginx (bench/nginx-front.ts).
+    const viaNginx = through(nginx.url, 'nginx', used.length, Math.ceil(clients / used.length));
+    for (const call of [viaBare, viaNginx]) await closedLoop({ workers: clients, calls: level.warmup, maxMs: PLAN.warmupMaxMs, call });
     for (let r = 0; r < PLAN.rounds; r++) {
-      const order: [Samples, (w: number) => Promise<void>, CpuTally, number | undefined][] = [
-        [s, server, cpu.server, serverPid], [d, direct, cpu.direct, undefined], [b, viaBare, cpu.bare, bare.pid],
+      const order: [Samples, (w: number) => Promise<void>, CpuTally, readonly number[]][] = [
+        [s, server, cpu.server, [serverPid]], [d, direct, cpu.direct, []], [b, viaBare, cpu.bare, [bare.pid]],
+        [n, viaNginx, cpu.nginx, nginx.pids],
       ];
       if (r % 2 === 1) order.reverse();
-      for (const [into, call, tally, pid] of order) {
-        mergeInto(into, await tally.block(pid, () => closedLoop({ workers: clients, calls: perBlock, maxMs: PLAN.blockMaxMs, call })));
+      for (const [into, call, tally, pids] of order) {
+        mergeInto(into, await tally.block(pids, () => closedLoop({ workers: clients, calls: perBlock, maxMs: PLAN.blockMaxMs, call })));
       }
     }
   } finally {
-    await bareClient.close();
+    await Promise.all(pools.map((p) => p.close()));
+    await nginx?.close();
     await bare.close();
   }
   const containers = (await publishedSockets(iofsRoot, SOCKET_NAME)).length;
@@ -204,9 +229,10 @@ async function hotLevel(
     directSockets: used.length,
     p50Ratio: serverSummary.p50Ms / directSummary.p50Ms,
     bare: summarize(b),
+    nginx: summarize(n),
     idealCallsPerS: (directC1 ?? directSummary).callsPerS * containers,
-    truncated: s.truncated || d.truncated,
-    cpu: { direct: cpu.direct.perCall, server: cpu.server.perCall, bare: cpu.bare.perCall },
+    truncated: s.truncated || d.truncated || b.truncated || n.truncated,
+    cpu: { direct: cpu.direct.perCall, server: cpu.server.perCall, bare: cpu.bare.perCall, nginx: cpu.nginx.perCall },
   };
 }
 
@@ -239,7 +265,11 @@ async function wrkPhase(callers: Callers, fnId: string, serverUrl: string, iofsR
     const block = async (path: 'server' | 'bare', seconds: number): Promise<WrkResult> => {
       await closedLoop({ workers: clients, calls: 200, maxMs: PLAN.warmupMaxMs, call: () => callers.invoke(fnId).then(() => undefined) });
       if (path === 'server') return runWrk({ url: `${serverUrl}/invoke/${fnId}`, script, connections: clients, seconds });
-      const live = (await publishedSockets(iofsRoot, SOCKET_NAME)).slice(0, clients);
+      // A container the server is still removing (its caller left mid-call in the block before) may keep its socket
+      // file a moment: only sockets that answer a call now are taken.
+      const published = await publishedSockets(iofsRoot, SOCKET_NAME);
+      const answering = await Promise.all(published.map((p) => callers.callSocket(p).then(() => p, () => undefined)));
+      const live = answering.filter((p) => p !== undefined).slice(0, clients);
       sockets = live.length;
       const bare = await startBareProxy(live);
       try {
@@ -357,6 +387,9 @@ function hotTable(levels: HotLevelResult[]): string {
     rows.push(['', '', `bare node proxy ×${l.directSockets}`, String(l.bare.calls), fmt(l.bare.p50Ms, 3), fmt(l.bare.p99Ms, 3),
       fmt(l.bare.meanMs, 3), tput(l.bare), `server p50 ${fmt(l.server.p50Ms / l.bare.p50Ms)}×, calls/s ${fmt(l.server.callsPerS / l.bare.callsPerS)}× bare;`
         + ` bare calls/s ${fmt(l.bare.callsPerS / l.direct.callsPerS)}× direct`]);
+    rows.push(['', '', `nginx ×${l.directSockets}`, String(l.nginx.calls), fmt(l.nginx.p50Ms, 3), fmt(l.nginx.p99Ms, 3),
+      fmt(l.nginx.meanMs, 3), tput(l.nginx), `server calls/s ${fmt(l.server.callsPerS / l.nginx.callsPerS)}× nginx;`
+        + ` nginx p50 ${fmt(l.nginx.p50Ms / l.direct.p50Ms)}×, calls/s ${fmt(l.nginx.callsPerS / l.direct.callsPerS)}× direct`]);
     if (l.clients > 1 && c1) {
       rows.push(['', '', `ideal c=1 direct ×${l.containers}`, '', '', '', '', fmt(l.idealCallsPerS, 0),
         `server calls/s ${fmt(l.server.callsPerS / l.idealCallsPerS)}× of ideal`]);
@@ -367,9 +400,10 @@ function hotTable(levels: HotLevelResult[]): string {
 
 function cpuTable(levels: readonly HotLevelResult[]): string {
   const cell = (c: CpuPerCall) => `${fmt(c.machineUs, 0)} (${fmt(100 * c.busyShare, 0)}% busy)`;
-  return renderTable(['clients', 'direct: machine', 'server: machine', 'server process', 'bare: machine', 'bare process'],
-    levels.map((l) => [String(l.clients), cell(l.cpu.direct), cell(l.cpu.server), fmt(l.cpu.server.frontUs, 0),
-      cell(l.cpu.bare), fmt(l.cpu.bare.frontUs, 0)]));
+  return renderTable(['clients', 'direct: machine', 'server: machine', 'server process', 'bare: machine', 'bare process',
+    'nginx: machine', 'nginx processes'],
+  levels.map((l) => [String(l.clients), cell(l.cpu.direct), cell(l.cpu.server), fmt(l.cpu.server.frontUs, 0),
+    cell(l.cpu.bare), fmt(l.cpu.bare.frontUs, 0), cell(l.cpu.nginx), fmt(l.cpu.nginx.frontUs, 0)]));
 }
 
 /**
@@ -380,7 +414,8 @@ function cpuBudget(l: HotLevelResult): string {
   const budget = l.cpu.direct.machineUs * (1 / 0.85 - 1);
   return `at ${l.clients} clients, 0.85× direct calls/s leaves a front ${fmt(budget, 0)} µs of CPU per call `
     + `(${fmt(l.cpu.direct.machineUs, 0)} µs × 0.18, the machine ${fmt(100 * l.cpu.direct.busyShare, 0)}% busy on direct calls); `
-    + `the server process spends ${fmt(l.cpu.server.frontUs, 0)} µs, the bare proxy ${fmt(l.cpu.bare.frontUs, 0)} µs`;
+    + `the server process spends ${fmt(l.cpu.server.frontUs, 0)} µs, the bare proxy ${fmt(l.cpu.bare.frontUs, 0)} µs, `
+    + `nginx ${fmt(l.cpu.nginx.frontUs, 0)} µs`;
 }
 
 function coldTable(cold: ColdResult, idle: IdleResult): string {
@@ -502,15 +537,18 @@ async function main(): Promise<void> {
       ...(wrk1 ? [target('hot p50 at 1 connection under wrk, server ÷ bare proxy', wrk1.server.p50Ms / wrk1.bare.p50Ms, 1.2, true)] : []),
       ...(c8 ? [target('calls/s at 8 clients, server ÷ direct socket (same containers)', c8.server.callsPerS / c8.direct.callsPerS, 0.85, false)] : []),
       ...(c8 ? [target('  the floor: bare proxy ÷ direct socket at 8 clients', c8.bare.callsPerS / c8.direct.callsPerS, 0.85, false)] : []),
+      ...(c8 ? [target('  the floor for a native front: nginx ÷ direct socket at 8 clients', c8.nginx.callsPerS / c8.direct.callsPerS, 0.85, false)] : []),
       ...(wrk8 ? [target('calls/s at 8 connections under wrk, server ÷ bare proxy', wrk8.server.callsPerS / wrk8.bare.callsPerS, 0.85, false)] : []),
       target('cold start of a new typescript fn ÷ docker run of its image', coldRatio, 0.3, true),
     ];
-    console.log('\nHot calls, closed loop from a node client (the server and the bare proxy are processes of their own; direct = POST /call on the container socket)');
+    console.log('\nHot calls, closed loop from a node client (the server, the bare proxy and nginx are processes of their own; direct = POST /call on the container socket)');
     console.log(hotTable(hot));
+    if (c8) console.log(`nginx ÷ direct calls/s at 8 clients: ${fmt(c8.nginx.callsPerS / c8.direct.callsPerS)}×, the floor for a native front`
+      + ` (bare node proxy ${fmt(c8.bare.callsPerS / c8.direct.callsPerS)}×, server ${fmt(c8.server.callsPerS / c8.direct.callsPerS)}×)`);
     if (hot.some((l) => l.truncated)) console.log('(some blocks hit their time cap before their call count)');
     console.log('c=2 and c=8: the server scales out by its rule (FNTS_SCALE_OUT, default expected-wait);');
     console.log('the direct rows spread the same clients over the same containers, one connection per socket.');
-    console.log('\nCPU per call, µs (from /proc over each path\'s blocks): the machine\'s (both cores), and the front process\'s own');
+    console.log('\nCPU per call, µs (from /proc over each path\'s blocks): the machine\'s (both cores), and the front process\'s own (nginx: master and worker)');
     console.log(cpuTable(hot));
     if (c8) console.log(cpuBudget(c8));
     if (wrk) {
