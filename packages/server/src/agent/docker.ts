@@ -166,7 +166,6 @@ export class DockerDriver {
     return output;
   }
 
-
   /** Resolves when the container stops, with its exit code and whether the kernel OOM-killed it. */
   async wait(id: string): Promise<ExitInfo> {
     const container = this.docker.getContainer(id);
