@@ -49,7 +49,11 @@ describe('scaling and limits', () => {
 
   it('scales out under concurrent calls up to max_containers, queueing the rest', async () => {
     const { fnId } = await fx.deploy(server, { image, max_containers: 3 });
-    const results = await Promise.all(Array.from({ length: 6 }, () => fx.invoke(server, fnId, { sleep: 700 })));
+    // Two containers start at once (one per core); the third once the waiting calls have waited about as long as a
+    // start took, and it then takes as long again to start (agent/scale-out.ts). The calls last long enough for it to
+    // get some of the six even when a start takes over a second (a CI run with every project's tests at once): with
+    // 700 ms calls the first two containers had once served all six before the third was up.
+    const results = await Promise.all(Array.from({ length: 6 }, () => fx.invoke(server, fnId, { sleep: 3000 })));
     expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(new Set(results.map((r) => instanceOf(r.body))).size).toBe(3);
     expect(await fx.containers(fnId)).toHaveLength(3);
