@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { buildApp, loadConfig } from '@fnts/server';
+import { buildApp, DockerDriver, loadConfig } from '@fnts/server';
 import { dockerClient } from '@fnts/cli/dist/build/docker-build.js';
 import { buildFunctionImage } from '@fnts/cli/dist/build/function-image.js';
 import { BODY, dockerRun, expect200 } from './baseline.js';
@@ -92,8 +92,8 @@ async function main(): Promise<void> {
     servers.push(stems);
     const plain = await server({ FNTS_STEM_CELLS: '0', FNTS_WARM_ON_DEPLOY: 'false' }, label, join(work, 'iofs-b'));
     servers.push(plain);
-    const info = (await docker.info()) as { Runtimes?: Record<string, unknown>; DefaultRuntime?: string };
-    const crun = 'crun' in (info.Runtimes ?? {}) && info.DefaultRuntime !== 'crun';
+    // What the server's own choice (FNTS_DOCKER_RUNTIME=auto) comes to on this engine.
+    const crun = await new DockerDriver(docker).chooseRuntime('auto') === 'crun';
     if (!crun) progress('the engine has no crun registered: the server uses its default runtime, and the crun rows are left out');
     const plainDefault = crun
       ? await server({ FNTS_STEM_CELLS: '0', FNTS_WARM_ON_DEPLOY: 'false', FNTS_DOCKER_RUNTIME: 'default' }, label, join(work, 'iofs-d'))

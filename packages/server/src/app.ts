@@ -112,21 +112,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const serverId = own.id;
   const identity = { labels: { 'fnts.server': serverId }, iofsDir: join(config.iofsDir, serverId) };
   try {
-    // The first call to Docker: a daemon that is not running shows here, before anything else is started.
+    // The first calls to Docker: a daemon that is not running, or a runtime it does not have, shows here, before
+    // anything else is started.
     await reapLeftovers(driver, identity.labels, identity.iofsDir, logger);
+    logger.info({ runtime: await driver.chooseRuntime(config.dockerRuntime) }, 'container runtime');
   } catch (err) {
     if (!deps.store) await store.close();
-    throw dockerFailure(err, config.dockerSocketPath);
+    throw runtimeFailure(dockerFailure(err, config.dockerSocketPath), config.dockerRuntime);
   }
-  try {
-    const runtime = await driver.chooseRuntime(config.dockerRuntime);
-    logger.info({ runtime }, 'container runtime');
-    driver.onRuntimeFallback = (name, reason) => logger.warn({ runtime: name, reason },
-      `the ${name} runtime refused a container the engine's default runtime then started: containers get the default from now on`);
-  } catch (err) {
-    if (!deps.store) await store.close();
-    throw runtimeFailure(err, config.dockerRuntime);
-  }
+  driver.onRuntimeFallback = (name, reason) => logger.warn({ runtime: name, reason },
+    `the ${name} runtime refused a container the engine's default runtime then started: containers get the default from now on`);
   // Logged once the start can no longer be refused, so a refused start prints only its one-line error.
   logger.info({ server_id: serverId, source: own.source }, 'server identity');
   const agent = new Agent(config, driver, logger.child({ component: 'agent' }), metrics, identity);
