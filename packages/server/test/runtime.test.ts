@@ -162,10 +162,14 @@ describe('observability and shutdown', () => {
       // Syslog is sent after the call's answer: wait for the datagram.
       await vi.waitFor(() => expect(received.join('')).toContain(`hello from ${callId}`), { timeout: 5000, interval: 20 });
       expect(received.join('')).toContain(`fn_id=${fnId}`);
-      const logs = await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/logs?tail=10` });
-      expect(logs.statusCode).toBe(200);
-      const lines = logs.body.trim().split('\n').map((l) => JSON.parse(l) as { call_id?: string; line: string });
-      expect(lines).toContainEqual(expect.objectContaining({ call_id: callId, line: `hello from ${callId}` }));
+      // The server reads the same line from the container's attached output, on its own way from the engine: it may
+      // come after the datagram.
+      await vi.waitFor(async () => {
+        const logs = await server.inject({ method: 'GET', url: `/v2/fns/${fnId}/logs?tail=10` });
+        expect(logs.statusCode).toBe(200);
+        const lines = logs.body.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { call_id?: string; line: string });
+        expect(lines).toContainEqual(expect.objectContaining({ call_id: callId, line: `hello from ${callId}` }));
+      }, { timeout: 5000, interval: 20 });
     } finally {
       sock.close();
     }
